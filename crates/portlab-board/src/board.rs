@@ -1,0 +1,501 @@
+//! The board: named device instances at MMIO addresses, their IRQ lines,
+//! serial input queues, the virtual clock and timers.
+//!
+//! Everything here belongs to the board, which both implementations
+//! share, so none of it can be a source of difference between C and Rust
+//! (trace-format.md, "Board rules"). Every device is driven through its C
+//! ops table via [`portlab_device::Instance`], whatever language it is in.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::fmt;
+use std::rc::Rc;
+
+use portlab_device::{DeviceInfo, DeviceType, Error as DeviceError, Host, Instance, LogKind};
+
+use crate::event::Event;
+use crate::registry::{Implementation, Registry};
+
+/// The default wall-clock time at virtual time 0 (trace `epoch`).
+pub const DEFAULT_EPOCH: u64 = 1_700_000_000;
+
+/// One device on a board: instance name, kind, address, implementation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotConfig {
+    /// Instance name used in traces (`pl011`).
+    pub name: String,
+    /// Device kind in the registry (`pl011`).
+    pub kind: String,
+    /// MMIO base address on the machine.
+    pub base: u64,
+    /// Which implementation to instantiate.
+    pub implementation: Implementation,
+}
+
+/// A board's layout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoardConfig {
+    /// The devices, in order (events refer to them by index).
+    pub slots: Vec<SlotConfig>,
+    /// Unix seconds at virtual time 0.
+    pub epoch: u64,
+}
+
+impl BoardConfig {
+    /// The default machine: `pl011` at 0x0900_0000 (0x0901_0000 is kept
+    /// for the `pl031`), every device in `implementation`.
+    pub fn default_board(implementation: Implementation) -> BoardConfig {
+        BoardConfig {
+            slots: vec![SlotConfig { name: "pl011".into(), kind: "pl011".into(), base: 0x0900_0000, implementation }],
+            epoch: DEFAULT_EPOCH,
+        }
+    }
+
+    /// Sets the implementation of the device instance `name`.
+    pub fn set_implementation(&mut self, name: &str, implementation: Implementation) -> Result<(), String> {
+        let names: Vec<String> = self.slots.iter().map(|s| s.name.clone()).collect();
+        match self.slots.iter_mut().find(|s| s.name == name) {
+            Some(slot) => {
+                slot.implementation = implementation;
+                Ok(())
+            }
+            None => Err(format!("the board has no device `{name}` (devices: {})", names.join(", "))),
+        }
+    }
+}
+
+/// A diagnostic a device reported (guest error or unimplemented feature).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Device index.
+    pub dev: usize,
+    /// Kind of diagnostic.
+    pub kind: LogKind,
+    /// The device's message.
+    pub message: String,
+}
+
+/// What can go wrong when the board is asked to do something.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BoardError {
+    /// No device of that name on the board.
+    UnknownDevice(String),
+    /// The access does not fit the device's rules.
+    BadAccess(String),
+    /// No such implementation is registered.
+    NoImplementation(String),
+    /// The virtual clock would overflow.
+    ClockOverflow,
+    /// The device returned an error.
+    Device {
+        /// What the board was doing.
+        operation: &'static str,
+        /// The device's error.
+        error: DeviceError,
+    },
+}
+
+impl fmt::Display for BoardError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BoardError::UnknownDevice(msg) | BoardError::BadAccess(msg) | BoardError::NoImplementation(msg) => {
+                f.write_str(msg)
+            }
+            BoardError::ClockOverflow => f.write_str("the virtual clock would pass 2^64 - 1 ns"),
+            BoardError::Device { operation, error } => write!(f, "{operation} failed: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for BoardError {}
+
+/// Board state that devices reach through their host callbacks.
+#[derive(Debug, Default)]
+struct Shared {
+    clock_ns: u64,
+    epoch: u64,
+    events: Vec<Event>,
+    diagnostics: Vec<Diagnostic>,
+    irq_levels: Vec<Vec<bool>>,
+    /// Armed timers by (deadline, arming sequence): fires in deadline
+    /// order, and in arming order for equal deadlines.
+    timers: BTreeMap<(u64, u64), (usize, u32)>,
+    /// The queue key of each armed (device, timer).
+    armed: HashMap<(usize, u32), (u64, u64)>,
+    timer_seq: u64,
+    breaks_sent: u64,
+}
+
+impl Shared {
+    fn cancel_timer(&mut self, dev: usize, timer: u32) {
+        if let Some(key) = self.armed.remove(&(dev, timer)) {
+            self.timers.remove(&key);
+        }
+    }
+
+    fn timers_of(&self, dev: usize) -> Vec<(u32, u64)> {
+        let mut v: Vec<(u32, u64)> =
+            self.armed.iter().filter(|((d, _), _)| *d == dev).map(|((_, t), (deadline, _))| (*t, *deadline)).collect();
+        v.sort_unstable();
+        v
+    }
+}
+
+/// The host side of one device slot: implements the device's callbacks
+/// on the board's shared state.
+#[derive(Debug)]
+pub struct BoardHost {
+    dev: usize,
+    num_irqs: u32,
+    num_timers: u32,
+    shared: Rc<RefCell<Shared>>,
+}
+
+impl Host for BoardHost {
+    fn set_irq(&mut self, line: u32, level: bool) {
+        let mut shared = self.shared.borrow_mut();
+        let dev = self.dev;
+        if line >= self.num_irqs {
+            shared.diagnostics.push(Diagnostic {
+                dev,
+                kind: LogKind::GuestError,
+                message: format!("device set IRQ line {line}, which it does not have"),
+            });
+            return;
+        }
+        let slot = &mut shared.irq_levels[dev][line as usize];
+        if *slot != level {
+            *slot = level;
+            shared.events.push(Event::Irq { dev, line, level });
+        }
+    }
+
+    fn serial_send(&mut self, bytes: &[u8]) {
+        let mut shared = self.shared.borrow_mut();
+        let dev = self.dev;
+        shared.events.extend(bytes.iter().map(|&byte| Event::Tx { dev, byte }));
+    }
+
+    fn serial_set_break(&mut self, _on: bool) {
+        // The trace backend has no line to hold in break; count it only.
+        self.shared.borrow_mut().breaks_sent += 1;
+    }
+
+    fn clock_ns(&mut self) -> u64 {
+        self.shared.borrow().clock_ns
+    }
+
+    fn rtc_epoch_s(&mut self) -> u64 {
+        self.shared.borrow().epoch
+    }
+
+    fn timer_arm(&mut self, timer: u32, deadline_ns: u64) {
+        let mut shared = self.shared.borrow_mut();
+        if timer >= self.num_timers {
+            let dev = self.dev;
+            shared.diagnostics.push(Diagnostic {
+                dev,
+                kind: LogKind::GuestError,
+                message: format!("device armed timer {timer}, which it does not have"),
+            });
+            return;
+        }
+        shared.cancel_timer(self.dev, timer);
+        let seq = shared.timer_seq;
+        shared.timer_seq += 1;
+        shared.timers.insert((deadline_ns, seq), (self.dev, timer));
+        shared.armed.insert((self.dev, timer), (deadline_ns, seq));
+    }
+
+    fn timer_cancel(&mut self, timer: u32) {
+        self.shared.borrow_mut().cancel_timer(self.dev, timer);
+    }
+
+    fn log(&mut self, kind: LogKind, message: &str) {
+        let dev = self.dev;
+        self.shared.borrow_mut().diagnostics.push(Diagnostic { dev, kind, message: message.to_owned() });
+    }
+}
+
+struct Slot {
+    config: SlotConfig,
+    info: DeviceInfo,
+    instance: Instance<BoardHost>,
+    /// Serial input not yet taken by the device.
+    pending: VecDeque<u8>,
+}
+
+/// A machine: devices, lines, input queues, clock, timers.
+pub struct Board {
+    registry: Registry,
+    shared: Rc<RefCell<Shared>>,
+    slots: Vec<Slot>,
+    names: Vec<String>,
+}
+
+impl fmt::Debug for Board {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Board").field("devices", &self.names).finish()
+    }
+}
+
+impl Board {
+    /// Builds the board `config` from the devices in `registry`.
+    pub fn new(registry: &Registry, config: &BoardConfig) -> Result<Board, BoardError> {
+        let shared = Rc::new(RefCell::new(Shared { epoch: config.epoch, ..Shared::default() }));
+        let mut board = Board { registry: registry.clone(), shared, slots: Vec::new(), names: Vec::new() };
+        for (dev, slot) in config.slots.iter().enumerate() {
+            let device_type = board.device_type(&slot.kind, slot.implementation)?;
+            let info = device_type.info();
+            board.shared.borrow_mut().irq_levels.push(vec![false; info.num_irqs as usize]);
+            let instance = board.create(dev, device_type)?;
+            board.slots.push(Slot { config: slot.clone(), info, instance, pending: VecDeque::new() });
+            board.names.push(slot.name.clone());
+        }
+        Ok(board)
+    }
+
+    fn device_type(&self, kind: &str, implementation: Implementation) -> Result<DeviceType, BoardError> {
+        self.registry.device_type(kind, implementation).map_err(BoardError::NoImplementation)
+    }
+
+    fn create(&self, dev: usize, device_type: DeviceType) -> Result<Instance<BoardHost>, BoardError> {
+        let info = device_type.info();
+        let host =
+            BoardHost { dev, num_irqs: info.num_irqs, num_timers: info.num_timers, shared: Rc::clone(&self.shared) };
+        Instance::new(device_type, host).map_err(|error| BoardError::Device { operation: "create", error })
+    }
+
+    /// The index of the device called `name`.
+    pub fn device_index(&self, name: &str) -> Result<usize, BoardError> {
+        self.names.iter().position(|n| n == name).ok_or_else(|| {
+            BoardError::UnknownDevice(format!("unknown device `{name}` (this board has: {})", self.names.join(", ")))
+        })
+    }
+
+    /// Instance names, indexed like events' `dev`.
+    pub fn device_names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The configuration of device `dev`.
+    pub fn slot_config(&self, dev: usize) -> &SlotConfig {
+        &self.slots[dev].config
+    }
+
+    /// The type name of device `dev`'s current implementation.
+    pub fn type_name(&self, dev: usize) -> &'static str {
+        self.slots[dev].instance.device_type().type_name()
+    }
+
+    /// The virtual clock in ns.
+    pub fn clock_ns(&self) -> u64 {
+        self.shared.borrow().clock_ns
+    }
+
+    /// The current level of an output line.
+    pub fn irq_level(&self, dev: usize, line: u32) -> bool {
+        self.shared.borrow().irq_levels[dev].get(line as usize).copied().unwrap_or(false)
+    }
+
+    /// Bytes waiting in device `dev`'s serial input queue.
+    pub fn pending_input(&self, dev: usize) -> usize {
+        self.slots[dev].pending.len()
+    }
+
+    /// How many times devices told their backend to start or stop a break.
+    pub fn breaks_sent(&self) -> u64 {
+        self.shared.borrow().breaks_sent
+    }
+
+    /// Moves the events produced so far to `out`.
+    pub fn drain_events(&mut self, out: &mut Vec<Event>) {
+        out.append(&mut self.shared.borrow_mut().events);
+    }
+
+    /// Takes the events produced so far.
+    pub fn take_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.shared.borrow_mut().events)
+    }
+
+    /// Takes the diagnostics reported so far.
+    pub fn take_diagnostics(&mut self) -> Vec<Diagnostic> {
+        std::mem::take(&mut self.shared.borrow_mut().diagnostics)
+    }
+
+    fn check_access(&self, dev: usize, offset: u64, size: u32) -> Result<(), BoardError> {
+        let slot = &self.slots[dev];
+        let info = &slot.info;
+        let name = &slot.config.name;
+        if !matches!(size, 1 | 2 | 4 | 8) || info.access_sizes & size == 0 {
+            let accepted: Vec<String> =
+                [1u32, 2, 4, 8].iter().filter(|s| info.access_sizes & **s != 0).map(u32::to_string).collect();
+            return Err(BoardError::BadAccess(format!(
+                "{name} does not accept {size}-byte accesses (accepted sizes: {})",
+                accepted.join(", ")
+            )));
+        }
+        if offset.checked_add(u64::from(size)).is_none_or(|end| end > info.region_size) {
+            return Err(BoardError::BadAccess(format!(
+                "offset 0x{offset:x} ({size} bytes) is outside {name}'s region of 0x{:x} bytes",
+                info.region_size
+            )));
+        }
+        if offset % u64::from(size) != 0 {
+            return Err(BoardError::BadAccess(format!(
+                "offset 0x{offset:x} is not a multiple of the access size {size}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// MMIO read; logs the `read` event, then offers pending input.
+    pub fn read(&mut self, dev: usize, offset: u64, size: u32) -> Result<u64, BoardError> {
+        self.check_access(dev, offset, size)?;
+        let value = self.slots[dev]
+            .instance
+            .read(offset, size)
+            .map_err(|error| BoardError::Device { operation: "read", error })?;
+        self.shared.borrow_mut().events.push(Event::Read { dev, offset, size, value });
+        self.deliver(dev)?;
+        Ok(value)
+    }
+
+    /// MMIO write; then offers pending input.
+    pub fn write(&mut self, dev: usize, offset: u64, size: u32, value: u64) -> Result<(), BoardError> {
+        self.check_access(dev, offset, size)?;
+        if size < 8 && value >> (size * 8) != 0 {
+            return Err(BoardError::BadAccess(format!("value 0x{value:x} does not fit in {size} bytes")));
+        }
+        self.slots[dev]
+            .instance
+            .write(offset, size, value)
+            .map_err(|error| BoardError::Device { operation: "write", error })?;
+        self.deliver(dev)
+    }
+
+    /// Serial input arrives: queued, then offered to the device.
+    pub fn rx(&mut self, dev: usize, bytes: &[u8]) -> Result<(), BoardError> {
+        self.slots[dev].pending.extend(bytes);
+        self.deliver(dev)
+    }
+
+    /// A break arrives, ahead of any pending input bytes.
+    pub fn serial_break(&mut self, dev: usize) -> Result<(), BoardError> {
+        self.slots[dev].instance.receive_break().map_err(|error| BoardError::Device { operation: "break", error })
+    }
+
+    /// Hands pending bytes to the device one at a time while it can take one.
+    fn deliver(&mut self, dev: usize) -> Result<(), BoardError> {
+        let slot = &mut self.slots[dev];
+        while !slot.pending.is_empty() {
+            let room =
+                slot.instance.can_receive().map_err(|error| BoardError::Device { operation: "can_receive", error })?;
+            if room == 0 {
+                break;
+            }
+            if let Some(byte) = slot.pending.pop_front() {
+                slot.instance.receive(byte).map_err(|error| BoardError::Device { operation: "receive", error })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves the clock forward; due timers fire in deadline order, each
+    /// with the clock at its own deadline.
+    pub fn advance(&mut self, ns: u64) -> Result<(), BoardError> {
+        let target = self.clock_ns().checked_add(ns).ok_or(BoardError::ClockOverflow)?;
+        loop {
+            let due = {
+                let mut shared = self.shared.borrow_mut();
+                match shared.timers.first_key_value() {
+                    Some((&(deadline, seq), &(dev, timer))) if deadline <= target => {
+                        shared.timers.remove(&(deadline, seq));
+                        shared.armed.remove(&(dev, timer));
+                        shared.clock_ns = shared.clock_ns.max(deadline);
+                        Some((dev, timer))
+                    }
+                    _ => None,
+                }
+            };
+            let Some((dev, timer)) = due else { break };
+            self.slots[dev]
+                .instance
+                .timer_expired(timer)
+                .map_err(|error| BoardError::Device { operation: "timer expiry", error })?;
+        }
+        self.shared.borrow_mut().clock_ns = target;
+        Ok(())
+    }
+
+    /// Device reset of `dev`, or of every device.
+    pub fn reset(&mut self, dev: Option<usize>) -> Result<(), BoardError> {
+        let range = match dev {
+            Some(d) => d..d + 1,
+            None => 0..self.slots.len(),
+        };
+        for d in range {
+            self.slots[d].instance.reset().map_err(|error| BoardError::Device { operation: "reset", error })?;
+        }
+        Ok(())
+    }
+
+    /// Saves device `dev`'s migration blob.
+    pub fn save(&mut self, dev: usize) -> Result<Vec<u8>, BoardError> {
+        self.slots[dev].instance.save().map_err(|error| BoardError::Device { operation: "save", error })
+    }
+
+    /// Loads a migration blob into device `dev` (a test hook: the device
+    /// checks it like any incoming migration).
+    pub fn load(&mut self, dev: usize, blob: &[u8]) -> Result<(), BoardError> {
+        self.slots[dev].instance.load(blob).map_err(|error| BoardError::Device { operation: "load", error })
+    }
+
+    /// The implementation device `dev` currently runs.
+    pub fn implementation(&self, dev: usize) -> Implementation {
+        self.slots[dev].config.implementation
+    }
+
+    /// Saves `dev`, creates a new instance of `to` (default: the other
+    /// implementation) from that state and drops the old one. Pending
+    /// input, line levels and the clock stay with the board. If the new
+    /// instance refuses the state, the old one stays in place.
+    pub fn migrate(&mut self, dev: usize, to: Option<Implementation>) -> Result<Implementation, BoardError> {
+        let to = to.unwrap_or_else(|| self.slots[dev].config.implementation.other());
+        let device_type = self.device_type(&self.slots[dev].config.kind, to)?;
+        let blob = self.save(dev)?;
+        // The old instance's timers go; the new one re-arms what it needs
+        // while loading. Keep them to restore if the load fails.
+        let old_timers = self.shared.borrow().timers_of(dev);
+        {
+            let mut shared = self.shared.borrow_mut();
+            for (timer, _) in &old_timers {
+                shared.cancel_timer(dev, *timer);
+            }
+        }
+        let loaded = self.create(dev, device_type).and_then(|mut fresh| {
+            fresh.load(&blob).map_err(|error| BoardError::Device { operation: "migration load", error })?;
+            Ok(fresh)
+        });
+        match loaded {
+            Ok(fresh) => {
+                let slot = &mut self.slots[dev];
+                slot.instance = fresh;
+                slot.info = device_type.info();
+                slot.config.implementation = to;
+                Ok(to)
+            }
+            Err(e) => {
+                let mut shared = self.shared.borrow_mut();
+                for (timer, deadline) in old_timers {
+                    shared.cancel_timer(dev, timer);
+                    let seq = shared.timer_seq;
+                    shared.timer_seq += 1;
+                    shared.timers.insert((deadline, seq), (dev, timer));
+                    shared.armed.insert((dev, timer), (deadline, seq));
+                }
+                Err(e)
+            }
+        }
+    }
+}

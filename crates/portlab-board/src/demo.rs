@@ -1,0 +1,242 @@
+//! The demo guest: a small UART driver that brings the PL011 up the way
+//! Linux's amba-pl011 driver does, prints a banner with interrupts on, and
+//! echoes what the user types. It drives the board only through trace
+//! commands, so every run is also a trace that can be saved and replayed.
+
+use crate::board::BoardConfig;
+use crate::event::Event;
+use crate::registry::{Implementation, Registry};
+use crate::trace::parse::Command;
+use crate::trace::run::{Runner, StepError};
+
+// Register offsets and bits the guest uses, as a driver would hard-code
+// them from the datasheet (the guest is not part of the port).
+const DR: u64 = 0x000;
+const FR: u64 = 0x018;
+const IBRD: u64 = 0x024;
+const FBRD: u64 = 0x028;
+const LCR_H: u64 = 0x02c;
+const CR: u64 = 0x030;
+const IFLS: u64 = 0x034;
+const IMSC: u64 = 0x038;
+const RIS: u64 = 0x03c;
+const MIS: u64 = 0x040;
+const ICR: u64 = 0x044;
+const FR_RXFE: u64 = 0x10;
+const FR_TXFF: u64 = 0x20;
+const FR_BUSY: u64 = 0x08;
+const INT_RX: u64 = 0x10;
+const INT_TX: u64 = 0x20;
+const INT_RT: u64 = 0x40;
+
+/// What the user types, one keystroke at a time.
+pub const DEMO_INPUT: &str = "help\rhello, portlab\r";
+
+const BANNER: &str = "portlab demo guest: PL011 console up (115200 8N1, FIFOs on, RX/TX interrupts)\r\n";
+
+/// The result of one demo run.
+#[derive(Debug, Clone, Default)]
+pub struct DemoRun {
+    /// Everything the guest printed on the console.
+    pub console: String,
+    /// The canonical event log.
+    pub log: Vec<String>,
+    /// The commands the guest issued, as a replayable trace.
+    pub trace: Vec<Command>,
+    /// Number of `read` events.
+    pub reads: usize,
+    /// Number of `irq` events.
+    pub irqs: usize,
+    /// Number of `tx` events.
+    pub tx: usize,
+    /// Interrupts the guest handled.
+    pub interrupts_handled: usize,
+    /// Migrations performed during the run: (after keystroke, to).
+    pub migrations: Vec<(usize, Implementation)>,
+}
+
+struct Guest {
+    runner: Runner,
+    names: Vec<String>,
+    run: DemoRun,
+    events: Vec<Event>,
+    tx_queue: std::collections::VecDeque<u8>,
+    tx_busy: bool,
+    line: String,
+}
+
+impl Guest {
+    fn exec(&mut self, command: Command) -> Result<Option<u64>, StepError> {
+        self.events.clear();
+        self.runner.execute(&command, &mut self.events)?;
+        self.run.trace.push(command);
+        let mut value = None;
+        for e in &self.events {
+            self.run.log.push(e.display(&self.names[e.dev()]).to_string());
+            match *e {
+                Event::Read { value: v, .. } => {
+                    self.run.reads += 1;
+                    value = Some(v);
+                }
+                Event::Irq { .. } => self.run.irqs += 1,
+                Event::Tx { byte, .. } => {
+                    self.run.tx += 1;
+                    self.run.console.push(char::from(byte));
+                }
+            }
+        }
+        Ok(value)
+    }
+
+    fn read(&mut self, offset: u64) -> Result<u64, StepError> {
+        let v = self.exec(Command::Read { dev: "pl011".into(), offset, size: 4, expected: None })?;
+        Ok(v.unwrap_or(0))
+    }
+
+    fn write(&mut self, offset: u64, value: u64) -> Result<(), StepError> {
+        self.exec(Command::Write { dev: "pl011".into(), offset, value, size: 4 }).map(|_| ())
+    }
+
+    fn irq_pending(&self) -> bool {
+        self.runner.board().is_some_and(|b| b.irq_level(0, 0))
+    }
+
+    /// Probe and startup, as amba-pl011 does them.
+    fn bring_up(&mut self) -> Result<(), StepError> {
+        for id in 0..8 {
+            self.read(0xfe0 + 4 * id)?;
+        }
+        self.write(IMSC, 0)?;
+        self.write(ICR, 0xffff)?;
+        let cr = self.read(CR)?;
+        self.write(CR, cr & !0x1)?;
+        // 115200 baud from a 24 MHz UARTCLK: 24e6 / (16 * 115200) = 13.02.
+        self.write(IBRD, 13)?;
+        self.write(FBRD, 1)?;
+        self.write(LCR_H, 0x70)?;
+        self.write(IFLS, 0x12)?;
+        self.write(ICR, 0x7ff)?;
+        self.write(IMSC, INT_RX | INT_RT)?;
+        self.write(CR, 0x301)?;
+        Ok(())
+    }
+
+    /// Console write: queue bytes and start interrupt-driven transmission.
+    fn print(&mut self, text: &str) -> Result<(), StepError> {
+        self.tx_queue.extend(text.bytes());
+        if !self.tx_busy {
+            self.tx_busy = true;
+            let imsc = self.read(IMSC)?;
+            self.write(IMSC, imsc | INT_TX)?;
+            self.send_next()?;
+        }
+        self.service_interrupts()
+    }
+
+    fn send_next(&mut self) -> Result<(), StepError> {
+        match self.tx_queue.pop_front() {
+            Some(byte) => {
+                while self.read(FR)? & FR_TXFF != 0 {}
+                self.write(DR, u64::from(byte))
+            }
+            None => {
+                self.tx_busy = false;
+                let imsc = self.read(IMSC)?;
+                self.write(IMSC, imsc & !INT_TX)?;
+                while self.read(FR)? & FR_BUSY != 0 {}
+                Ok(())
+            }
+        }
+    }
+
+    /// Runs the interrupt handler while the UART's line 0 is high.
+    fn service_interrupts(&mut self) -> Result<(), StepError> {
+        let mut rounds = 0;
+        while self.irq_pending() {
+            rounds += 1;
+            if rounds > 10_000 {
+                return Err(StepError::Invalid("demo guest: interrupt storm".into()));
+            }
+            self.run.interrupts_handled += 1;
+            let mis = self.read(MIS)?;
+            if mis & (INT_RX | INT_RT) != 0 {
+                self.write(ICR, INT_RX | INT_RT)?;
+                while self.read(FR)? & FR_RXFE == 0 {
+                    let c = self.read(DR)? as u8;
+                    self.on_input(c);
+                }
+            }
+            if mis & INT_TX != 0 {
+                self.write(ICR, INT_TX)?;
+                self.send_next()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The shell: echo, and answer each line.
+    fn on_input(&mut self, c: u8) {
+        if c == b'\r' {
+            let reply = match self.line.trim() {
+                "help" => "\r\ncommands: help, anything else is echoed back\r\n".to_string(),
+                "" => "\r\n".to_string(),
+                other => format!("\r\nyou typed: {other}\r\n"),
+            };
+            self.tx_queue.extend(reply.bytes());
+            self.tx_queue.extend(b"$ ");
+            self.line.clear();
+        } else {
+            self.line.push(char::from(c));
+            self.tx_queue.push_back(c);
+        }
+    }
+
+    fn kick_tx(&mut self) -> Result<(), StepError> {
+        if !self.tx_busy && !self.tx_queue.is_empty() {
+            self.tx_busy = true;
+            let imsc = self.read(IMSC)?;
+            self.write(IMSC, imsc | INT_TX)?;
+            self.send_next()?;
+        }
+        self.service_interrupts()
+    }
+}
+
+/// Runs the demo scenario on the default board with every device in
+/// `implementation`. With `migrate_after = Some((n, to))` the UART is
+/// migrated to `to` after the user's `n`-th keystroke, while the guest
+/// keeps running.
+pub fn run_demo(
+    registry: &Registry,
+    implementation: Implementation,
+    migrate_after: Option<(usize, Implementation)>,
+) -> Result<DemoRun, StepError> {
+    let config = BoardConfig::default_board(implementation);
+    let names = config.slots.iter().map(|s| s.name.clone()).collect();
+    let mut guest = Guest {
+        runner: Runner::new(registry, config),
+        names,
+        run: DemoRun::default(),
+        events: Vec::new(),
+        tx_queue: Default::default(),
+        tx_busy: false,
+        line: String::new(),
+    };
+    guest.bring_up()?;
+    guest.print(BANNER)?;
+    guest.print("$ ")?;
+    for (n, key) in DEMO_INPUT.bytes().enumerate() {
+        guest.exec(Command::Rx { dev: "pl011".into(), bytes: vec![key] })?;
+        guest.service_interrupts()?;
+        guest.kick_tx()?;
+        if let Some((after, to)) = migrate_after {
+            if after == n + 1 {
+                guest.exec(Command::Migrate { dev: "pl011".into(), to: Some(to) })?;
+                guest.run.migrations.push((after, to));
+            }
+        }
+    }
+    // A last look at the raw status, as a driver's shutdown would.
+    guest.read(RIS)?;
+    Ok(guest.run)
+}

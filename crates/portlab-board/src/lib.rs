@@ -1,0 +1,20 @@
+//! The board that runs traces, the same way for every implementation.
+//!
+//! In the port, the board plays QEMU's part: it owns the machine (devices
+//! at addresses, IRQ lines, serial backends, the virtual clock) and drives
+//! each device through its C ops table, so a Rust rewrite exported through
+//! that table is driven exactly like the C model it replaces. The trace
+//! runner on top of it turns a trace file (trace-format.md) into the
+//! canonical event log that both implementations must produce.
+
+pub mod board;
+pub mod demo;
+pub mod event;
+pub mod registry;
+pub mod trace;
+
+pub use board::{Board, BoardConfig, BoardError, DEFAULT_EPOCH, Diagnostic, SlotConfig};
+pub use event::Event;
+pub use registry::{DeviceKind, Implementation, Registry};
+pub use trace::parse::{Command, ParseError, TraceLine, TraceReader, parse_line};
+pub use trace::run::{CollectLog, RunSink, RunSummary, Runner, StepError, TraceError, run_trace};

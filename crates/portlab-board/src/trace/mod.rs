@@ -1,0 +1,4 @@
+//! Traces: the parser and the runner.
+
+pub mod parse;
+pub mod run;

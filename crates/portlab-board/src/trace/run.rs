@@ -1,0 +1,228 @@
+//! The trace runner: executes commands on a [`Board`] and produces the
+//! canonical event log.
+
+use std::fmt;
+use std::io::BufRead;
+
+use crate::board::{Board, BoardConfig, BoardError, Diagnostic};
+use crate::event::Event;
+use crate::registry::Registry;
+use crate::trace::parse::{Command, TraceReader};
+
+/// Why one command failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepError {
+    /// The command cannot run (unknown device, bad access, no such
+    /// implementation, device error): a bad trace, exit status 2.
+    Invalid(String),
+    /// A `read ... = EXPECTED` got another value: exit status 1.
+    Expectation {
+        /// Device instance name.
+        dev: String,
+        /// Offset read.
+        offset: u64,
+        /// Expected value.
+        expected: u64,
+        /// Value read.
+        actual: u64,
+    },
+}
+
+impl fmt::Display for StepError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StepError::Invalid(msg) => f.write_str(msg),
+            StepError::Expectation { dev, offset, expected, actual } => {
+                write!(f, "read {dev} 0x{offset:03x}: expected 0x{expected:x}, actual 0x{actual:x}")
+            }
+        }
+    }
+}
+
+impl From<BoardError> for StepError {
+    fn from(e: BoardError) -> Self {
+        StepError::Invalid(e.to_string())
+    }
+}
+
+/// Executes trace commands one at a time. The board is created on the
+/// first command other than `epoch`, so `epoch` can still set the clock
+/// that devices read when they are created.
+#[derive(Debug)]
+pub struct Runner {
+    registry: Registry,
+    config: BoardConfig,
+    board: Option<Board>,
+}
+
+impl Runner {
+    /// A runner for a board laid out as `config`.
+    pub fn new(registry: &Registry, config: BoardConfig) -> Self {
+        Runner { registry: registry.clone(), config, board: None }
+    }
+
+    /// The board, once the first non-`epoch` command created it.
+    pub fn board(&self) -> Option<&Board> {
+        self.board.as_ref()
+    }
+
+    /// The board, created now if it does not exist yet.
+    pub fn board_mut(&mut self) -> Result<&mut Board, StepError> {
+        if self.board.is_none() {
+            self.board = Some(Board::new(&self.registry, &self.config)?);
+        }
+        Ok(self.board.as_mut().expect("created above"))
+    }
+
+    /// Runs one command, appending the events it caused to `events`.
+    pub fn execute(&mut self, command: &Command, events: &mut Vec<Event>) -> Result<(), StepError> {
+        if let Command::Epoch { seconds } = command {
+            if self.board.is_some() {
+                return Err(StepError::Invalid("`epoch` is allowed only before the first other command".into()));
+            }
+            self.config.epoch = *seconds;
+            return Ok(());
+        }
+        let board = self.board_mut()?;
+        let dev = match command.device() {
+            Some(name) => Some(board.device_index(name)?),
+            None => None,
+        };
+        let result = Self::apply(board, command, dev);
+        board.drain_events(events);
+        result
+    }
+
+    fn apply(board: &mut Board, command: &Command, dev: Option<usize>) -> Result<(), StepError> {
+        let d = || dev.expect("commands that name a device have an index");
+        match command {
+            Command::Write { offset, value, size, .. } => board.write(d(), *offset, *size, *value)?,
+            Command::Read { dev: name, offset, size, expected } => {
+                let actual = board.read(d(), *offset, *size)?;
+                if let Some(expected) = *expected {
+                    if expected != actual {
+                        return Err(StepError::Expectation { dev: name.clone(), offset: *offset, expected, actual });
+                    }
+                }
+            }
+            Command::Rx { bytes, .. } => board.rx(d(), bytes)?,
+            Command::Break { .. } => board.serial_break(d())?,
+            Command::Advance { ns } => board.advance(*ns)?,
+            Command::Reset { .. } => board.reset(dev)?,
+            Command::Migrate { to, .. } => {
+                board.migrate(d(), *to)?;
+            }
+            Command::Epoch { .. } => unreachable!("handled in execute"),
+        }
+        Ok(())
+    }
+
+    /// Takes the diagnostics devices reported so far.
+    pub fn take_diagnostics(&mut self) -> Vec<Diagnostic> {
+        self.board.as_mut().map(Board::take_diagnostics).unwrap_or_default()
+    }
+
+    /// The device names, for formatting events.
+    pub fn device_names(&self) -> Vec<String> {
+        match &self.board {
+            Some(b) => b.device_names().to_vec(),
+            None => self.config.slots.iter().map(|s| s.name.clone()).collect(),
+        }
+    }
+}
+
+/// A failed trace: where, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceError {
+    /// The trace's file name (as given).
+    pub file: String,
+    /// Line number, from 1.
+    pub line: u64,
+    /// What went wrong.
+    pub error: StepError,
+}
+
+impl TraceError {
+    /// The CLI exit status: 1 for a failed expectation, 2 for a bad trace.
+    pub fn exit_code(&self) -> u8 {
+        match self.error {
+            StepError::Expectation { .. } => 1,
+            StepError::Invalid(_) => 2,
+        }
+    }
+}
+
+impl fmt::Display for TraceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.error)
+    }
+}
+
+impl std::error::Error for TraceError {}
+
+/// Counts of a completed run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunSummary {
+    /// Commands executed.
+    pub commands: u64,
+    /// Canonical events produced.
+    pub events: u64,
+    /// Diagnostics (guest errors, unimplemented) reported.
+    pub diagnostics: u64,
+}
+
+/// Receives what a run produces, as it happens.
+pub trait RunSink {
+    /// One canonical event; `names` are the board's device names.
+    fn event(&mut self, names: &[String], event: &Event);
+    /// One diagnostic, reported while running trace line `line`.
+    fn diagnostic(&mut self, _line: u64, _names: &[String], _diagnostic: &Diagnostic) {}
+}
+
+/// A sink that collects the canonical log as lines.
+#[derive(Debug, Default)]
+pub struct CollectLog {
+    /// The canonical lines.
+    pub lines: Vec<String>,
+    /// Diagnostics as `line N: device: message`.
+    pub diagnostics: Vec<String>,
+}
+
+impl RunSink for CollectLog {
+    fn event(&mut self, names: &[String], event: &Event) {
+        self.lines.push(event.display(&names[event.dev()]).to_string());
+    }
+    fn diagnostic(&mut self, line: u64, names: &[String], d: &Diagnostic) {
+        self.diagnostics.push(format!("line {line}: {}: {}: {}", names[d.dev], d.kind.label(), d.message));
+    }
+}
+
+/// Runs a whole trace, streaming, on a fresh board laid out as `config`.
+pub fn run_trace<R: BufRead>(
+    file: &str,
+    reader: R,
+    registry: &Registry,
+    config: BoardConfig,
+    sink: &mut dyn RunSink,
+) -> Result<RunSummary, TraceError> {
+    let mut runner = Runner::new(registry, config);
+    let names = runner.device_names();
+    let mut summary = RunSummary::default();
+    let mut events = Vec::new();
+    for item in TraceReader::new(reader) {
+        let line =
+            item.map_err(|e| TraceError { file: file.into(), line: e.line, error: StepError::Invalid(e.message) })?;
+        let result = runner.execute(&line.command, &mut events);
+        summary.commands += 1;
+        summary.events += events.len() as u64;
+        for e in events.drain(..) {
+            sink.event(&names, &e);
+        }
+        for d in runner.take_diagnostics() {
+            summary.diagnostics += 1;
+            sink.diagnostic(line.number, &names, &d);
+        }
+        result.map_err(|error| TraceError { file: file.into(), line: line.number, error })?;
+    }
+    Ok(summary)
+}

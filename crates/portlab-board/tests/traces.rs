@@ -1,0 +1,75 @@
+//! Runs every trace in `tests/traces/` on every implementation of its
+//! devices: each must run with every `= EXPECTED` holding, and where a
+//! `.events` file sits beside it, print exactly that event log.
+//!
+//! `recorded/` holds traces recorded from a real guest on QEMU; their
+//! `.events` files have IRQ line 0 only, so lines 1-5 are dropped before
+//! comparing (see tests/traces/README.md).
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use common::{pl011_implementations, traces_dir};
+use portlab_board::{BoardConfig, CollectLog, Registry, run_trace};
+
+fn trace_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<PathBuf> =
+        fs::read_dir(dir).expect("tests/traces exists").map(|e| e.unwrap().path()).collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            trace_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "trace") {
+            out.push(path);
+        }
+    }
+}
+
+fn only_line_zero(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .filter(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            !(w.first() == Some(&"irq") && w.get(2).is_some_and(|line| *line != "0"))
+        })
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn every_trace_passes_on_every_implementation() {
+    let registry = Registry::builtin();
+    let mut files = Vec::new();
+    trace_files(&traces_dir(), &mut files);
+    assert!(files.len() >= 28, "expected the PL011 edge-case traces, found {}", files.len());
+    let mut runs = 0;
+    for file in &files {
+        let recorded = file.parent().is_some_and(|p| p.ends_with("recorded"));
+        let expected: Option<Vec<String>> =
+            fs::read_to_string(file.with_extension("events")).ok().map(|t| t.lines().map(str::to_owned).collect());
+        for imp in pl011_implementations(&registry) {
+            let mut log = CollectLog::default();
+            let reader = std::io::BufReader::new(fs::File::open(file).unwrap());
+            let name = file.display().to_string();
+            if let Err(e) = run_trace(&name, reader, &registry, BoardConfig::default_board(imp), &mut log) {
+                panic!("{name} with --impl {imp}: {e}");
+            }
+            if let Some(expected) = &expected {
+                let actual = if recorded { only_line_zero(&log.lines) } else { log.lines.clone() };
+                if let Some(i) = actual.iter().zip(expected).position(|(a, e)| a != e) {
+                    panic!(
+                        "{name} with --impl {imp}: event {} differs: expected `{}`, got `{}`",
+                        i + 1,
+                        expected[i],
+                        actual[i]
+                    );
+                }
+                assert_eq!(actual.len(), expected.len(), "{name} with --impl {imp}: event count");
+            }
+            runs += 1;
+        }
+    }
+    assert!(runs >= files.len());
+}

@@ -1,0 +1,93 @@
+//! The `portlab` binary's commands, output and exit statuses.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn portlab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_portlab")).args(args).output().expect("portlab runs")
+}
+
+fn traces() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/traces")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn run_prints_the_canonical_log_of_the_format_example() {
+    let trace = traces().join("pl011/example.trace");
+    let o = portlab(&["run", trace.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let expected = std::fs::read_to_string(traces().join("pl011/example.events")).unwrap();
+    assert_eq!(stdout(&o), expected);
+}
+
+#[test]
+fn failed_expectation_exits_1_naming_file_line_expected_and_actual() {
+    let dir = std::env::temp_dir().join(format!("portlab-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let trace = dir.join("bad-expect.trace");
+    std::fs::write(&trace, "write pl011 0x0 0x41\nread pl011 0x018 = 0x91\n").unwrap();
+    let o = portlab(&["run", trace.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("bad-expect.trace:2:") && err.contains("expected 0x91, actual 0x90"), "{err}");
+    assert_eq!(stdout(&o), "tx pl011 0x41\nread pl011 0x018 4 0x00000090\n");
+
+    std::fs::write(&trace, "read pl011 0x018\nwrite pl011 0x0 0x1 5\n").unwrap();
+    let o = portlab(&["run", trace.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains(":2: access size must be 1, 2, 4 or 8"), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "read pl011 0x018 4 0x00000090\n");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let trace = traces().join("pl011/example.trace");
+    let t = trace.to_str().unwrap();
+    let o = portlab(&["run", "/nonexistent/x.trace"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cannot open"), "{}", stderr(&o));
+    let o = portlab(&["run", t, "--impl", "go"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = portlab(&["run", t, "--device", "uart9=c"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no device `uart9`"), "{}", stderr(&o));
+    let o = portlab(&["run", t, "--device", "pl011"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = portlab(&["frobnicate"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn verbose_shows_guest_errors_on_stderr_only() {
+    let trace = traces().join("pl011/p21-bad-offsets.trace");
+    let o = portlab(&["run", "--verbose", trace.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stderr(&o).contains("pl011_read: Bad offset 0x8"), "{}", stderr(&o));
+    assert!(!stdout(&o).contains("Bad offset"));
+}
+
+#[test]
+fn list_shows_the_registered_types() {
+    let o = portlab(&["list"]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    assert!(out.lines().any(|l| l.starts_with("pl011") && l.contains("ARM PrimeCell PL011 UART")), "{out}");
+}
+
+#[test]
+fn demo_shows_the_guest_console() {
+    let o = portlab(&["demo"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("PL011 console up"), "{out}");
+    assert!(out.contains("you typed: hello, portlab"), "{out}");
+}

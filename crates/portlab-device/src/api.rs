@@ -1,0 +1,134 @@
+//! The safe device API: what a host gives a device ([`Host`]) and what a
+//! device gives a host ([`Device`]), the header's two tables as traits.
+
+use std::ffi::CStr;
+
+use crate::LoadError;
+use portlab_sys as sys;
+
+/// The kind of a diagnostic a device reports through [`Host::log`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LogKind {
+    /// The guest did something the device does not support (a bad offset,
+    /// a write to a read-only register): QEMU's `LOG_GUEST_ERROR`.
+    GuestError,
+    /// The guest used a feature the model leaves out: QEMU's `LOG_UNIMP`.
+    Unimplemented,
+}
+
+impl LogKind {
+    /// The `PORTLAB_LOG_*` code.
+    pub fn code(self) -> u32 {
+        match self {
+            LogKind::GuestError => sys::PORTLAB_LOG_GUEST_ERROR,
+            LogKind::Unimplemented => sys::PORTLAB_LOG_UNIMPLEMENTED,
+        }
+    }
+
+    /// The kind for a `PORTLAB_LOG_*` code (unknown codes count as guest
+    /// errors: a diagnostic is never dropped).
+    pub fn from_code(code: u32) -> LogKind {
+        if code == sys::PORTLAB_LOG_UNIMPLEMENTED { LogKind::Unimplemented } else { LogKind::GuestError }
+    }
+
+    /// A short label for printing.
+    pub fn label(self) -> &'static str {
+        match self {
+            LogKind::GuestError => "guest error",
+            LogKind::Unimplemented => "unimplemented",
+        }
+    }
+}
+
+/// What a host gives a device: `PortlabHostOps` as safe methods.
+///
+/// A device calls these while it handles one of its own operations. The
+/// board implements it for every device it hosts; the FFI adapter
+/// implements it over the C callbacks for a Rust device hosted by C; tests
+/// implement it with a recorder.
+pub trait Host {
+    /// Sets output line `line` to `level`; setting the current level again
+    /// is allowed (the host logs only changes).
+    fn set_irq(&mut self, line: u32, level: bool);
+    /// Sends bytes to the serial backend.
+    fn serial_send(&mut self, bytes: &[u8]);
+    /// Starts or stops sending a break condition on the serial backend.
+    fn serial_set_break(&mut self, on: bool);
+    /// The virtual clock in nanoseconds.
+    fn clock_ns(&mut self) -> u64;
+    /// Unix seconds of the wall clock at virtual time 0.
+    fn rtc_epoch_s(&mut self) -> u64;
+    /// Arms timer `timer` for `deadline_ns`, replacing a pending deadline.
+    fn timer_arm(&mut self, timer: u32, deadline_ns: u64);
+    /// Cancels timer `timer` (no-op when not armed).
+    fn timer_cancel(&mut self, timer: u32);
+    /// Reports a diagnostic. Never part of the canonical event log.
+    fn log(&mut self, kind: LogKind, message: &str);
+}
+
+/// The description of a device type, the data half of `PortlabDeviceOps`.
+#[derive(Debug, Clone, Copy)]
+pub struct DeviceInfo {
+    /// Type name, such as `x-pl011-rust`.
+    pub type_name: &'static CStr,
+    /// Size of the MMIO region in bytes.
+    pub region_size: u64,
+    /// Number of output IRQ lines.
+    pub num_irqs: u32,
+    /// Number of timers (ids `0..num_timers`).
+    pub num_timers: u32,
+    /// Accepted access sizes, a mask of `PORTLAB_ACCESS_*`.
+    pub access_sizes: u32,
+    /// Device id in the migration container.
+    pub state_device_id: u16,
+}
+
+impl DeviceInfo {
+    /// Whether an access of `size` bytes at `offset` is one this device
+    /// accepts: a size in the mask, aligned to itself, inside the region.
+    pub fn access_ok(&self, offset: u64, size: u32) -> bool {
+        matches!(size, 1 | 2 | 4 | 8)
+            && self.access_sizes & size != 0
+            && offset % u64::from(size) == 0
+            && offset.checked_add(u64::from(size)).is_some_and(|end| end <= self.region_size)
+    }
+}
+
+/// What a device gives a host: `PortlabDeviceOps` as a safe trait.
+///
+/// Implement it with a plain state machine: registers in, effects out
+/// through the [`Host`]. Nothing here knows about FFI; the adapter in
+/// [`crate::export`] turns any implementation into a C ops table.
+///
+/// The adapter checks every access against [`DeviceInfo::access_ok`] and
+/// that a written value fits its size before calling [`Device::read`] or
+/// [`Device::write`], so those never see an invalid access.
+pub trait Device: Sized + 'static {
+    /// The device's description.
+    const INFO: DeviceInfo;
+
+    /// A new instance in its power-on state. May read the clock and the
+    /// RTC epoch; must not call other host methods.
+    fn new(host: &mut impl Host) -> Self;
+    /// Device reset.
+    fn reset(&mut self, host: &mut impl Host);
+    /// MMIO read of `size` bytes at `offset` (already validated).
+    fn read(&mut self, host: &mut impl Host, offset: u64, size: u32) -> u64;
+    /// MMIO write of `size` bytes at `offset` (already validated; `value`
+    /// fits in `size`).
+    fn write(&mut self, host: &mut impl Host, offset: u64, size: u32, value: u64);
+    /// How many serial input bytes the device can take now (0: none).
+    fn can_receive(&self) -> u32 {
+        0
+    }
+    /// One byte of serial input.
+    fn receive(&mut self, _host: &mut impl Host, _byte: u8) {}
+    /// A break condition on the serial input.
+    fn receive_break(&mut self, _host: &mut impl Host) {}
+    /// Timer `timer` expired; the clock reads its deadline.
+    fn timer_expired(&mut self, _host: &mut impl Host, _timer: u32) {}
+    /// Appends the migration blob to `out`. Never changes the device.
+    fn save(&self, out: &mut Vec<u8>);
+    /// Replaces the state with a blob's; on error leaves it untouched.
+    fn load(&mut self, host: &mut impl Host, blob: &[u8]) -> Result<(), LoadError>;
+}

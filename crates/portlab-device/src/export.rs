@@ -1,0 +1,365 @@
+//! Exporting a Rust [`Device`] through the C ops table.
+//!
+//! [`ops::<D>()`](ops) builds a `PortlabDeviceOps` (the type bindgen
+//! generated from the header) whose entry points are monomorphised
+//! `extern "C"` functions for `D`. Because the table is the generated type,
+//! a signature that drifts from the header does not compile.
+//!
+//! Each entry point:
+//! - checks its pointers and the access (size, alignment, region);
+//! - runs the device inside `catch_unwind`, so no panic crosses the C
+//!   boundary: a panic becomes `PORTLAB_ERR_POISONED` and marks the
+//!   instance poisoned, after which every operation but `destroy` fails
+//!   with the same code instead of running on a broken state.
+
+use std::ffi::{CString, c_void};
+use std::marker::PhantomData;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use crate::api::{Device, Host, LogKind};
+use portlab_sys as sys;
+use sys::{PortlabDevice, PortlabDeviceOps, PortlabHostOps, PortlabStatus};
+
+const OK: PortlabStatus = sys::PORTLAB_OK as PortlabStatus;
+
+/// The C host's callbacks, seen by a Rust device as a [`Host`].
+#[derive(Debug)]
+pub struct CHost {
+    ops: PortlabHostOps,
+    ctx: *mut c_void,
+}
+
+impl CHost {
+    fn all_callbacks_present(ops: &PortlabHostOps) -> bool {
+        ops.set_irq.is_some()
+            && ops.serial_send.is_some()
+            && ops.serial_set_break.is_some()
+            && ops.clock_ns.is_some()
+            && ops.rtc_epoch_s.is_some()
+            && ops.timer_arm.is_some()
+            && ops.timer_cancel.is_some()
+            && ops.log.is_some()
+    }
+}
+
+// Every call below relies on the same two facts, established in `create`:
+// each callback pointer was checked to be non-null (and a host table is
+// immutable by contract), and the header requires `host_ctx` to stay valid
+// for the whole life of the instance.
+impl Host for CHost {
+    fn set_irq(&mut self, line: u32, level: bool) {
+        if let Some(f) = self.ops.set_irq {
+            // SAFETY: f is the host's callback and ctx its context, both
+            // valid for the instance's lifetime (see above).
+            unsafe { f(self.ctx, line, u32::from(level)) }
+        }
+    }
+
+    fn serial_send(&mut self, bytes: &[u8]) {
+        if let Some(f) = self.ops.serial_send {
+            let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+            // SAFETY: as above; `bytes` is valid for `len` bytes for the
+            // duration of the call.
+            unsafe { f(self.ctx, bytes.as_ptr(), len) }
+        }
+    }
+
+    fn serial_set_break(&mut self, on: bool) {
+        if let Some(f) = self.ops.serial_set_break {
+            // SAFETY: as above.
+            unsafe { f(self.ctx, u32::from(on)) }
+        }
+    }
+
+    fn clock_ns(&mut self) -> u64 {
+        match self.ops.clock_ns {
+            // SAFETY: as above.
+            Some(f) => unsafe { f(self.ctx) },
+            None => 0,
+        }
+    }
+
+    fn rtc_epoch_s(&mut self) -> u64 {
+        match self.ops.rtc_epoch_s {
+            // SAFETY: as above.
+            Some(f) => unsafe { f(self.ctx) },
+            None => 0,
+        }
+    }
+
+    fn timer_arm(&mut self, timer: u32, deadline_ns: u64) {
+        if let Some(f) = self.ops.timer_arm {
+            // SAFETY: as above.
+            unsafe { f(self.ctx, timer, deadline_ns) }
+        }
+    }
+
+    fn timer_cancel(&mut self, timer: u32) {
+        if let Some(f) = self.ops.timer_cancel {
+            // SAFETY: as above.
+            unsafe { f(self.ctx, timer) }
+        }
+    }
+
+    fn log(&mut self, kind: LogKind, message: &str) {
+        if let Some(f) = self.ops.log {
+            let message = CString::new(message.replace('\0', "\\0")).unwrap_or_default();
+            // SAFETY: as above; `message` is NUL-terminated and outlives
+            // the call.
+            unsafe { f(self.ctx, kind.code(), message.as_ptr()) }
+        }
+    }
+}
+
+/// What a `PortlabDevice` pointer handed out by this adapter points to.
+struct Exported<D> {
+    device: D,
+    host: CHost,
+    poisoned: bool,
+}
+
+/// Runs `f` on the instance behind `dev`, catching panics.
+fn with_instance<D: Device>(
+    dev: *mut PortlabDevice,
+    f: impl FnOnce(&mut D, &mut CHost) -> PortlabStatus,
+) -> PortlabStatus {
+    if dev.is_null() {
+        return sys::PORTLAB_ERR_INVALID;
+    }
+    // SAFETY: a non-null `dev` given to this table's entry points was made
+    // by `create::<D>` from `Box::into_raw` of an `Exported<D>`, and the
+    // header forbids using it after `destroy` or re-entering the device
+    // from its own callbacks, so this is the only reference to it.
+    let instance = unsafe { &mut *dev.cast::<Exported<D>>() };
+    if instance.poisoned {
+        return sys::PORTLAB_ERR_POISONED;
+    }
+    let Exported { device, host, .. } = instance;
+    // A panic leaves `device` possibly half-updated; it is never used again
+    // because the instance is poisoned, which is what makes the
+    // AssertUnwindSafe sound in spirit as well as in letter.
+    match catch_unwind(AssertUnwindSafe(|| f(device, host))) {
+        Ok(status) => status,
+        Err(_) => {
+            instance.poisoned = true;
+            sys::PORTLAB_ERR_POISONED
+        }
+    }
+}
+
+unsafe extern "C" fn create<D: Device>(
+    host: *const PortlabHostOps,
+    host_ctx: *mut c_void,
+    out: *mut *mut PortlabDevice,
+) -> PortlabStatus {
+    if host.is_null() || out.is_null() {
+        return sys::PORTLAB_ERR_INVALID;
+    }
+    // SAFETY: `host` is non-null and the header requires it to point to a
+    // valid host table; the table is copied, so only ctx must outlive us.
+    let ops = unsafe { *host };
+    if !CHost::all_callbacks_present(&ops) {
+        return sys::PORTLAB_ERR_INVALID;
+    }
+    let mut chost = CHost { ops, ctx: host_ctx };
+    let Ok(device) = catch_unwind(AssertUnwindSafe(|| D::new(&mut chost))) else {
+        return sys::PORTLAB_ERR_POISONED;
+    };
+    let instance = Box::new(Exported { device, host: chost, poisoned: false });
+    // SAFETY: `out` is non-null and, per the header, valid for a write.
+    unsafe { out.write(Box::into_raw(instance).cast::<PortlabDevice>()) };
+    OK
+}
+
+unsafe extern "C" fn destroy<D: Device>(dev: *mut PortlabDevice) {
+    if dev.is_null() {
+        return;
+    }
+    // SAFETY: `dev` came from `create::<D>` (Box::into_raw) and the host
+    // gives it back exactly once.
+    let instance = unsafe { Box::from_raw(dev.cast::<Exported<D>>()) };
+    // A panicking Drop must not unwind into C either.
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(instance)));
+}
+
+unsafe extern "C" fn reset<D: Device>(dev: *mut PortlabDevice) -> PortlabStatus {
+    with_instance::<D>(dev, |d, host| {
+        d.reset(host);
+        OK
+    })
+}
+
+unsafe extern "C" fn read<D: Device>(
+    dev: *mut PortlabDevice,
+    offset: u64,
+    size: u32,
+    value: *mut u64,
+) -> PortlabStatus {
+    if value.is_null() || !D::INFO.access_ok(offset, size) {
+        return sys::PORTLAB_ERR_INVALID;
+    }
+    with_instance::<D>(dev, |d, host| {
+        let v = d.read(host, offset, size);
+        // SAFETY: `value` is non-null and, per the header, valid for a write.
+        unsafe { value.write(v) };
+        OK
+    })
+}
+
+fn value_fits(value: u64, size: u32) -> bool {
+    size >= 8 || value >> (size * 8) == 0
+}
+
+unsafe extern "C" fn write<D: Device>(dev: *mut PortlabDevice, offset: u64, size: u32, value: u64) -> PortlabStatus {
+    if !D::INFO.access_ok(offset, size) || !value_fits(value, size) {
+        return sys::PORTLAB_ERR_INVALID;
+    }
+    with_instance::<D>(dev, |d, host| {
+        d.write(host, offset, size, value);
+        OK
+    })
+}
+
+unsafe extern "C" fn can_receive<D: Device>(dev: *mut PortlabDevice, room: *mut u32) -> PortlabStatus {
+    if room.is_null() {
+        return sys::PORTLAB_ERR_INVALID;
+    }
+    with_instance::<D>(dev, |d, _| {
+        let n = d.can_receive();
+        // SAFETY: `room` is non-null and, per the header, valid for a write.
+        unsafe { room.write(n) };
+        OK
+    })
+}
+
+unsafe extern "C" fn receive<D: Device>(dev: *mut PortlabDevice, byte: u8) -> PortlabStatus {
+    with_instance::<D>(dev, |d, host| {
+        d.receive(host, byte);
+        OK
+    })
+}
+
+unsafe extern "C" fn receive_break<D: Device>(dev: *mut PortlabDevice) -> PortlabStatus {
+    with_instance::<D>(dev, |d, host| {
+        d.receive_break(host);
+        OK
+    })
+}
+
+unsafe extern "C" fn timer_expired<D: Device>(dev: *mut PortlabDevice, timer: u32) -> PortlabStatus {
+    if timer >= D::INFO.num_timers {
+        return sys::PORTLAB_ERR_INVALID;
+    }
+    with_instance::<D>(dev, |d, host| {
+        d.timer_expired(host, timer);
+        OK
+    })
+}
+
+unsafe extern "C" fn save<D: Device>(dev: *mut PortlabDevice, buf: *mut u8, cap: u32, len: *mut u32) -> PortlabStatus {
+    if len.is_null() {
+        return sys::PORTLAB_ERR_INVALID;
+    }
+    with_instance::<D>(dev, |d, _| {
+        let mut blob = Vec::new();
+        d.save(&mut blob);
+        let Ok(size) = u32::try_from(blob.len()) else {
+            return sys::PORTLAB_ERR_INVALID;
+        };
+        // SAFETY: `len` is non-null and, per the header, valid for a write.
+        unsafe { len.write(size) };
+        if buf.is_null() || cap < size {
+            return sys::PORTLAB_ERR_BUFFER_TOO_SMALL;
+        }
+        // SAFETY: `buf` is non-null and valid for `cap >= size` bytes per
+        // the header; `blob` is a separate allocation, so no overlap.
+        unsafe { std::ptr::copy_nonoverlapping(blob.as_ptr(), buf, blob.len()) };
+        OK
+    })
+}
+
+unsafe extern "C" fn load<D: Device>(dev: *mut PortlabDevice, blob: *const u8, len: u32) -> PortlabStatus {
+    let bytes: &[u8] = if len == 0 {
+        &[]
+    } else if blob.is_null() {
+        return sys::PORTLAB_ERR_INVALID;
+    } else {
+        // SAFETY: `blob` is non-null and, per the header, valid for reads
+        // of `len` bytes that nobody writes during the call.
+        unsafe { std::slice::from_raw_parts(blob, len as usize) }
+    };
+    with_instance::<D>(dev, |d, host| match d.load(host, bytes) {
+        Ok(()) => OK,
+        Err(e) => e.code(),
+    })
+}
+
+/// Holds the ops table of `D` as an associated constant, so that a
+/// reference to it is promoted to `'static` without a generic static.
+struct Table<D>(PhantomData<D>);
+
+impl<D: Device> Table<D> {
+    const OPS: PortlabDeviceOps = PortlabDeviceOps {
+        abi_version: sys::PORTLAB_ABI_VERSION,
+        type_name: D::INFO.type_name.as_ptr(),
+        region_size: D::INFO.region_size,
+        num_irqs: D::INFO.num_irqs,
+        num_timers: D::INFO.num_timers,
+        access_sizes: D::INFO.access_sizes,
+        state_device_id: D::INFO.state_device_id,
+        create: Some(create::<D>),
+        destroy: Some(destroy::<D>),
+        reset: Some(reset::<D>),
+        read: Some(read::<D>),
+        write: Some(write::<D>),
+        can_receive: Some(can_receive::<D>),
+        receive: Some(receive::<D>),
+        receive_break: Some(receive_break::<D>),
+        timer_expired: Some(timer_expired::<D>),
+        save: Some(save::<D>),
+        load: Some(load::<D>),
+    };
+}
+
+/// The C ops table of the Rust device `D`: what a C host (or the board)
+/// uses to drive it exactly like a C model.
+pub fn ops<D: Device>() -> &'static PortlabDeviceOps {
+    &Table::<D>::OPS
+}
+
+/// An ops table that can be placed in a `static` with a C symbol name, for
+/// C hosts that link a Rust device library (see [`export_device!`]).
+///
+/// [`export_device!`]: crate::export_device
+#[repr(transparent)]
+#[derive(Debug)]
+pub struct StaticOps(pub PortlabDeviceOps);
+
+// SAFETY: the table is immutable, its `type_name` points to a `'static`
+// C string literal and its other fields are plain data and function
+// pointers, so sharing it between threads is harmless.
+unsafe impl Sync for StaticOps {}
+
+impl StaticOps {
+    /// The table of `D`.
+    pub const fn of<D: Device>() -> StaticOps {
+        StaticOps(Table::<D>::OPS)
+    }
+}
+
+/// Exports the ops table of a Rust device under a C symbol name, for a C
+/// host to declare as `extern const PortlabDeviceOps NAME;`.
+///
+/// ```ignore
+/// portlab_device::export_device!(portlab_x_pl011_rust_ops, portlab_pl011::Pl011);
+/// ```
+#[macro_export]
+macro_rules! export_device {
+    ($symbol:ident, $device:ty) => {
+        #[doc = concat!("The C ops table of `", stringify!($device), "`.")]
+        // SAFETY: the symbol name is unique to this device in the
+        // program; nothing else defines it.
+        #[unsafe(no_mangle)]
+        pub static $symbol: $crate::export::StaticOps = $crate::export::StaticOps::of::<$device>();
+    };
+}

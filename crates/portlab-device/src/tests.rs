@@ -1,0 +1,177 @@
+//! Tests of the adapter and the hosting layer with Rust-only devices and
+//! hosts (no C), plus the C PL011 table's validation.
+
+use super::*;
+use crate::migration::{BlobWriter, check_container};
+
+#[derive(Default, Debug)]
+struct Recorder {
+    irqs: Vec<(u32, bool)>,
+    sent: Vec<u8>,
+    logs: Vec<String>,
+}
+
+impl Host for Recorder {
+    fn set_irq(&mut self, line: u32, level: bool) {
+        self.irqs.push((line, level));
+    }
+    fn serial_send(&mut self, bytes: &[u8]) {
+        self.sent.extend_from_slice(bytes);
+    }
+    fn serial_set_break(&mut self, _on: bool) {}
+    fn clock_ns(&mut self) -> u64 {
+        0
+    }
+    fn rtc_epoch_s(&mut self) -> u64 {
+        0
+    }
+    fn timer_arm(&mut self, _timer: u32, _deadline_ns: u64) {}
+    fn timer_cancel(&mut self, _timer: u32) {}
+    fn log(&mut self, kind: LogKind, message: &str) {
+        self.logs.push(format!("{}: {message}", kind.label()));
+    }
+}
+
+/// Echoes writes to the serial backend; panics when told to.
+struct Echo {
+    last: u32,
+}
+
+const PANIC_OFFSET: u64 = 0x8;
+
+impl Device for Echo {
+    const INFO: DeviceInfo = DeviceInfo {
+        type_name: c"x-echo-rust",
+        region_size: 0x10,
+        num_irqs: 1,
+        num_timers: 1,
+        access_sizes: 0xF,
+        state_device_id: 0x7f01,
+    };
+    fn new(_host: &mut impl Host) -> Self {
+        Echo { last: 0 }
+    }
+    fn reset(&mut self, _host: &mut impl Host) {
+        self.last = 0;
+    }
+    fn read(&mut self, host: &mut impl Host, offset: u64, _size: u32) -> u64 {
+        if offset == PANIC_OFFSET {
+            panic!("planted panic in read");
+        }
+        host.log(LogKind::GuestError, "read");
+        u64::from(self.last)
+    }
+    fn write(&mut self, host: &mut impl Host, offset: u64, _size: u32, value: u64) {
+        if offset == PANIC_OFFSET {
+            panic!("planted panic in write");
+        }
+        self.last = value as u32;
+        host.serial_send(&[value as u8]);
+        host.set_irq(0, true);
+    }
+    fn can_receive(&self) -> u32 {
+        3
+    }
+    fn save(&self, out: &mut Vec<u8>) {
+        let mut w = BlobWriter::new(out, 0x7f01, 1, 4);
+        w.u32(self.last);
+        w.finish();
+    }
+    fn load(&mut self, _host: &mut impl Host, blob: &[u8]) -> Result<(), LoadError> {
+        let p = check_container(blob, 0x7f01, 1, |_| 4)?;
+        self.last = p.u32(0);
+        Ok(())
+    }
+}
+
+#[test]
+fn rust_device_round_trips_through_the_c_table() {
+    let ty = DeviceType::of::<Echo>();
+    assert_eq!(ty.type_name(), "x-echo-rust");
+    assert_eq!(ty.info().region_size, 0x10);
+    let mut dev = Instance::new(ty, Recorder::default()).unwrap();
+    dev.write(0, 4, 0x41).unwrap();
+    assert_eq!(dev.read(0, 4).unwrap(), 0x41);
+    assert_eq!(dev.can_receive().unwrap(), 3);
+    assert_eq!(dev.host().sent, b"A");
+    assert_eq!(dev.host().irqs, vec![(0, true)]);
+    assert_eq!(dev.host().logs, vec!["guest error: read".to_string()]);
+    let blob = dev.save().unwrap();
+    assert_eq!(blob.len(), 20);
+    let mut other = Instance::new(ty, Recorder::default()).unwrap();
+    other.load(&blob).unwrap();
+    assert_eq!(other.read(0, 4).unwrap(), 0x41);
+    assert_eq!(other.load(&blob[..10]), Err(Error::Load(LoadError::Truncated)));
+    let host = other.into_host();
+    assert_eq!(host.logs.len(), 1);
+}
+
+#[test]
+fn adapter_rejects_invalid_accesses() {
+    let mut dev = Instance::new(DeviceType::of::<Echo>(), Recorder::default()).unwrap();
+    assert_eq!(dev.read(0x10, 4), Err(Error::Invalid), "outside the region");
+    assert_eq!(dev.read(2, 4), Err(Error::Invalid), "misaligned");
+    assert_eq!(dev.read(0, 3), Err(Error::Invalid), "not a size");
+    assert_eq!(dev.write(0, 1, 0x100), Err(Error::Invalid), "value wider than the access");
+    assert_eq!(dev.timer_expired(1), Err(Error::Invalid), "no such timer");
+    assert_eq!(dev.timer_expired(0), Ok(()));
+    assert!(dev.host().sent.is_empty());
+}
+
+#[test]
+fn a_panicking_device_poisons_its_instance_and_the_process_survives() {
+    let mut dev = Instance::new(DeviceType::of::<Echo>(), Recorder::default()).unwrap();
+    dev.write(0, 4, 1).unwrap();
+    assert_eq!(dev.read(PANIC_OFFSET, 4), Err(Error::Poisoned));
+    // Every later call is refused, not run on a broken state.
+    assert_eq!(dev.read(0, 4), Err(Error::Poisoned));
+    assert_eq!(dev.write(0, 4, 2), Err(Error::Poisoned));
+    assert_eq!(dev.reset(), Err(Error::Poisoned));
+    assert_eq!(dev.save(), Err(Error::Poisoned));
+    assert_eq!(dev.host().sent, vec![1]);
+    // Other instances are unaffected.
+    let mut fresh = Instance::new(DeviceType::of::<Echo>(), Recorder::default()).unwrap();
+    assert_eq!(fresh.write(PANIC_OFFSET, 4, 0), Err(Error::Poisoned));
+    let mut third = Instance::new(DeviceType::of::<Echo>(), Recorder::default()).unwrap();
+    assert_eq!(third.read(0, 4), Ok(0));
+}
+
+struct PanickingHost;
+
+impl Host for PanickingHost {
+    fn set_irq(&mut self, _line: u32, _level: bool) {
+        panic!("host panics in set_irq");
+    }
+    fn serial_send(&mut self, _bytes: &[u8]) {}
+    fn serial_set_break(&mut self, _on: bool) {}
+    fn clock_ns(&mut self) -> u64 {
+        0
+    }
+    fn rtc_epoch_s(&mut self) -> u64 {
+        0
+    }
+    fn timer_arm(&mut self, _timer: u32, _deadline_ns: u64) {}
+    fn timer_cancel(&mut self, _timer: u32) {}
+    fn log(&mut self, _kind: LogKind, _message: &str) {}
+}
+
+#[test]
+fn a_host_panic_is_carried_over_the_c_frames_and_resumed() {
+    let result = std::panic::catch_unwind(|| {
+        let mut dev = Instance::new(DeviceType::of::<Echo>(), PanickingHost).unwrap();
+        let _ = dev.write(0, 4, 1);
+    });
+    let payload = result.expect_err("the host's panic reaches the caller");
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"host panics in set_irq"));
+}
+
+#[test]
+fn c_pl011_table_is_valid() {
+    let ty = c_models::pl011();
+    assert_eq!(ty.type_name(), "pl011");
+    let info = ty.info();
+    assert_eq!(info.region_size, u64::from(sys::PL011_REGION_SIZE));
+    assert_eq!(info.num_irqs, sys::PL011_NUM_IRQS);
+    assert!(info.access_ok(0xFF8, 8));
+    assert!(!info.access_ok(0xFFC, 8));
+}
