@@ -10,11 +10,14 @@
 pub mod board;
 pub mod demo;
 pub mod event;
+pub mod lockstep;
 pub mod registry;
+pub mod state;
 pub mod trace;
 
 pub use board::{Board, BoardConfig, BoardError, DEFAULT_EPOCH, Diagnostic, SlotConfig};
 pub use event::Event;
+pub use lockstep::{Divergence, Lockstep, StepReport};
 pub use registry::{DeviceKind, Implementation, Registry};
 pub use trace::parse::{Command, ParseError, TraceLine, TraceReader, parse_line};
 pub use trace::run::{CollectLog, RunSink, RunSummary, Runner, StepError, TraceError, run_trace};

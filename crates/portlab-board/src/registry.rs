@@ -98,7 +98,7 @@ impl Registry {
                 name: "pl011",
                 description: "ARM PrimeCell PL011 UART",
                 c: Some(c_models::pl011()),
-                rust: None,
+                rust: Some(DeviceType::of::<portlab_pl011::Pl011>()),
             }],
         }
     }

@@ -4,13 +4,17 @@
 //! Exit status: 0 success, 1 a finding (a failed expectation), 2 a usage
 //! error or a bad trace. Results go to stdout, diagnostics to stderr.
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use portlab_board::demo::{DEMO_INPUT, run_demo};
-use portlab_board::{BoardConfig, Diagnostic, Event, Implementation, Registry, RunSink, run_trace};
+use portlab_board::{
+    BoardConfig, Diagnostic, Divergence, Event, Implementation, Lockstep, Registry, RunSink, StepError, TraceReader,
+    run_trace,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -27,6 +31,9 @@ struct Cli {
 enum Commands {
     /// Run traces and print the canonical event log on stdout.
     Run(RunArgs),
+    /// Run traces on the C and the Rust implementation side by side and
+    /// report the first divergence.
+    Compare(CompareArgs),
     /// The whole story in a few seconds: a guest drives the UART.
     Demo,
     /// List the registered device types and their implementations.
@@ -55,6 +62,21 @@ struct RunArgs {
     /// Print the devices' diagnostics (guest errors) on stderr.
     #[arg(short, long)]
     verbose: bool,
+}
+
+#[derive(Debug, Args)]
+struct CompareArgs {
+    /// Trace files (`-` reads standard input).
+    #[arg(required = true, value_name = "TRACE")]
+    traces: Vec<String>,
+    /// Pin one device instance to one implementation on both sides, as
+    /// NAME=IMPL; repeatable. Every other device runs C on one side and
+    /// Rust on the other.
+    #[arg(long = "device", value_name = "NAME=IMPL", value_parser = parse_device_choice)]
+    devices: Vec<(String, Implementation)>,
+    /// How many trace lines to show before a divergence.
+    #[arg(long, default_value_t = 5)]
+    context: usize,
 }
 
 fn parse_impl(s: &str) -> Result<Implementation, String> {
@@ -166,6 +188,113 @@ fn cmd_run(args: &RunArgs) -> ExitCode {
     ExitCode::from(worst)
 }
 
+/// Compares one trace; returns its exit status (0, 1 or 2).
+fn compare_one(path: &str, registry: &Registry, side_a: &BoardConfig, side_b: &BoardConfig, context: usize) -> u8 {
+    let reader = match open_trace(path) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("portlab compare: cannot open {path}: {e}");
+            return 2;
+        }
+    };
+    let label = |config: &BoardConfig| {
+        let imps: Vec<String> = config.slots.iter().map(|s| s.implementation.to_string()).collect();
+        imps.join("+")
+    };
+    let (label_a, label_b) = (label(side_a), label(side_b));
+    let width = label_a.len().max(label_b.len()) + 1;
+    let mut lockstep = Lockstep::new(registry, side_a.clone(), side_b.clone(), true);
+    let mut recent: VecDeque<(u64, String)> = VecDeque::with_capacity(context + 1);
+    let (mut events, mut commands, mut expectation_failures) = (0u64, 0u64, 0u64);
+    for item in TraceReader::new(reader) {
+        let line = match item {
+            Ok(line) => line,
+            Err(e) => {
+                eprintln!("portlab compare: {path}:{e}");
+                return 2;
+            }
+        };
+        match lockstep.execute(&line.command) {
+            Ok(report) => {
+                commands += 1;
+                events += report.events.len() as u64;
+                match report.error {
+                    None => {}
+                    Some(StepError::Invalid(msg)) => {
+                        eprintln!("portlab compare: {path}:{}: {msg}", line.number);
+                        return 2;
+                    }
+                    Some(e @ StepError::Expectation { .. }) => {
+                        expectation_failures += 1;
+                        eprintln!("{path}:{}: both implementations agree, but not with the trace: {e}", line.number);
+                    }
+                }
+            }
+            Err(divergence) => {
+                println!("{path}:{}: divergence after {commands} identical commands", line.number);
+                if !recent.is_empty() {
+                    println!("  trace before it:");
+                    for (n, text) in &recent {
+                        println!("    {n:>6}  {text}");
+                    }
+                }
+                println!("  > {:>4}  {}", line.number, line.command);
+                match &divergence {
+                    Divergence::Event { a, b, .. } => {
+                        println!("  {:<width$} {}", format!("{label_a}:"), a.as_deref().unwrap_or("(no event)"));
+                        println!("  {:<width$} {}", format!("{label_b}:"), b.as_deref().unwrap_or("(no event)"));
+                    }
+                    Divergence::Outcome { a, b } => {
+                        println!("  {:<width$} {}", format!("{label_a}:"), a.as_deref().unwrap_or("ok"));
+                        println!("  {:<width$} {}", format!("{label_b}:"), b.as_deref().unwrap_or("ok"));
+                    }
+                    Divergence::State { dev, fields } => {
+                        println!("  the events agree, but the state of {dev} differs:");
+                        for f in fields {
+                            println!("    {} differs: {label_a}=0x{:x} {label_b}=0x{:x}", f.name, f.a, f.b);
+                        }
+                    }
+                }
+                return 1;
+            }
+        }
+        if recent.len() == context {
+            recent.pop_front();
+        }
+        if context > 0 {
+            recent.push_back((line.number, line.command.to_string()));
+        }
+    }
+    let note = if expectation_failures > 0 {
+        format!(" ({expectation_failures} expectation(s) failed on both sides)")
+    } else {
+        String::new()
+    };
+    println!("{path}: identical ({events} events, {commands} commands, {label_a} vs {label_b}){note}");
+    0
+}
+
+fn cmd_compare(args: &CompareArgs) -> ExitCode {
+    let registry = Registry::builtin();
+    let sides = [Implementation::C, Implementation::Rust].map(|imp| {
+        let impls = ImplArgs { implementation: imp, devices: args.devices.clone() };
+        board_config(&registry, &impls)
+    });
+    let [side_a, side_b] = match sides {
+        [Ok(a), Ok(b)] => [a, b],
+        [Err(e), _] | [_, Err(e)] => {
+            eprintln!("portlab compare: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if side_a == side_b {
+        eprintln!("portlab compare: every device is pinned, so both sides run the same implementations");
+        return ExitCode::from(2);
+    }
+    let worst = args.traces.iter().map(|p| compare_one(p, &registry, &side_a, &side_b, args.context)).max();
+    ExitCode::from(worst.unwrap_or(0))
+}
+
 fn cmd_list() -> ExitCode {
     let registry = Registry::builtin();
     println!("{:<10} {:<16} {:<14} description", "device", "C model", "Rust model");
@@ -175,45 +304,80 @@ fn cmd_list() -> ExitCode {
         println!("{:<10} {:<16} {:<14} {}", kind.name, c, rust, kind.description);
     }
     println!();
-    println!("Select an implementation with --impl c|rust, or per device with --device NAME=IMPL.");
+    println!("C models register under the device's name, Rust rewrites under x-NAME-rust (stage 1 of the");
+    println!("roadmap). Select with --impl c|rust, or per device with --device NAME=IMPL.");
     ExitCode::SUCCESS
 }
 
 fn cmd_demo() -> ExitCode {
     let registry = Registry::builtin();
-    println!("portlab demo: a guest driver brings up the PL011, prints a banner with");
-    println!("interrupts on, and echoes what the user types ({:?}).", DEMO_INPUT);
+    println!("portlab demo: a guest driver brings up the PL011 the way Linux's amba-pl011 does,");
+    println!("prints a banner with interrupts on, and echoes what the user types ({DEMO_INPUT:?}).");
+    println!("The same guest runs three times: on the C model, on the Rust rewrite, and on the");
+    println!("C model migrated to Rust in the middle of the run.");
     println!();
-    let run = match run_demo(&registry, Implementation::C, None) {
-        Ok(run) => run,
-        Err(e) => {
-            eprintln!("portlab demo: the guest failed: {e}");
-            return ExitCode::from(1);
+    let migrate_after = 7;
+    let runs = [
+        ("C (`pl011`)", Implementation::C, None),
+        ("Rust (`x-pl011-rust`)", Implementation::Rust, None),
+        ("C, migrated to Rust mid-run", Implementation::C, Some((migrate_after, Implementation::Rust))),
+    ];
+    let mut results = Vec::new();
+    for (label, imp, migrate) in runs {
+        match run_demo(&registry, imp, migrate) {
+            Ok(run) => results.push((label, run)),
+            Err(e) => {
+                eprintln!("portlab demo: the guest failed on {label}: {e}");
+                return ExitCode::from(1);
+            }
         }
-    };
-    println!("--- guest console (C PL011, `pl011`) ---");
-    println!("{}", run.console.replace("\r\n", "\n").replace('\r', "\n"));
-    println!("---");
-    println!(
-        "{} trace commands, {} events: {} reads, {} irq changes, {} bytes sent; {} interrupts handled",
-        run.trace.len(),
-        run.log.len(),
-        run.reads,
-        run.irqs,
-        run.tx,
-        run.interrupts_handled
-    );
-    match registry.device_type("pl011", Implementation::Rust) {
-        Ok(_) => {}
-        Err(e) => println!("Rust implementation: {e}."),
     }
-    ExitCode::SUCCESS
+    let (_, reference) = &results[0];
+    println!("--- guest console (C PL011) ---");
+    println!("{}", reference.console.replace("\r\n", "\n").replace('\r', "\n"));
+    println!("---");
+    println!();
+    println!(
+        "{:<30} {:>8} {:>7} {:>5} {:>4} {:>10}  event log",
+        "run", "commands", "reads", "irqs", "tx", "interrupts"
+    );
+    let mut all_same = true;
+    for (label, run) in &results {
+        let same = run.log == reference.log;
+        all_same &= same;
+        println!(
+            "{:<30} {:>8} {:>7} {:>5} {:>4} {:>10}  {}",
+            label,
+            run.trace.len(),
+            run.reads,
+            run.irqs,
+            run.tx,
+            run.interrupts_handled,
+            if same { format!("identical to C ({} events)", run.log.len()) } else { "DIFFERS from C".into() }
+        );
+    }
+    println!();
+    let (_, migrated) = &results[2];
+    if let Some((after, to)) = migrated.migrations.first() {
+        println!("The third run saved the UART's state after keystroke {after}, destroyed the C instance");
+        println!("and loaded the state into a new {to} instance. The guest went on typing and its event");
+        println!("log is identical to the C run's: it did not notice.");
+    }
+    if all_same {
+        println!("All three event logs are identical.");
+        println!("Next: `portlab run TRACE`, `portlab compare TRACE`, `portlab list`; see README.md.");
+        ExitCode::SUCCESS
+    } else {
+        println!("The event logs differ: the Rust PL011 does not behave like the C one.");
+        ExitCode::from(1)
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match &cli.command {
         Commands::Run(args) => cmd_run(args),
+        Commands::Compare(args) => cmd_compare(args),
         Commands::Demo => cmd_demo(),
         Commands::List => cmd_list(),
     }

@@ -91,3 +91,45 @@ fn demo_shows_the_guest_console() {
     assert!(out.contains("PL011 console up"), "{out}");
     assert!(out.contains("you typed: hello, portlab"), "{out}");
 }
+
+#[test]
+fn the_rust_pl011_runs_every_trace_like_the_c_one() {
+    let example = traces().join("pl011/example.trace");
+    let e = example.to_str().unwrap();
+    for args in [vec!["run", "--impl", "rust", e], vec!["run", "--device", "pl011=rust", e]] {
+        let o = portlab(&args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        assert_eq!(stdout(&o), std::fs::read_to_string(traces().join("pl011/example.events")).unwrap());
+    }
+    let mut all: Vec<String> = std::fs::read_dir(traces().join("pl011"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "trace"))
+        .map(|p| p.display().to_string())
+        .collect();
+    all.sort();
+    let mut args = vec!["compare"];
+    args.extend(all.iter().map(String::as_str));
+    let o = portlab(&args);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(stdout(&o).lines().filter(|l| l.contains(": identical (")).count(), all.len());
+}
+
+#[test]
+fn compare_reports_identical_with_the_event_count() {
+    let trace = traces().join("pl011/example.trace");
+    let o = portlab(&["compare", trace.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).contains("identical (7 events, 7 commands, c vs rust)"), "{}", stdout(&o));
+    let o = portlab(&["compare", "--device", "pl011=c", trace.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "everything pinned: nothing to compare");
+}
+
+#[test]
+fn demo_runs_both_implementations_and_a_mid_run_migration() {
+    let o = portlab(&["demo"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert_eq!(out.matches("identical to C (").count(), 3, "{out}");
+    assert!(out.contains("All three event logs are identical."), "{out}");
+}

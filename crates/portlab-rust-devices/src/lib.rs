@@ -1,0 +1,15 @@
+//! The Rust device library that a C host links: the QEMU situation, where
+//! a C core hosts devices written in Rust.
+//!
+//! Built as `libportlab_rust_devices.a`. Each Rust device's ops table is
+//! exported under a C symbol that a host declares with
+//! `extern const PortlabDeviceOps NAME;` after including only
+//! `portlab_device.h`:
+//!
+//! | symbol | type name |
+//! | --- | --- |
+//! | `portlab_x_pl011_rust_ops` | `x-pl011-rust` |
+//!
+//! `c-src/tools/chost.c` is such a host; `tests/c_host.rs` builds and runs it.
+
+portlab_device::export_device!(portlab_x_pl011_rust_ops, portlab_pl011::Pl011);
