@@ -78,6 +78,8 @@ typedef int32_t PortlabStatus;
 #define PORTLAB_LOG_GUEST_ERROR 1
 /* A guest used a feature the model does not implement (QEMU's LOG_UNIMP). */
 #define PORTLAB_LOG_UNIMPLEMENTED 2
+/* A shadow device saw its two implementations disagree. */
+#define PORTLAB_LOG_DIVERGENCE 3
 
 /* ---- Migration container ------------------------------------------------
  * Every device saves the same container: magic, device id, version, payload

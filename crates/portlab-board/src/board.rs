@@ -42,12 +42,22 @@ pub struct BoardConfig {
 }
 
 impl BoardConfig {
-    /// The default machine: `pl011` at 0x0900_0000 (0x0901_0000 is kept
-    /// for the `pl031`), every device in `implementation`.
+    /// The default machine, laid out like QEMU's `virt`: `pl011` at
+    /// 0x0900_0000 and `pl031` at 0x0901_0000, every device in
+    /// `implementation`.
     pub fn default_board(implementation: Implementation) -> BoardConfig {
-        BoardConfig {
-            slots: vec![SlotConfig { name: "pl011".into(), kind: "pl011".into(), base: 0x0900_0000, implementation }],
-            epoch: DEFAULT_EPOCH,
+        let slot = |name: &str, base| SlotConfig { name: name.into(), kind: name.into(), base, implementation };
+        BoardConfig { slots: vec![slot("pl011", 0x0900_0000), slot("pl031", 0x0901_0000)], epoch: DEFAULT_EPOCH }
+    }
+
+    /// A short label of the implementations: `c` or `rust` when every
+    /// device runs the same one, else `pl011=c,pl031=rust`.
+    pub fn label(&self) -> String {
+        match self.slots.split_first() {
+            Some((first, rest)) if rest.iter().all(|s| s.implementation == first.implementation) => {
+                first.implementation.to_string()
+            }
+            _ => self.slots.iter().map(|s| format!("{}={}", s.name, s.implementation)).collect::<Vec<_>>().join(","),
         }
     }
 
@@ -288,6 +298,11 @@ impl Board {
         self.slots[dev].instance.device_type().type_name()
     }
 
+    /// Unix seconds at virtual time 0.
+    pub fn epoch(&self) -> u64 {
+        self.shared.borrow().epoch
+    }
+
     /// The virtual clock in ns.
     pub fn clock_ns(&self) -> u64 {
         self.shared.borrow().clock_ns
@@ -461,7 +476,14 @@ impl Board {
     /// input, line levels and the clock stay with the board. If the new
     /// instance refuses the state, the old one stays in place.
     pub fn migrate(&mut self, dev: usize, to: Option<Implementation>) -> Result<Implementation, BoardError> {
-        let to = to.unwrap_or_else(|| self.slots[dev].config.implementation.other());
+        let current = self.slots[dev].config.implementation;
+        let kind = &self.slots[dev].config.kind;
+        // The default target is the other implementation; a build that has
+        // only one (stage 3) migrates onto a fresh instance of the same.
+        let to = to.unwrap_or_else(|| {
+            let other = current.other();
+            if self.registry.device_type(kind, other).is_ok() { other } else { current }
+        });
         let device_type = self.device_type(&self.slots[dev].config.kind, to)?;
         let blob = self.save(dev)?;
         // The old instance's timers go; the new one re-arms what it needs

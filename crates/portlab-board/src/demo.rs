@@ -28,6 +28,33 @@ const FR_BUSY: u64 = 0x08;
 const INT_RX: u64 = 0x10;
 const INT_TX: u64 = 0x20;
 const INT_RT: u64 = 0x40;
+// The RTC, as an rtc-pl031 driver would use it.
+const RTC_DR: u64 = 0x000;
+const RTC_MR: u64 = 0x004;
+const RTC_IMSC: u64 = 0x010;
+const RTC_MIS: u64 = 0x018;
+const RTC_ICR: u64 = 0x01c;
+/// The RTC's IRQ line index on the default board.
+const RTC_DEV: usize = 1;
+/// Virtual time that passes between two keystrokes.
+const KEYSTROKE_NS: u64 = 250_000_000;
+
+/// `YYYY-MM-DD hh:mm:ss` for Unix seconds (proleptic Gregorian, UTC).
+pub fn format_utc(seconds: u64) -> String {
+    let days = (seconds / 86_400) as i64;
+    let secs = seconds % 86_400;
+    // Days since 0000-03-01, counted in 400-year eras of 146097 days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+}
 
 /// What the user types, one keystroke at a time.
 pub const DEMO_INPUT: &str = "help\rhello, portlab\r";
@@ -99,6 +126,35 @@ impl Guest {
 
     fn irq_pending(&self) -> bool {
         self.runner.board().is_some_and(|b| b.irq_level(0, 0))
+    }
+
+    fn rtc_read(&mut self, offset: u64) -> Result<u64, StepError> {
+        let v = self.exec(Command::Read { dev: "pl031".into(), offset, size: 4, expected: None })?;
+        Ok(v.unwrap_or(0))
+    }
+
+    fn rtc_write(&mut self, offset: u64, value: u64) -> Result<(), StepError> {
+        self.exec(Command::Write { dev: "pl031".into(), offset, value, size: 4 }).map(|_| ())
+    }
+
+    /// rtc-pl031's probe: read the clock, and set a wake alarm 2 s ahead.
+    fn rtc_bring_up(&mut self) -> Result<u64, StepError> {
+        let now = self.rtc_read(RTC_DR)?;
+        self.rtc_write(RTC_IMSC, 1)?;
+        self.rtc_write(RTC_MR, (now + 2) & 0xffff_ffff)?;
+        Ok(now)
+    }
+
+    /// The RTC's interrupt handler.
+    fn service_rtc(&mut self) -> Result<(), StepError> {
+        if self.runner.board().is_some_and(|b| b.irq_level(RTC_DEV, 0)) && self.rtc_read(RTC_MIS)? & 1 != 0 {
+            self.rtc_write(RTC_ICR, 1)?;
+            let now = self.rtc_read(RTC_DR)?;
+            let text = format!("\r\n[rtc-pl031: alarm at {} UTC]\r\n$ {}", format_utc(now), self.line);
+            self.tx_queue.extend(text.bytes());
+            self.kick_tx()?;
+        }
+        Ok(())
     }
 
     /// Probe and startup, as amba-pl011 does them.
@@ -203,7 +259,7 @@ impl Guest {
 }
 
 /// Runs the demo scenario on the default board with every device in
-/// `implementation`. With `migrate_after = Some((n, to))` the UART is
+/// `implementation`. With `migrate_after = Some((n, to))` every device is
 /// migrated to `to` after the user's `n`-th keystroke, while the guest
 /// keeps running.
 pub fn run_demo(
@@ -211,11 +267,22 @@ pub fn run_demo(
     implementation: Implementation,
     migrate_after: Option<(usize, Implementation)>,
 ) -> Result<DemoRun, StepError> {
-    let config = BoardConfig::default_board(implementation);
-    let names = config.slots.iter().map(|s| s.name.clone()).collect();
+    run_demo_on(registry, BoardConfig::default_board(implementation), migrate_after)
+}
+
+/// Runs the demo scenario on a board laid out as `config` (any mix of
+/// implementations). The guest drives the UART (console, echo) and the
+/// RTC (clock at boot, a wake alarm 2 s later).
+pub fn run_demo_on(
+    registry: &Registry,
+    config: BoardConfig,
+    migrate_after: Option<(usize, Implementation)>,
+) -> Result<DemoRun, StepError> {
+    let names: Vec<String> = config.slots.iter().map(|s| s.name.clone()).collect();
+    let has_rtc = names.iter().any(|n| n == "pl031");
     let mut guest = Guest {
         runner: Runner::new(registry, config),
-        names,
+        names: names.clone(),
         run: DemoRun::default(),
         events: Vec::new(),
         tx_queue: Default::default(),
@@ -224,14 +291,24 @@ pub fn run_demo(
     };
     guest.bring_up()?;
     guest.print(BANNER)?;
+    if has_rtc {
+        let now = guest.rtc_bring_up()?;
+        guest.print(&format!("rtc-pl031: system clock set to {} UTC, wake alarm in 2 s\r\n", format_utc(now)))?;
+    }
     guest.print("$ ")?;
     for (n, key) in DEMO_INPUT.bytes().enumerate() {
+        guest.exec(Command::Advance { ns: KEYSTROKE_NS })?;
+        if has_rtc {
+            guest.service_rtc()?;
+        }
         guest.exec(Command::Rx { dev: "pl011".into(), bytes: vec![key] })?;
         guest.service_interrupts()?;
         guest.kick_tx()?;
         if let Some((after, to)) = migrate_after {
             if after == n + 1 {
-                guest.exec(Command::Migrate { dev: "pl011".into(), to: Some(to) })?;
+                for name in &names {
+                    guest.exec(Command::Migrate { dev: name.clone(), to: Some(to) })?;
+                }
                 guest.run.migrations.push((after, to));
             }
         }
@@ -239,4 +316,17 @@ pub fn run_demo(
     // A last look at the raw status, as a driver's shutdown would.
     guest.read(RIS)?;
     Ok(guest.run)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(format_utc(0), "1970-01-01 00:00:00");
+        assert_eq!(format_utc(1_700_000_000), "2023-11-14 22:13:20");
+        assert_eq!(format_utc(951_782_400), "2000-02-29 00:00:00");
+        assert_eq!(format_utc(4_102_444_799), "2099-12-31 23:59:59");
+    }
 }

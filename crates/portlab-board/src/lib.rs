@@ -17,7 +17,7 @@ pub mod trace;
 
 pub use board::{Board, BoardConfig, BoardError, DEFAULT_EPOCH, Diagnostic, SlotConfig};
 pub use event::Event;
-pub use lockstep::{Divergence, Lockstep, StepReport};
-pub use registry::{DeviceKind, Implementation, Registry};
+pub use lockstep::{Allowance, Divergence, Lockstep, StepReport, parse_allowances};
+pub use registry::{DeviceKind, Implementation, Registry, Stage};
 pub use trace::parse::{Command, ParseError, TraceLine, TraceReader, parse_line};
 pub use trace::run::{CollectLog, RunSink, RunSummary, Runner, StepError, TraceError, run_trace};

@@ -68,11 +68,81 @@ impl fmt::Display for Divergence {
 /// What one lockstep step produced when both sides agreed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StepReport {
-    /// The canonical event lines (the same on both sides).
+    /// The canonical event lines of the first side (the same on both
+    /// sides, but for accepted differences).
     pub events: Vec<String>,
     /// The error both sides reported, if any (for example a failed
     /// expectation, which both met the same way).
     pub error: Option<StepError>,
+    /// Ids of the registered intentional differences this step showed.
+    pub accepted: Vec<String>,
+}
+
+/// A registered intentional difference between the implementations: the
+/// lockstep runner accepts exactly these and nothing else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Allowance {
+    /// Short id, for reports.
+    pub id: String,
+    /// Device instance name.
+    pub device: String,
+    /// A state field (as named in `portlab_board::state`) allowed to differ.
+    pub field: Option<String>,
+    /// A register (word offset) whose read value is allowed to differ.
+    pub read_offset: Option<u64>,
+    /// Why the implementations differ on purpose.
+    pub reason: String,
+    /// A trace that shows the difference.
+    pub trace: String,
+}
+
+/// Parses the register of intentional differences: blocks that start with
+/// `[difference]`, then `key = value` lines (`id`, `device`, `field`,
+/// `read`, `reason`, `trace`); `#` comments and blank lines are ignored.
+pub fn parse_allowances(text: &str) -> Result<Vec<Allowance>, String> {
+    let mut out: Vec<Allowance> = Vec::new();
+    for (n, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if line == "[difference]" {
+            out.push(Allowance {
+                id: String::new(),
+                device: String::new(),
+                field: None,
+                read_offset: None,
+                reason: String::new(),
+                trace: String::new(),
+            });
+            continue;
+        }
+        let (key, value) =
+            line.split_once('=').ok_or_else(|| format!("line {}: expected `key = value` or `[difference]`", n + 1))?;
+        let (key, value) = (key.trim(), value.trim().to_string());
+        let entry = out.last_mut().ok_or_else(|| format!("line {}: `{key}` before any `[difference]`", n + 1))?;
+        match key {
+            "id" => entry.id = value,
+            "device" => entry.device = value,
+            "field" => entry.field = Some(value),
+            "read" => {
+                entry.read_offset =
+                    Some(crate::trace::parse::parse_number(&value).map_err(|e| format!("line {}: {e}", n + 1))?)
+            }
+            "reason" => entry.reason = value,
+            "trace" => entry.trace = value,
+            other => return Err(format!("line {}: unknown key `{other}`", n + 1)),
+        }
+    }
+    for a in &out {
+        if a.id.is_empty() || a.device.is_empty() || a.reason.is_empty() || a.trace.is_empty() {
+            return Err(format!("difference `{}`: id, device, reason and trace are required", a.id));
+        }
+        if a.field.is_none() && a.read_offset.is_none() {
+            return Err(format!("difference `{}`: name a `field` or a `read` offset that may differ", a.id));
+        }
+    }
+    Ok(out)
 }
 
 /// Two runners in lockstep.
@@ -82,6 +152,7 @@ pub struct Lockstep {
     b: Runner,
     names: Vec<String>,
     check_state: bool,
+    allowances: Vec<Allowance>,
     events_a: Vec<Event>,
     events_b: Vec<Event>,
 }
@@ -97,9 +168,21 @@ impl Lockstep {
             b: Runner::new(registry, b),
             names,
             check_state,
+            allowances: Vec::new(),
             events_a: Vec::new(),
             events_b: Vec::new(),
         }
+    }
+
+    /// Accepts exactly these intentional differences.
+    pub fn with_allowances(mut self, allowances: Vec<Allowance>) -> Lockstep {
+        self.allowances = allowances;
+        self
+    }
+
+    /// The allowance that lets a read at `offset` of `dev` differ.
+    fn read_allowance(&self, dev: usize, offset: u64) -> Option<&Allowance> {
+        self.allowances.iter().find(|a| a.device == self.names[dev] && a.read_offset == Some(offset & !3))
     }
 
     /// The first side's runner.
@@ -125,34 +208,61 @@ impl Lockstep {
         let rb = self.b.execute(command, &mut self.events_b);
         let names = &self.names;
         let line = |e: &Event| e.display(&names[e.dev()]).to_string();
+        let mut accepted = Vec::new();
         let n = self.events_a.len().max(self.events_b.len());
         for index in 0..n {
             let (ea, eb) = (self.events_a.get(index), self.events_b.get(index));
-            if ea != eb {
-                return Err(Divergence::Event { index, a: ea.map(line), b: eb.map(line) });
+            if ea == eb {
+                continue;
             }
+            if let (
+                Some(Event::Read { dev, offset, size, .. }),
+                Some(Event::Read { dev: dev_b, offset: offset_b, size: size_b, .. }),
+            ) = (ea, eb)
+            {
+                if (dev, offset, size) == (dev_b, offset_b, size_b) {
+                    if let Some(a) = self.read_allowance(*dev, *offset) {
+                        accepted.push(a.id.clone());
+                        continue;
+                    }
+                }
+            }
+            return Err(Divergence::Event { index, a: ea.map(line), b: eb.map(line) });
         }
         if ra != rb {
             return Err(Divergence::Outcome { a: ra.err().map(|e| e.to_string()), b: rb.err().map(|e| e.to_string()) });
         }
         let events = self.events_a.iter().map(line).collect();
         if self.check_state {
-            self.compare_state()?;
+            accepted.extend(self.compare_state()?);
         }
-        Ok(StepReport { events, error: ra.err() })
+        accepted.dedup();
+        Ok(StepReport { events, error: ra.err(), accepted })
     }
 
-    /// Compares every device's saved state now.
-    pub fn compare_state(&mut self) -> Result<(), Divergence> {
-        let (Some(_), Some(_)) = (self.a.board(), self.b.board()) else { return Ok(()) };
+    /// Compares every device's saved state now; returns the ids of the
+    /// intentional differences that account for any difference found.
+    pub fn compare_state(&mut self) -> Result<Vec<String>, Divergence> {
+        let mut accepted = Vec::new();
+        let (Some(_), Some(_)) = (self.a.board(), self.b.board()) else { return Ok(accepted) };
         for dev in 0..self.names.len() {
             let sa = self.a.board_mut().ok().and_then(|b| b.save(dev).ok());
             let sb = self.b.board_mut().ok().and_then(|b| b.save(dev).ok());
             match (sa, sb) {
                 (Some(x), Some(y)) => {
-                    let fields = diff_blobs(&x, &y);
+                    let mut fields = diff_blobs(&x, &y);
+                    let name = &self.names[dev];
+                    fields.retain(|f| {
+                        match self.allowances.iter().find(|a| &a.device == name && a.field.as_ref() == Some(&f.name)) {
+                            Some(a) => {
+                                accepted.push(a.id.clone());
+                                false
+                            }
+                            None => true,
+                        }
+                    });
                     if !fields.is_empty() {
-                        return Err(Divergence::State { dev: self.names[dev].clone(), fields });
+                        return Err(Divergence::State { dev: name.clone(), fields });
                     }
                 }
                 (x, y) if x.is_some() != y.is_some() => {
@@ -164,6 +274,6 @@ impl Lockstep {
                 _ => {}
             }
         }
-        Ok(())
+        Ok(accepted)
     }
 }

@@ -9,7 +9,48 @@ use std::fmt;
 use std::str::FromStr;
 
 use portlab_device::DeviceType;
+#[cfg(feature = "c-models")]
 use portlab_device::c_models;
+
+/// The roadmap stage this build implements (docs/roadmap.md), chosen by
+/// the crate's `stage1` / `stage2` / `stage3` features.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// `--enable-rust`: C devices by default, Rust opt-in under `x-` names.
+    OptIn,
+    /// Rust devices are the default; C is still built and selectable.
+    RustDefault,
+    /// Rust mandatory: no C device model is compiled.
+    RustOnly,
+}
+
+impl Stage {
+    /// The stage of this build. Without the C models it can only be stage 3.
+    pub const CURRENT: Stage = if !cfg!(feature = "c-models") {
+        Stage::RustOnly
+    } else if cfg!(feature = "stage2") {
+        Stage::RustDefault
+    } else {
+        Stage::OptIn
+    };
+
+    /// The stage's number.
+    pub fn number(self) -> u8 {
+        match self {
+            Stage::OptIn => 1,
+            Stage::RustDefault => 2,
+            Stage::RustOnly => 3,
+        }
+    }
+
+    /// The implementation a device gets when none is asked for.
+    pub fn default_implementation(self) -> Implementation {
+        match self {
+            Stage::OptIn => Implementation::C,
+            Stage::RustDefault | Stage::RustOnly => Implementation::Rust,
+        }
+    }
+}
 
 /// Which implementation of a device kind to instantiate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -18,14 +59,17 @@ pub enum Implementation {
     C,
     /// The Rust rewrite.
     Rust,
+    /// Both, the C answering and the Rust shadowing it (`x-NAME-shadow`).
+    Shadow,
 }
 
 impl Implementation {
-    /// The other implementation (the default target of `migrate`).
+    /// The other implementation (the default target of `migrate`): C and
+    /// Rust swap; a shadow goes to C.
     pub fn other(self) -> Implementation {
         match self {
             Implementation::C => Implementation::Rust,
-            Implementation::Rust => Implementation::C,
+            Implementation::Rust | Implementation::Shadow => Implementation::C,
         }
     }
 
@@ -34,6 +78,7 @@ impl Implementation {
         match self {
             Implementation::C => "c",
             Implementation::Rust => "rust",
+            Implementation::Shadow => "shadow",
         }
     }
 }
@@ -50,7 +95,8 @@ impl FromStr for Implementation {
         match s {
             "c" => Ok(Implementation::C),
             "rust" => Ok(Implementation::Rust),
-            other => Err(format!("unknown implementation `{other}` (expected `c` or `rust`)")),
+            "shadow" => Ok(Implementation::Shadow),
+            other => Err(format!("unknown implementation `{other}` (expected `c`, `rust` or `shadow`)")),
         }
     }
 }
@@ -66,6 +112,8 @@ pub struct DeviceKind {
     pub c: Option<DeviceType>,
     /// The Rust rewrite, if there is one.
     pub rust: Option<DeviceType>,
+    /// The shadow device (C answers, Rust is compared), if there is one.
+    pub shadow: Option<DeviceType>,
 }
 
 impl DeviceKind {
@@ -74,6 +122,7 @@ impl DeviceKind {
         match implementation {
             Implementation::C => self.c,
             Implementation::Rust => self.rust,
+            Implementation::Shadow => self.shadow,
         }
     }
 }
@@ -91,15 +140,35 @@ impl Default for Registry {
 }
 
 impl Registry {
-    /// The registry of the devices built into portlab.
+    /// The registry of the devices built into portlab, for this build's
+    /// stage: C models and shadow devices exist only where C is compiled.
     pub fn builtin() -> Registry {
+        #[cfg(feature = "c-models")]
+        let (c_pl011, c_pl031, shadow_pl011, shadow_pl031) = (
+            Some(c_models::pl011()),
+            Some(c_models::pl031()),
+            Some(DeviceType::of::<portlab_shadow::Pl011Shadow>()),
+            Some(DeviceType::of::<portlab_shadow::Pl031Shadow>()),
+        );
+        #[cfg(not(feature = "c-models"))]
+        let (c_pl011, c_pl031, shadow_pl011, shadow_pl031) = (None, None, None, None);
         Registry {
-            kinds: vec![DeviceKind {
-                name: "pl011",
-                description: "ARM PrimeCell PL011 UART",
-                c: Some(c_models::pl011()),
-                rust: Some(DeviceType::of::<portlab_pl011::Pl011>()),
-            }],
+            kinds: vec![
+                DeviceKind {
+                    name: "pl011",
+                    description: "ARM PrimeCell PL011 UART",
+                    c: c_pl011,
+                    rust: Some(DeviceType::of::<portlab_pl011::Pl011>()),
+                    shadow: shadow_pl011,
+                },
+                DeviceKind {
+                    name: "pl031",
+                    description: "ARM PrimeCell PL031 real-time clock",
+                    c: c_pl031,
+                    rust: Some(DeviceType::of::<portlab_pl031::Pl031>()),
+                    shadow: shadow_pl031,
+                },
+            ],
         }
     }
 
@@ -112,6 +181,37 @@ impl Registry {
     pub fn register(&mut self, kind: DeviceKind) {
         self.kinds.retain(|k| k.name != kind.name);
         self.kinds.push(kind);
+    }
+
+    /// The names a user sees for `kind`'s implementations in this stage:
+    /// stage 1 gives the plain name to C and `x-NAME-rust` to Rust; from
+    /// stage 2 on the plain name resolves to Rust, and C (while it is
+    /// built) is `x-NAME-c`.
+    pub fn public_names(&self, kind: &str) -> Vec<(String, Implementation)> {
+        let Some(k) = self.kind(kind) else { return Vec::new() };
+        let mut names = Vec::new();
+        match Stage::CURRENT {
+            Stage::OptIn => {
+                if k.c.is_some() {
+                    names.push((kind.to_string(), Implementation::C));
+                }
+                if k.rust.is_some() {
+                    names.push((format!("x-{kind}-rust"), Implementation::Rust));
+                }
+            }
+            Stage::RustDefault | Stage::RustOnly => {
+                if k.rust.is_some() {
+                    names.push((kind.to_string(), Implementation::Rust));
+                }
+                if k.c.is_some() {
+                    names.push((format!("x-{kind}-c"), Implementation::C));
+                }
+            }
+        }
+        if k.shadow.is_some() {
+            names.push((format!("x-{kind}-shadow"), Implementation::Shadow));
+        }
+        names
     }
 
     /// The kind called `name`.
@@ -130,7 +230,11 @@ impl Registry {
         let k = self.kind(kind).ok_or_else(|| format!("unknown device kind `{kind}`"))?;
         k.implementation(implementation).ok_or_else(|| match implementation {
             Implementation::Rust => format!("there is no Rust implementation of `{kind}` yet (only the C model)"),
+            Implementation::C if Stage::CURRENT == Stage::RustOnly => {
+                format!("this is a stage 3 build (Rust only): no C model of `{kind}` is compiled")
+            }
             Implementation::C => format!("there is no C implementation of `{kind}`"),
+            Implementation::Shadow => format!("there is no shadow device for `{kind}`"),
         })
     }
 }

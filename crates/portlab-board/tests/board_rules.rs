@@ -1,4 +1,6 @@
 //! The board rules of trace-format.md and the runner's error handling.
+//! They drive the stage's default implementation, so they run in every
+//! roadmap stage.
 
 mod common;
 
@@ -6,8 +8,13 @@ use common::run_text;
 use portlab_board::{Board, BoardConfig, DeviceKind, Implementation, Registry, SlotConfig, StepError, TraceError};
 use portlab_device::{Device, DeviceInfo, DeviceType, Host, LoadError};
 
+/// The implementation this build's roadmap stage uses by default.
+fn default_imp() -> Implementation {
+    portlab_board::Stage::CURRENT.default_implementation()
+}
+
 fn err(text: &str) -> TraceError {
-    run_text(text, Implementation::C).1.expect_err("the trace must fail")
+    run_text(text, default_imp()).1.expect_err("the trace must fail")
 }
 
 #[test]
@@ -44,7 +51,7 @@ fn errors_name_the_line_and_what_was_expected() {
 
 #[test]
 fn a_failed_expectation_exits_1_after_printing_the_events_so_far() {
-    let (log, result) = run_text("write pl011 0x0 0x41\nread pl011 0x018 = 0x91\nread pl011 0x18\n", Implementation::C);
+    let (log, result) = run_text("write pl011 0x0 0x41\nread pl011 0x018 = 0x91\nread pl011 0x18\n", default_imp());
     let e = result.unwrap_err();
     assert_eq!(e.exit_code(), 1);
     assert_eq!(e.line, 2);
@@ -55,7 +62,7 @@ fn a_failed_expectation_exits_1_after_printing_the_events_so_far() {
 
 #[test]
 fn guest_errors_are_diagnostics_not_events() {
-    let (log, result) = run_text("read pl011 0x008\nwrite pl011 0xfe0 0x1\n", Implementation::C);
+    let (log, result) = run_text("read pl011 0x008\nwrite pl011 0xfe0 0x1\n", default_imp());
     result.unwrap();
     assert_eq!(log.lines, vec!["read pl011 0x008 4 0x00000000"]);
     assert_eq!(log.diagnostics.len(), 2);
@@ -66,7 +73,7 @@ fn guest_errors_are_diagnostics_not_events() {
 #[test]
 fn input_is_delivered_after_every_access_and_breaks_jump_the_queue() {
     let registry = Registry::builtin();
-    let mut board = Board::new(&registry, &BoardConfig::default_board(Implementation::C)).unwrap();
+    let mut board = Board::new(&registry, &BoardConfig::default_board(default_imp())).unwrap();
     board.rx(0, b"abc").unwrap();
     assert_eq!(board.pending_input(0), 2, "FEN 0: one byte taken");
     board.read(0, 0x018, 4).unwrap();
@@ -83,28 +90,33 @@ fn input_is_delivered_after_every_access_and_breaks_jump_the_queue() {
 #[test]
 fn migration_keeps_pending_input_and_line_levels() {
     let registry = Registry::builtin();
-    let mut board = Board::new(&registry, &BoardConfig::default_board(Implementation::C)).unwrap();
+    let mut board = Board::new(&registry, &BoardConfig::default_board(default_imp())).unwrap();
     board.write(0, 0x038, 4, 0x10).unwrap();
     board.rx(0, b"xy").unwrap();
     assert!(board.irq_level(0, 0));
-    board.migrate(0, Some(Implementation::C)).unwrap();
+    board.migrate(0, Some(default_imp())).unwrap();
     assert!(board.irq_level(0, 0), "line levels belong to the board");
     assert_eq!(board.pending_input(0), 1);
     assert_eq!(board.read(0, 0, 4).unwrap(), u64::from(b'x'));
     assert_eq!(board.read(0, 0, 4).unwrap(), u64::from(b'y'));
 }
 
+#[cfg(feature = "c-models")]
 #[test]
 fn a_missing_implementation_is_a_clear_error() {
     let mut registry = Registry::empty();
     let builtin = Registry::builtin();
     let pl011 = builtin.kind("pl011").unwrap();
     registry.register(DeviceKind { rust: None, ..pl011.clone() });
+    registry.register(builtin.kind("pl031").unwrap().clone());
     let e = Board::new(&registry, &BoardConfig::default_board(Implementation::Rust)).unwrap_err();
     assert!(e.to_string().contains("no Rust implementation of `pl011`"), "{e}");
     let mut board = Board::new(&registry, &BoardConfig::default_board(Implementation::C)).unwrap();
-    let e = board.migrate(0, None).unwrap_err();
+    let e = board.migrate(0, Some(Implementation::Rust)).unwrap_err();
     assert!(e.to_string().contains("no Rust implementation of `pl011`"), "{e}");
+    // Without a target, a kind with one implementation migrates onto a
+    // fresh instance of the same one.
+    assert_eq!(board.migrate(0, None), Ok(Implementation::C));
     assert_eq!(board.read(0, 0x018, 4).unwrap(), 0x90, "the C instance is still there");
 }
 
@@ -156,6 +168,7 @@ fn timer_board() -> Board {
         description: "timer probe",
         c: None,
         rust: Some(DeviceType::of::<TimerProbe>()),
+        shadow: None,
     });
     let config = BoardConfig {
         slots: vec![SlotConfig {

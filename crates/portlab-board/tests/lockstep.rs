@@ -53,6 +53,7 @@ fn lockstep(check_state: bool) -> Lockstep {
         description: "test register",
         c: Some(DeviceType::of::<Reg<0xffff>>()),
         rust: Some(DeviceType::of::<Reg<0xffffff>>()),
+        shadow: None,
     });
     let config = |implementation| BoardConfig {
         slots: vec![SlotConfig { name: "reg".into(), kind: "reg".into(), base: 0, implementation }],
@@ -119,4 +120,52 @@ fn outcome_and_event_differences_are_divergences() {
     let mut l = lockstep(true);
     let d = l.execute(&cmd("read reg 0x8 8")).unwrap_err();
     assert_eq!(d, Divergence::Event { index: 0, a: None, b: Some("read reg 0x008 8 0x0000000000000000".into()) });
+}
+
+#[test]
+fn registered_differences_are_accepted_and_nothing_else() {
+    let register = "
+        # test register
+        [difference]
+        id = wide-value
+        device = reg
+        field = payload
+        read = 0x0
+        reason = the second side keeps 24 bits on purpose
+        trace = tests/equivalence/wide-value.trace
+    ";
+    let allowances = portlab_board::parse_allowances(register).unwrap();
+    assert_eq!(allowances.len(), 1);
+    assert_eq!(allowances[0].read_offset, Some(0));
+    // The test device has no field table, so its state is reported by
+    // blob word: allow the payload word and the CRC word by name.
+    let mut allow = allowances[0].clone();
+    allow.field = Some("blob word at byte 12".into());
+    let mut crc = allow.clone();
+    crc.field = Some("blob word at byte 16".into());
+    let mut l = lockstep(true).with_allowances(vec![allow, crc]);
+    let report = l.execute(&cmd("write reg 0x0 0x10000")).unwrap();
+    assert_eq!(report.accepted, vec!["wide-value"]);
+    // A read of the allowed register may differ...
+    let report = l.execute(&cmd("write reg 0x0 0x1ff")).unwrap();
+    assert!(report.accepted.is_empty(), "the values agree again: nothing to accept");
+    // ...but a difference anywhere else is still a divergence.
+    let d = l.execute(&cmd("read reg 0x0 8"));
+    assert!(d.is_err(), "an 8-byte read (outcome) difference is not registered");
+}
+
+#[test]
+fn the_register_parser_rejects_incomplete_entries() {
+    for bad in [
+        "id = x",
+        "[difference]\nid = x\ndevice = pl011\nreason = r\ntrace = t",
+        "[difference]\nid = x\ndevice = pl011\nfield = ibrd\ntrace = t",
+        "[difference]\nid = x\ncolour = blue",
+        "[difference]\nread = zz",
+    ] {
+        assert!(portlab_board::parse_allowances(bad).is_err(), "{bad}");
+    }
+    let good = "[difference]\nid = x\ndevice = pl011\nfield = ibrd\nreason = r\ntrace = t";
+    assert_eq!(portlab_board::parse_allowances(good).unwrap()[0].field.as_deref(), Some("ibrd"));
+    assert_eq!(portlab_board::parse_allowances("# empty\\n").unwrap(), vec![]);
 }

@@ -167,6 +167,7 @@ fn overflow_state_saves_but_does_not_load() {
 
 /// A blob saved by either implementation loads in the other, and saves
 /// back byte for byte, from states that exercise every field.
+#[cfg(feature = "c-models")]
 #[test]
 fn blobs_cross_between_implementations() {
     let registry = Registry::builtin();

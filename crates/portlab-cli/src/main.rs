@@ -4,17 +4,22 @@
 //! Exit status: 0 success, 1 a finding (a failed expectation), 2 a usage
 //! error or a bad trace. Results go to stdout, diagnostics to stderr.
 
+#[cfg(feature = "c-compare")]
+mod bench;
+#[cfg(feature = "c-compare")]
+mod fuzz;
+
+#[cfg(feature = "c-compare")]
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use portlab_board::demo::{DEMO_INPUT, run_demo};
-use portlab_board::{
-    BoardConfig, Diagnostic, Divergence, Event, Implementation, Lockstep, Registry, RunSink, StepError, TraceReader,
-    run_trace,
-};
+use portlab_board::demo::{DEMO_INPUT, run_demo_on};
+#[cfg(feature = "c-compare")]
+use portlab_board::{Allowance, Divergence, Lockstep, StepError, TraceReader};
+use portlab_board::{BoardConfig, Diagnostic, Event, Implementation, Registry, RunSink, Stage, run_trace};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -33,9 +38,17 @@ enum Commands {
     Run(RunArgs),
     /// Run traces on the C and the Rust implementation side by side and
     /// report the first divergence.
+    #[cfg(feature = "c-compare")]
     Compare(CompareArgs),
+    /// Lockstep property runs of C against Rust: random guest behaviour,
+    /// shrunk traces for divergences, and a coverage report.
+    #[cfg(feature = "c-compare")]
+    Fuzz(fuzz::FuzzArgs),
     /// The whole story in a few seconds: a guest drives the UART.
     Demo,
+    /// Measure C against Rust, per operation, through the same interface.
+    #[cfg(feature = "c-compare")]
+    Bench(bench::BenchArgs),
     /// List the registered device types and their implementations.
     List,
 }
@@ -43,8 +56,9 @@ enum Commands {
 /// Which implementation each device of the board runs.
 #[derive(Debug, Args)]
 struct ImplArgs {
-    /// Implementation of every device: `c` or `rust`.
-    #[arg(long = "impl", value_name = "IMPL", default_value = "c", value_parser = parse_impl)]
+    /// Implementation of every device: `c`, `rust` or `shadow` (default:
+    /// this build's roadmap stage decides; `portlab list` says which).
+    #[arg(long = "impl", value_name = "IMPL", default_value_t = Stage::CURRENT.default_implementation(), value_parser = parse_impl)]
     implementation: Implementation,
     /// Implementation of one device instance, as NAME=IMPL (for example
     /// `pl011=rust`); repeatable, overrides --impl.
@@ -64,6 +78,7 @@ struct RunArgs {
     verbose: bool,
 }
 
+#[cfg(feature = "c-compare")]
 #[derive(Debug, Args)]
 struct CompareArgs {
     /// Trace files (`-` reads standard input).
@@ -77,13 +92,18 @@ struct CompareArgs {
     /// How many trace lines to show before a divergence.
     #[arg(long, default_value_t = 5)]
     context: usize,
+    /// Ignore the register of intentional differences
+    /// (tests/equivalence/intentional-differences.txt): report every
+    /// difference.
+    #[arg(long)]
+    strict: bool,
 }
 
 fn parse_impl(s: &str) -> Result<Implementation, String> {
     s.parse()
 }
 
-fn parse_device_choice(s: &str) -> Result<(String, Implementation), String> {
+pub(crate) fn parse_device_choice(s: &str) -> Result<(String, Implementation), String> {
     let (name, imp) =
         s.split_once('=').ok_or_else(|| format!("expected NAME=IMPL (for example pl011=rust), found `{s}`"))?;
     if name.is_empty() {
@@ -189,7 +209,15 @@ fn cmd_run(args: &RunArgs) -> ExitCode {
 }
 
 /// Compares one trace; returns its exit status (0, 1 or 2).
-fn compare_one(path: &str, registry: &Registry, side_a: &BoardConfig, side_b: &BoardConfig, context: usize) -> u8 {
+#[cfg(feature = "c-compare")]
+fn compare_one(
+    path: &str,
+    registry: &Registry,
+    sides: (&BoardConfig, &BoardConfig),
+    allowances: &[Allowance],
+    context: usize,
+) -> u8 {
+    let (side_a, side_b) = sides;
     let reader = match open_trace(path) {
         Ok(r) => r,
         Err(e) => {
@@ -197,13 +225,11 @@ fn compare_one(path: &str, registry: &Registry, side_a: &BoardConfig, side_b: &B
             return 2;
         }
     };
-    let label = |config: &BoardConfig| {
-        let imps: Vec<String> = config.slots.iter().map(|s| s.implementation.to_string()).collect();
-        imps.join("+")
-    };
-    let (label_a, label_b) = (label(side_a), label(side_b));
+    let (label_a, label_b) = (side_a.label(), side_b.label());
     let width = label_a.len().max(label_b.len()) + 1;
-    let mut lockstep = Lockstep::new(registry, side_a.clone(), side_b.clone(), true);
+    let mut lockstep =
+        Lockstep::new(registry, side_a.clone(), side_b.clone(), true).with_allowances(allowances.to_vec());
+    let mut accepted: Vec<String> = Vec::new();
     let mut recent: VecDeque<(u64, String)> = VecDeque::with_capacity(context + 1);
     let (mut events, mut commands, mut expectation_failures) = (0u64, 0u64, 0u64);
     for item in TraceReader::new(reader) {
@@ -218,6 +244,12 @@ fn compare_one(path: &str, registry: &Registry, side_a: &BoardConfig, side_b: &B
             Ok(report) => {
                 commands += 1;
                 events += report.events.len() as u64;
+                for id in report.accepted {
+                    if !accepted.contains(&id) {
+                        eprintln!("{path}:{}: intentional difference `{id}` (registered)", line.number);
+                        accepted.push(id);
+                    }
+                }
                 match report.error {
                     None => {}
                     Some(StepError::Invalid(msg)) => {
@@ -265,15 +297,18 @@ fn compare_one(path: &str, registry: &Registry, side_a: &BoardConfig, side_b: &B
             recent.push_back((line.number, line.command.to_string()));
         }
     }
-    let note = if expectation_failures > 0 {
-        format!(" ({expectation_failures} expectation(s) failed on both sides)")
-    } else {
-        String::new()
-    };
+    let mut note = String::new();
+    if expectation_failures > 0 {
+        note.push_str(&format!(" ({expectation_failures} expectation(s) failed on both sides)"));
+    }
+    if !accepted.is_empty() {
+        note.push_str(&format!(" (registered intentional differences: {})", accepted.join(", ")));
+    }
     println!("{path}: identical ({events} events, {commands} commands, {label_a} vs {label_b}){note}");
     0
 }
 
+#[cfg(feature = "c-compare")]
 fn cmd_compare(args: &CompareArgs) -> ExitCode {
     let registry = Registry::builtin();
     let sides = [Implementation::C, Implementation::Rust].map(|imp| {
@@ -291,21 +326,47 @@ fn cmd_compare(args: &CompareArgs) -> ExitCode {
         eprintln!("portlab compare: every device is pinned, so both sides run the same implementations");
         return ExitCode::from(2);
     }
-    let worst = args.traces.iter().map(|p| compare_one(p, &registry, &side_a, &side_b, args.context)).max();
+    let allowances = if args.strict {
+        Vec::new()
+    } else {
+        match portlab_equiv::registered_allowances() {
+            Ok(a) => a,
+            Err(e) => {
+                eprintln!("portlab compare: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    };
+    let worst =
+        args.traces.iter().map(|p| compare_one(p, &registry, (&side_a, &side_b), &allowances, args.context)).max();
     ExitCode::from(worst.unwrap_or(0))
 }
 
 fn cmd_list() -> ExitCode {
     let registry = Registry::builtin();
-    println!("{:<10} {:<16} {:<14} description", "device", "C model", "Rust model");
+    let stage = Stage::CURRENT;
+    let default = stage.default_implementation();
+    println!("roadmap stage {} build (docs/roadmap.md); default implementation: {default}", stage.number());
+    println!();
     for kind in registry.kinds() {
-        let c = kind.c.map_or("-", |t| t.type_name());
-        let rust = kind.rust.map_or("- (not ported)", |t| t.type_name());
-        println!("{:<10} {:<16} {:<14} {}", kind.name, c, rust, kind.description);
+        println!("{:<8} {}", kind.name, kind.description);
+        for (name, imp) in registry.public_names(kind.name) {
+            let note = if imp == default { " (default)" } else { "" };
+            println!("         {name:<18} {imp}{note}");
+        }
     }
     println!();
-    println!("C models register under the device's name, Rust rewrites under x-NAME-rust (stage 1 of the");
-    println!("roadmap). Select with --impl c|rust, or per device with --device NAME=IMPL.");
+    match stage {
+        Stage::OptIn => {
+            println!("Stage 1: C models under the device's name, Rust rewrites opt-in under x-NAME-rust;");
+        }
+        Stage::RustDefault => {
+            println!("Stage 2: the plain names resolve to the Rust rewrites; C is still built (x-NAME-c);");
+        }
+        Stage::RustOnly => println!("Stage 3: Rust only; no C device model is compiled;"),
+    }
+    println!("x-NAME-shadow runs both, answers with C and reports the first divergence.");
+    println!("Select with --impl c|rust|shadow, or per device with --device NAME=IMPL.");
     ExitCode::SUCCESS
 }
 
@@ -313,18 +374,40 @@ fn cmd_demo() -> ExitCode {
     let registry = Registry::builtin();
     println!("portlab demo: a guest driver brings up the PL011 the way Linux's amba-pl011 does,");
     println!("prints a banner with interrupts on, and echoes what the user types ({DEMO_INPUT:?}).");
-    println!("The same guest runs three times: on the C model, on the Rust rewrite, and on the");
-    println!("C model migrated to Rust in the middle of the run.");
+    println!("It also reads the PL031 RTC at boot and sets a wake alarm. The same guest runs four");
+    println!("times: on the C models, on the Rust rewrites, on a mix, and on the C models migrated");
+    println!("to Rust in the middle of the run.");
     println!();
-    let migrate_after = 7;
-    let runs = [
-        ("C (`pl011`)", Implementation::C, None),
-        ("Rust (`x-pl011-rust`)", Implementation::Rust, None),
-        ("C, migrated to Rust mid-run", Implementation::C, Some((migrate_after, Implementation::Rust))),
-    ];
+    let migrate_after = 12;
+    let mut mixed = BoardConfig::default_board(Implementation::C);
+    let _ = mixed.set_implementation("pl031", Implementation::Rust);
+    let rust = ("Rust (x-pl011-rust, x-pl031-rust)", BoardConfig::default_board(Implementation::Rust), None);
+    let runs = if registry.device_type("pl011", Implementation::C).is_ok() {
+        vec![
+            ("C (pl011, pl031)", BoardConfig::default_board(Implementation::C), None),
+            rust,
+            ("mixed: UART in C, RTC in Rust", mixed, None),
+            (
+                "C, migrated to Rust mid-run",
+                BoardConfig::default_board(Implementation::C),
+                Some((migrate_after, Implementation::Rust)),
+            ),
+        ]
+    } else {
+        // Stage 3: nothing to compare with; the Rust devices run alone,
+        // migrating onto fresh Rust instances mid-run.
+        vec![
+            rust,
+            (
+                "Rust, migrated mid-run",
+                BoardConfig::default_board(Implementation::Rust),
+                Some((migrate_after, Implementation::Rust)),
+            ),
+        ]
+    };
     let mut results = Vec::new();
-    for (label, imp, migrate) in runs {
-        match run_demo(&registry, imp, migrate) {
+    for (label, config, migrate) in runs {
+        match run_demo_on(&registry, config, migrate) {
             Ok(run) => results.push((label, run)),
             Err(e) => {
                 eprintln!("portlab demo: the guest failed on {label}: {e}");
@@ -333,7 +416,7 @@ fn cmd_demo() -> ExitCode {
         }
     }
     let (_, reference) = &results[0];
-    println!("--- guest console (C PL011) ---");
+    println!("--- guest console ({}) ---", results[0].0);
     println!("{}", reference.console.replace("\r\n", "\n").replace('\r', "\n"));
     println!("---");
     println!();
@@ -346,29 +429,30 @@ fn cmd_demo() -> ExitCode {
         let same = run.log == reference.log;
         all_same &= same;
         println!(
-            "{:<30} {:>8} {:>7} {:>5} {:>4} {:>10}  {}",
+            "{:<34} {:>8} {:>7} {:>5} {:>4} {:>10}  {}",
             label,
             run.trace.len(),
             run.reads,
             run.irqs,
             run.tx,
             run.interrupts_handled,
-            if same { format!("identical to C ({} events)", run.log.len()) } else { "DIFFERS from C".into() }
+            if same { format!("identical to run 1 ({} events)", run.log.len()) } else { "DIFFERS from run 1".into() }
         );
     }
     println!();
-    let (_, migrated) = &results[2];
+    let (_, migrated) = &results[results.len() - 1];
     if let Some((after, to)) = migrated.migrations.first() {
-        println!("The third run saved the UART's state after keystroke {after}, destroyed the C instance");
-        println!("and loaded the state into a new {to} instance. The guest went on typing and its event");
-        println!("log is identical to the C run's: it did not notice.");
+        println!("The last run saved both devices' state after keystroke {after}, destroyed those instances");
+        println!("and loaded the state into new {to} instances. The guest went on typing and the event log");
+        println!("is identical to run 1's: the guest did not notice. (An RTC alarm pending across a");
+        println!("migration is re-armed relative to the load time, as in QEMU: tests/traces/pl031/r20-*.)");
     }
     if all_same {
-        println!("All three event logs are identical.");
+        println!("All {} event logs are identical.", if results.len() == 4 { "four" } else { "the" });
         println!("Next: `portlab run TRACE`, `portlab compare TRACE`, `portlab list`; see README.md.");
         ExitCode::SUCCESS
     } else {
-        println!("The event logs differ: the Rust PL011 does not behave like the C one.");
+        println!("The event logs differ: the implementations do not behave the same.");
         ExitCode::from(1)
     }
 }
@@ -377,8 +461,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match &cli.command {
         Commands::Run(args) => cmd_run(args),
+        #[cfg(feature = "c-compare")]
         Commands::Compare(args) => cmd_compare(args),
+        #[cfg(feature = "c-compare")]
+        Commands::Fuzz(args) => fuzz::run_fuzz(args),
         Commands::Demo => cmd_demo(),
+        #[cfg(feature = "c-compare")]
+        Commands::Bench(args) => bench::run(args),
         Commands::List => cmd_list(),
     }
 }

@@ -30,6 +30,7 @@ fn run_prints_the_canonical_log_of_the_format_example() {
 
 #[test]
 fn failed_expectation_exits_1_naming_file_line_expected_and_actual() {
+    // Any stage: the default implementation reads the same values.
     let dir = std::env::temp_dir().join(format!("portlab-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let trace = dir.join("bad-expect.trace");
@@ -81,8 +82,13 @@ fn list_shows_the_registered_types() {
     assert_eq!(o.status.code(), Some(0));
     let out = stdout(&o);
     assert!(out.lines().any(|l| l.starts_with("pl011") && l.contains("ARM PrimeCell PL011 UART")), "{out}");
+    #[cfg(feature = "stage1")]
+    assert!(out.lines().any(|l| l.trim_start().starts_with("x-pl031-rust") && l.contains("rust")), "{out}");
+    #[cfg(not(feature = "stage1"))]
+    assert!(out.lines().any(|l| l.trim_start().starts_with("pl031") && l.contains("rust (default)")), "{out}");
 }
 
+#[cfg(feature = "c-compare")]
 #[test]
 fn demo_shows_the_guest_console() {
     let o = portlab(&["demo"]);
@@ -92,6 +98,7 @@ fn demo_shows_the_guest_console() {
     assert!(out.contains("you typed: hello, portlab"), "{out}");
 }
 
+#[cfg(feature = "c-compare")]
 #[test]
 fn the_rust_pl011_runs_every_trace_like_the_c_one() {
     let example = traces().join("pl011/example.trace");
@@ -115,21 +122,28 @@ fn the_rust_pl011_runs_every_trace_like_the_c_one() {
     assert_eq!(stdout(&o).lines().filter(|l| l.contains(": identical (")).count(), all.len());
 }
 
+#[cfg(feature = "c-compare")]
 #[test]
 fn compare_reports_identical_with_the_event_count() {
     let trace = traces().join("pl011/example.trace");
     let o = portlab(&["compare", trace.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0));
     assert!(stdout(&o).contains("identical (7 events, 7 commands, c vs rust)"), "{}", stdout(&o));
-    let o = portlab(&["compare", "--device", "pl011=c", trace.to_str().unwrap()]);
+    let o = portlab(&["compare", "--device", "pl011=c", "--device", "pl031=c", trace.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "everything pinned: nothing to compare");
+    // A mix: the RTC pinned to C, the UART compared.
+    let o = portlab(&["compare", "--device", "pl031=c", trace.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).contains("c vs pl011=rust,pl031=c"), "{}", stdout(&o));
 }
 
+#[cfg(feature = "c-compare")]
 #[test]
 fn demo_runs_both_implementations_and_a_mid_run_migration() {
     let o = portlab(&["demo"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
-    assert_eq!(out.matches("identical to C (").count(), 3, "{out}");
-    assert!(out.contains("All three event logs are identical."), "{out}");
+    assert_eq!(out.matches("identical to run 1 (").count(), 4, "{out}");
+    assert!(out.contains("All four event logs are identical."), "{out}");
+    assert!(out.contains("rtc-pl031: alarm at 2023-11-14 22:13:22 UTC"), "{out}");
 }

@@ -14,6 +14,8 @@ pub enum LogKind {
     GuestError,
     /// The guest used a feature the model leaves out: QEMU's `LOG_UNIMP`.
     Unimplemented,
+    /// A shadow device saw its two implementations disagree.
+    Divergence,
 }
 
 impl LogKind {
@@ -22,13 +24,18 @@ impl LogKind {
         match self {
             LogKind::GuestError => sys::PORTLAB_LOG_GUEST_ERROR,
             LogKind::Unimplemented => sys::PORTLAB_LOG_UNIMPLEMENTED,
+            LogKind::Divergence => sys::PORTLAB_LOG_DIVERGENCE,
         }
     }
 
     /// The kind for a `PORTLAB_LOG_*` code (unknown codes count as guest
     /// errors: a diagnostic is never dropped).
     pub fn from_code(code: u32) -> LogKind {
-        if code == sys::PORTLAB_LOG_UNIMPLEMENTED { LogKind::Unimplemented } else { LogKind::GuestError }
+        match code {
+            sys::PORTLAB_LOG_UNIMPLEMENTED => LogKind::Unimplemented,
+            sys::PORTLAB_LOG_DIVERGENCE => LogKind::Divergence,
+            _ => LogKind::GuestError,
+        }
     }
 
     /// A short label for printing.
@@ -36,6 +43,7 @@ impl LogKind {
         match self {
             LogKind::GuestError => "guest error",
             LogKind::Unimplemented => "unimplemented",
+            LogKind::Divergence => "divergence",
         }
     }
 }

@@ -3,14 +3,40 @@
 use crate::hosting::DeviceType;
 use portlab_sys as sys;
 
-/// The C PL011 (`c-src/pl011.c`), type name `pl011`.
-pub fn pl011() -> DeviceType {
-    // SAFETY: `portlab_pl011_c_ops` is a `const` table defined in
-    // c-src/pl011.c and linked by portlab-sys: initialised before main,
-    // never written, alive for the whole program.
-    let ops: &'static sys::PortlabDeviceOps = unsafe { &sys::portlab_pl011_c_ops };
-    // SAFETY: its type name is a string literal and its entry points
-    // implement the contract of portlab_device.h.
-    let table = unsafe { DeviceType::from_c_table(ops) };
-    table.expect("the C PL011's ops table is complete")
+/// Defines `pub fn $name() -> DeviceType` for the C ops table `$table`.
+macro_rules! c_model {
+    ($(#[$doc:meta])* $name:ident, $table:ident) => {
+        $(#[$doc])*
+        pub fn $name() -> DeviceType {
+            // SAFETY: the table is a `const` object defined in c-src/ and
+            // linked by portlab-sys: initialised before main, never
+            // written, alive for the whole program.
+            let ops: &'static sys::PortlabDeviceOps = unsafe { &sys::$table };
+            // SAFETY: its type name is a string literal and its entry
+            // points implement the contract of portlab_device.h (the C
+            // models are tested against it, under sanitizers in CI).
+            let table = unsafe { DeviceType::from_c_table(ops) };
+            table.expect(concat!("the ops table ", stringify!($table), " is complete"))
+        }
+    };
 }
+
+c_model!(
+    /// The C PL011 (`c-src/pl011.c`), type name `pl011`.
+    pl011,
+    portlab_pl011_c_ops
+);
+
+c_model!(
+    /// The C PL031 (`c-src/pl031.c`), type name `pl031`.
+    pl031,
+    portlab_pl031_c_ops
+);
+
+c_model!(
+    /// The null device (`c-src/null_device.c`), type name `portlab-null`:
+    /// every entry point returns at once. It is the benchmarks' floor, the
+    /// cost of a call through the ops table with no device work behind it.
+    null,
+    portlab_null_c_ops
+);

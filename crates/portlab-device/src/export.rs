@@ -12,7 +12,7 @@
 //!   instance poisoned, after which every operation but `destroy` fails
 //!   with the same code instead of running on a broken state.
 
-use std::ffi::{CString, c_void};
+use std::ffi::{CStr, CString, c_char, c_void};
 use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -23,91 +23,104 @@ use sys::{PortlabDevice, PortlabDeviceOps, PortlabHostOps, PortlabStatus};
 const OK: PortlabStatus = sys::PORTLAB_OK as PortlabStatus;
 
 /// The C host's callbacks, seen by a Rust device as a [`Host`].
+///
+/// The callbacks are taken out of their `Option`s once, in `create`, which
+/// refuses a host table with a missing one; every call afterwards is a
+/// plain indirect call. The field types are written out, so a callback
+/// signature that drifts in the header fails to compile here.
 #[derive(Debug)]
 pub struct CHost {
-    ops: PortlabHostOps,
+    set_irq: unsafe extern "C" fn(*mut c_void, u32, u32),
+    serial_send: unsafe extern "C" fn(*mut c_void, *const u8, u32),
+    serial_set_break: unsafe extern "C" fn(*mut c_void, u32),
+    clock_ns: unsafe extern "C" fn(*mut c_void) -> u64,
+    rtc_epoch_s: unsafe extern "C" fn(*mut c_void) -> u64,
+    timer_arm: unsafe extern "C" fn(*mut c_void, u32, u64),
+    timer_cancel: unsafe extern "C" fn(*mut c_void, u32),
+    log: unsafe extern "C" fn(*mut c_void, u32, *const c_char),
     ctx: *mut c_void,
 }
 
 impl CHost {
-    fn all_callbacks_present(ops: &PortlabHostOps) -> bool {
-        ops.set_irq.is_some()
-            && ops.serial_send.is_some()
-            && ops.serial_set_break.is_some()
-            && ops.clock_ns.is_some()
-            && ops.rtc_epoch_s.is_some()
-            && ops.timer_arm.is_some()
-            && ops.timer_cancel.is_some()
-            && ops.log.is_some()
+    /// The callbacks of `ops` with their context, or `None` if one is
+    /// missing.
+    fn new(ops: &PortlabHostOps, ctx: *mut c_void) -> Option<CHost> {
+        Some(CHost {
+            set_irq: ops.set_irq?,
+            serial_send: ops.serial_send?,
+            serial_set_break: ops.serial_set_break?,
+            clock_ns: ops.clock_ns?,
+            rtc_epoch_s: ops.rtc_epoch_s?,
+            timer_arm: ops.timer_arm?,
+            timer_cancel: ops.timer_cancel?,
+            log: ops.log?,
+            ctx,
+        })
     }
 }
 
 // Every call below relies on the same two facts, established in `create`:
-// each callback pointer was checked to be non-null (and a host table is
-// immutable by contract), and the header requires `host_ctx` to stay valid
-// for the whole life of the instance.
+// each callback pointer came from the host's table (present, checked by
+// `CHost::new`), and the header requires `host_ctx` to stay valid for the
+// whole life of the instance.
 impl Host for CHost {
     fn set_irq(&mut self, line: u32, level: bool) {
-        if let Some(f) = self.ops.set_irq {
-            // SAFETY: f is the host's callback and ctx its context, both
-            // valid for the instance's lifetime (see above).
-            unsafe { f(self.ctx, line, u32::from(level)) }
-        }
+        // SAFETY: the host's callback and its context, both valid for the
+        // instance's lifetime (see above).
+        unsafe { (self.set_irq)(self.ctx, line, u32::from(level)) }
     }
 
     fn serial_send(&mut self, bytes: &[u8]) {
-        if let Some(f) = self.ops.serial_send {
-            let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
-            // SAFETY: as above; `bytes` is valid for `len` bytes for the
-            // duration of the call.
-            unsafe { f(self.ctx, bytes.as_ptr(), len) }
-        }
+        let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+        // SAFETY: as above; `bytes` is valid for `len` bytes for the
+        // duration of the call.
+        unsafe { (self.serial_send)(self.ctx, bytes.as_ptr(), len) }
     }
 
     fn serial_set_break(&mut self, on: bool) {
-        if let Some(f) = self.ops.serial_set_break {
-            // SAFETY: as above.
-            unsafe { f(self.ctx, u32::from(on)) }
-        }
+        // SAFETY: as above.
+        unsafe { (self.serial_set_break)(self.ctx, u32::from(on)) }
     }
 
     fn clock_ns(&mut self) -> u64 {
-        match self.ops.clock_ns {
-            // SAFETY: as above.
-            Some(f) => unsafe { f(self.ctx) },
-            None => 0,
-        }
+        // SAFETY: as above.
+        unsafe { (self.clock_ns)(self.ctx) }
     }
 
     fn rtc_epoch_s(&mut self) -> u64 {
-        match self.ops.rtc_epoch_s {
-            // SAFETY: as above.
-            Some(f) => unsafe { f(self.ctx) },
-            None => 0,
-        }
+        // SAFETY: as above.
+        unsafe { (self.rtc_epoch_s)(self.ctx) }
     }
 
     fn timer_arm(&mut self, timer: u32, deadline_ns: u64) {
-        if let Some(f) = self.ops.timer_arm {
-            // SAFETY: as above.
-            unsafe { f(self.ctx, timer, deadline_ns) }
-        }
+        // SAFETY: as above.
+        unsafe { (self.timer_arm)(self.ctx, timer, deadline_ns) }
     }
 
     fn timer_cancel(&mut self, timer: u32) {
-        if let Some(f) = self.ops.timer_cancel {
-            // SAFETY: as above.
-            unsafe { f(self.ctx, timer) }
-        }
+        // SAFETY: as above.
+        unsafe { (self.timer_cancel)(self.ctx, timer) }
     }
 
     fn log(&mut self, kind: LogKind, message: &str) {
-        if let Some(f) = self.ops.log {
-            let message = CString::new(message.replace('\0', "\\0")).unwrap_or_default();
-            // SAFETY: as above; `message` is NUL-terminated and outlives
-            // the call.
-            unsafe { f(self.ctx, kind.code(), message.as_ptr()) }
-        }
+        // A guest can make a device log on every access (Linux's early
+        // console writes DR with the UART disabled), so the usual short
+        // message is made NUL-terminated on the stack; a long one, or one
+        // with a NUL to escape, on the heap.
+        let mut stack = [0u8; 128];
+        let heap;
+        let text: &CStr = match stack.get_mut(..message.len()) {
+            Some(prefix) if message.len() < stack.len() && !message.contains('\0') => {
+                prefix.copy_from_slice(message.as_bytes());
+                CStr::from_bytes_until_nul(&stack).unwrap_or_default()
+            }
+            _ => {
+                heap = CString::new(message.replace('\0', "\\0")).unwrap_or_default();
+                &heap
+            }
+        };
+        // SAFETY: as above; `text` is NUL-terminated and outlives the call.
+        unsafe { (self.log)(self.ctx, kind.code(), text.as_ptr()) }
     }
 }
 
@@ -156,12 +169,11 @@ unsafe extern "C" fn create<D: Device>(
         return sys::PORTLAB_ERR_INVALID;
     }
     // SAFETY: `host` is non-null and the header requires it to point to a
-    // valid host table; the table is copied, so only ctx must outlive us.
-    let ops = unsafe { *host };
-    if !CHost::all_callbacks_present(&ops) {
+    // valid host table; its callbacks are copied, so only ctx must outlive us.
+    let ops = unsafe { &*host };
+    let Some(mut chost) = CHost::new(ops, host_ctx) else {
         return sys::PORTLAB_ERR_INVALID;
-    }
-    let mut chost = CHost { ops, ctx: host_ctx };
+    };
     let Ok(device) = catch_unwind(AssertUnwindSafe(|| D::new(&mut chost))) else {
         return sys::PORTLAB_ERR_POISONED;
     };

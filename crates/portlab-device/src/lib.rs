@@ -102,6 +102,7 @@
 //! ```
 
 pub mod api;
+#[cfg(feature = "c-models")]
 pub mod c_models;
 pub mod error;
 pub mod export;

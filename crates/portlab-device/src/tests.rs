@@ -165,6 +165,7 @@ fn a_host_panic_is_carried_over_the_c_frames_and_resumed() {
     assert_eq!(payload.downcast_ref::<&str>(), Some(&"host panics in set_irq"));
 }
 
+#[cfg(feature = "c-models")]
 #[test]
 fn c_pl011_table_is_valid() {
     let ty = c_models::pl011();

@@ -203,6 +203,7 @@ impl Pl011 {
     }
 
     /// One 32-bit register read (section 10).
+    #[inline(always)]
     fn read32(&mut self, host: &mut impl Host, offset: u64) -> u32 {
         match RegisterOffset::decode(offset) {
             Some(RegisterOffset::Dr) => self.dr_read(host),
@@ -222,7 +223,7 @@ impl Pl011 {
             Some(RegisterOffset::Icr) | None => match id_register(offset) {
                 Some(id) => u32::from(id),
                 None => {
-                    host.log(LogKind::GuestError, &format!("pl011_read: Bad offset 0x{offset:x}"));
+                    bad_offset(host, "pl011_read", offset);
                     0
                 }
             },
@@ -265,10 +266,26 @@ impl Pl011 {
                 }
             }
             // RIS, MIS and the ID registers are read-only: bad offsets.
-            Some(RegisterOffset::Ris | RegisterOffset::Mis) | None => {
-                host.log(LogKind::GuestError, &format!("pl011_write: Bad offset 0x{offset:x}"));
-            }
+            Some(RegisterOffset::Ris | RegisterOffset::Mis) | None => bad_offset(host, "pl011_write", offset),
         }
+    }
+
+    /// Section 5: an 8-byte read is two 32-bit reads, low word first.
+    /// Out of line, like [`Pl011::write64`].
+    #[inline(never)]
+    fn read64(&mut self, host: &mut impl Host, offset: u64) -> u64 {
+        let low = u64::from(self.read32(host, offset));
+        low | u64::from(self.read32(host, offset + 4)) << 32
+    }
+
+    /// Section 5: an 8-byte write is two 32-bit writes, low word first.
+    /// Out of line: 8-byte accesses are rare, and inlined, the second
+    /// write would keep every argument alive across the first one's
+    /// callbacks, which costs every access register saves.
+    #[inline(never)]
+    fn write64(&mut self, host: &mut impl Host, offset: u64, value: u64) {
+        self.write32(host, offset, value as u32);
+        self.write32(host, offset + 4, (value >> 32) as u32);
     }
 
     /// Writes the payload fields in the order of section 12.2.
@@ -322,6 +339,16 @@ impl Pl011 {
     }
 }
 
+/// Reports a guest access to an offset with no register. Out of line and
+/// cold: formatting the message needs a stack frame and a heap string,
+/// which the register paths that share `read32`/`write32` should not pay
+/// for on every access.
+#[cold]
+#[inline(never)]
+fn bad_offset(host: &mut impl Host, function: &str, offset: u64) {
+    host.log(LogKind::GuestError, &format!("{function}: Bad offset 0x{offset:x}"));
+}
+
 impl Device for Pl011 {
     const INFO: DeviceInfo = DeviceInfo {
         type_name: c"x-pl011-rust",
@@ -343,18 +370,18 @@ impl Device for Pl011 {
     /// Section 5: 32-bit units; sub-word reads take the low bits of the
     /// register at `offset >> 2`; 8-byte reads are two 32-bit reads.
     fn read(&mut self, host: &mut impl Host, offset: u64, size: u32) -> u64 {
-        let low = u64::from(self.read32(host, offset));
         match size {
-            8 => low | u64::from(self.read32(host, offset + 4)) << 32,
-            1 | 2 => low & ((1u64 << (size * 8)) - 1),
-            _ => low,
+            8 => self.read64(host, offset),
+            1 | 2 => u64::from(self.read32(host, offset)) & ((1u64 << (size * 8)) - 1),
+            _ => u64::from(self.read32(host, offset)),
         }
     }
 
     fn write(&mut self, host: &mut impl Host, offset: u64, size: u32, value: u64) {
-        self.write32(host, offset, value as u32);
         if size == 8 {
-            self.write32(host, offset + 4, (value >> 32) as u32);
+            self.write64(host, offset, value);
+        } else {
+            self.write32(host, offset, value as u32);
         }
     }
 

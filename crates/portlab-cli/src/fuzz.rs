@@ -1,0 +1,170 @@
+//! `portlab fuzz`: long lockstep property runs of C against Rust, with a
+//! progress bar, a summary and the equivalence coverage report.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+use portlab_board::{Implementation, Registry};
+use portlab_equiv::{DeviceSet, Equivalence, Progress, RunOptions, registered_allowances, run};
+
+/// Arguments of `portlab fuzz`.
+#[derive(Debug, Args)]
+pub(crate) struct FuzzArgs {
+    /// Number of cases to run.
+    #[arg(long, conflicts_with = "time")]
+    cases: Option<u64>,
+    /// How long to run: `90s`, `5m`, `1h`, `500ms` (a bare number is seconds).
+    #[arg(long, value_parser = parse_duration)]
+    time: Option<Duration>,
+    /// Seed of the case generator (default: from the clock; printed so a
+    /// run can be repeated).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Devices the generated guest drives: `pl011`, `pl031` or `all`
+    /// (both at once).
+    #[arg(long, default_value = "pl011")]
+    device: DeviceSet,
+    /// Pin a device instance to one implementation on both sides, as
+    /// NAME=IMPL (repeatable): the other devices are compared.
+    #[arg(long = "pin", value_name = "NAME=IMPL", value_parser = crate::parse_device_choice)]
+    pins: Vec<(String, Implementation)>,
+    /// Compare crossed mixes: the UART in C and the RTC in Rust on one
+    /// side, the reverse on the other.
+    #[arg(long, conflicts_with = "pins")]
+    crossed: bool,
+    /// Most chunks of guest behaviour per case.
+    #[arg(long, default_value_t = 40)]
+    max_chunks: usize,
+    /// Where to write the shrunk trace of a divergence.
+    #[arg(long, default_value = ".")]
+    out: PathBuf,
+}
+
+/// Parses `90s`, `5m`, `1h`, `250ms` or a bare number of seconds.
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let n: f64 = number.parse().map_err(|_| format!("expected a duration such as 60s or 5m, found `{s}`"))?;
+    let seconds = match unit {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        other => return Err(format!("unknown duration unit `{other}` (use ms, s, m or h)")),
+    };
+    if !seconds.is_finite() || seconds <= 0.0 {
+        return Err(format!("the duration must be positive, found `{s}`"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+fn draw(p: &Progress, args: &FuzzArgs) {
+    let fraction = match (args.cases, args.time) {
+        (Some(n), _) if n > 0 => p.cases as f64 / n as f64,
+        (_, Some(t)) => p.elapsed.as_secs_f64() / t.as_secs_f64(),
+        _ => 0.0,
+    }
+    .clamp(0.0, 1.0);
+    let width = 30;
+    let filled = (fraction * width as f64) as usize;
+    let rate = p.ops as f64 / p.elapsed.as_secs_f64().max(1e-9);
+    eprint!(
+        "\r[{}{}] {:>3.0}%  {} cases  {} ops  {:.0} ops/s ",
+        "#".repeat(filled),
+        ".".repeat(width - filled),
+        fraction * 100.0,
+        p.cases,
+        p.ops,
+        rate
+    );
+    let _ = std::io::stderr().flush();
+}
+
+pub(crate) fn run_fuzz(args: &FuzzArgs) -> ExitCode {
+    let allowances = match registered_allowances() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("portlab fuzz: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let seed = args.seed.unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64)
+    });
+    let options = RunOptions {
+        cases: args.cases.or(if args.time.is_none() { Some(1000) } else { None }),
+        time: args.time,
+        seed,
+        max_chunks: args.max_chunks,
+        devices: args.device,
+    };
+    let eq = if args.crossed {
+        Equivalence::crossed(Registry::builtin(), allowances)
+    } else {
+        match Equivalence::with_pins(Registry::builtin(), &args.pins, allowances) {
+            Ok(eq) if eq.side_a != eq.side_b => eq,
+            Ok(_) => {
+                eprintln!("portlab fuzz: every device is pinned, so both sides run the same implementations");
+                return ExitCode::from(2);
+            }
+            Err(e) => {
+                eprintln!("portlab fuzz: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    };
+    let tty = std::io::stderr().is_terminal();
+    eprintln!("portlab fuzz: {} driving {:?}, seed {seed}", eq.label(), args.device);
+    let summary = run(&eq, &options, |p| {
+        if tty {
+            draw(p, args);
+        }
+    });
+    if tty {
+        eprintln!();
+    }
+    let divergences = u64::from(summary.finding.is_some());
+    println!("seed            {seed}");
+    println!("cases           {}", summary.cases);
+    println!("operations      {} (on each implementation)", summary.ops);
+    println!("elapsed         {:.2} s", summary.elapsed.as_secs_f64());
+    println!("operations/s    {:.0}", summary.ops_per_second());
+    println!("divergences     {divergences}");
+    println!();
+    print!("{}", summary.coverage.report());
+    if let Some(finding) = summary.finding {
+        let file = args.out.join(format!("divergence-seed-{}-case-{}.trace", finding.seed, finding.case));
+        let trace = finding.to_trace();
+        println!();
+        println!("The implementations diverge. Shrunk trace ({} commands):", finding.commands.len());
+        print!("{trace}");
+        match std::fs::write(&file, &trace) {
+            Ok(()) => println!("written to {}; replay with `portlab compare {}`", file.display(), file.display()),
+            Err(e) => eprintln!("portlab fuzz: cannot write {}: {e}", file.display()),
+        }
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("60s").unwrap(), Duration::from_secs(60));
+        assert_eq!(parse_duration("60").unwrap(), Duration::from_secs(60));
+        assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
+        assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        for bad in ["", "s", "5x", "-1s", "0s", "abc"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+}

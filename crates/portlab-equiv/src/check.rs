@@ -1,0 +1,328 @@
+//! Lockstep property runs: generate guest behaviour, run it on both
+//! implementations in lockstep, and when they diverge shrink the case to
+//! a minimal trace a person can read and `portlab compare` can replay.
+
+use std::time::{Duration, Instant};
+
+use portlab_board::{Allowance, BoardConfig, Command, Divergence, Implementation, Lockstep, Registry};
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+
+use crate::coverage::{Coverage, DeviceView, Observation};
+use crate::strategy::{DeviceSet, case};
+
+/// What to compare: a registry, the two sides' board layouts, and the
+/// intentional differences to accept.
+#[derive(Debug, Clone)]
+pub struct Equivalence {
+    /// Device registry.
+    pub registry: Registry,
+    /// The first side (the reference, usually all C).
+    pub side_a: BoardConfig,
+    /// The second side (usually all Rust).
+    pub side_b: BoardConfig,
+    /// Registered intentional differences.
+    pub allowances: Vec<Allowance>,
+}
+
+impl Equivalence {
+    /// The default board, every device in C against every device in Rust.
+    pub fn c_against_rust(registry: Registry, allowances: Vec<Allowance>) -> Equivalence {
+        Equivalence {
+            registry,
+            side_a: BoardConfig::default_board(Implementation::C),
+            side_b: BoardConfig::default_board(Implementation::Rust),
+            allowances,
+        }
+    }
+
+    /// Every device in C against every device in Rust, except the devices
+    /// in `pins`, which run the given implementation on both sides.
+    pub fn with_pins(
+        registry: Registry,
+        pins: &[(String, Implementation)],
+        allowances: Vec<Allowance>,
+    ) -> Result<Equivalence, String> {
+        let mut eq = Equivalence::c_against_rust(registry, allowances);
+        for (name, imp) in pins {
+            eq.side_a.set_implementation(name, *imp)?;
+            eq.side_b.set_implementation(name, *imp)?;
+        }
+        Ok(eq)
+    }
+
+    /// A crossed mix: the first side runs the UART in C and the RTC in
+    /// Rust, the second the other way round.
+    pub fn crossed(registry: Registry, allowances: Vec<Allowance>) -> Equivalence {
+        let mut eq = Equivalence::c_against_rust(registry, allowances);
+        let _ = eq.side_a.set_implementation("pl031", Implementation::Rust);
+        let _ = eq.side_b.set_implementation("pl031", Implementation::C);
+        eq
+    }
+
+    /// A label such as `c vs rust`.
+    pub fn label(&self) -> String {
+        format!("{} vs {}", self.side_a.label(), self.side_b.label())
+    }
+}
+
+/// The first divergence of a case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// Index of the command that diverged.
+    pub step: usize,
+    /// How.
+    pub divergence: Divergence,
+}
+
+/// The first side's devices, as coverage sees them.
+fn views(lockstep: &mut Lockstep) -> (Vec<DeviceView>, u64, u64) {
+    let names = lockstep.device_names().to_vec();
+    let Some(epoch) = lockstep.a().board().map(|b| b.epoch()) else { return (Vec::new(), 0, 0) };
+    let Ok(board) = lockstep.a().board_mut() else { return (Vec::new(), 0, 0) };
+    let views = names
+        .iter()
+        .enumerate()
+        .map(|(dev, name)| DeviceView {
+            name: name.clone(),
+            blob: board.save(dev).unwrap_or_default(),
+            lines: std::array::from_fn(|i| board.irq_level(dev, i as u32)),
+            pending: board.pending_input(dev),
+        })
+        .collect();
+    (views, board.clock_ns(), epoch)
+}
+
+/// Runs `commands` in lockstep. Returns the number of commands executed
+/// and the first divergence, if any. With `coverage`, records what the
+/// first side's devices went through.
+pub fn run_case(eq: &Equivalence, commands: &[Command], mut coverage: Option<&mut Coverage>) -> (u64, Option<Failure>) {
+    let mut lockstep =
+        Lockstep::new(&eq.registry, eq.side_a.clone(), eq.side_b.clone(), true).with_allowances(eq.allowances.clone());
+    for (step, command) in commands.iter().enumerate() {
+        let before = coverage.is_some().then(|| views(&mut lockstep));
+        match lockstep.execute(command) {
+            Ok(report) => {
+                if let (Some(cov), Some((before, clock_before, _))) = (coverage.as_deref_mut(), before) {
+                    let (after, clock_after, epoch) = views(&mut lockstep);
+                    if before.len() == after.len() {
+                        cov.observe(&Observation {
+                            command,
+                            before: &before,
+                            after: &after,
+                            clock: (clock_before, clock_after),
+                            epoch,
+                            failed: report.error.is_some(),
+                        });
+                    }
+                }
+            }
+            Err(divergence) => return (step as u64 + 1, Some(Failure { step, divergence })),
+        }
+    }
+    (commands.len() as u64, None)
+}
+
+/// Cuts a failing command list down: drops everything after the failing
+/// step, then every command whose removal keeps a divergence.
+pub fn minimise(eq: &Equivalence, mut commands: Vec<Command>) -> Option<(Vec<Command>, Failure)> {
+    let (_, mut failure) = run_case(eq, &commands, None);
+    let mut current = failure.clone()?;
+    commands.truncate(current.step + 1);
+    let mut i = 0;
+    while i < commands.len() {
+        let mut candidate = commands.clone();
+        candidate.remove(i);
+        match run_case(eq, &candidate, None).1 {
+            Some(f) => {
+                commands = candidate;
+                commands.truncate(f.step + 1);
+                failure = Some(f);
+            }
+            None => i += 1,
+        }
+        if let Some(f) = &failure {
+            current = f.clone();
+        }
+    }
+    Some((commands, current))
+}
+
+/// A divergence found by a property run, shrunk.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    /// The seed of the run.
+    pub seed: u64,
+    /// Which case of the run (from 1).
+    pub case: u64,
+    /// Commands in the case before shrinking.
+    pub original_len: usize,
+    /// The minimal commands.
+    pub commands: Vec<Command>,
+    /// The divergence of the minimal case.
+    pub failure: Failure,
+    /// Which sides were compared.
+    pub label: String,
+}
+
+impl Finding {
+    /// The finding as a trace file, with the divergence as a comment, that
+    /// `portlab compare FILE` reproduces.
+    pub fn to_trace(&self) -> String {
+        let header = [
+            format!("# Found by `portlab fuzz --seed {}` (case {}): {} diverge.", self.seed, self.case, self.label),
+            format!("# Shrunk from {} to {} commands.", self.original_len, self.commands.len()),
+            String::new(),
+            "# Reproduce: portlab compare THIS_FILE".to_string(),
+        ];
+        let divergence_line = header.len() + 1 + self.failure.step;
+        let mut out = String::new();
+        for (i, line) in header.iter().enumerate() {
+            if i == 2 {
+                out.push_str(&format!(
+                    "# Divergence at line {divergence_line}: {}\n",
+                    self.failure.divergence.to_string().replace('\n', " ")
+                ));
+            } else {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        for c in &self.commands {
+            out.push_str(&c.to_string());
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// Options of a property run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Stop after this many cases (None: only the time limit).
+    pub cases: Option<u64>,
+    /// Stop after this long (None: only the case limit).
+    pub time: Option<Duration>,
+    /// Seed of the random generator: the same seed, the same cases.
+    pub seed: u64,
+    /// Most chunks of guest behaviour per case.
+    pub max_chunks: usize,
+    /// Which devices the cases drive.
+    pub devices: DeviceSet,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions { cases: Some(64), time: None, seed: 0x5eed_5eed, max_chunks: 40, devices: DeviceSet::Pl011 }
+    }
+}
+
+/// Progress of a run, for a progress bar.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    /// Cases run.
+    pub cases: u64,
+    /// Commands executed (on each side).
+    pub ops: u64,
+    /// Time since the start.
+    pub elapsed: Duration,
+}
+
+/// The outcome of a property run.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// Cases run.
+    pub cases: u64,
+    /// Commands executed (on each side), shrinking excluded.
+    pub ops: u64,
+    /// Wall time.
+    pub elapsed: Duration,
+    /// What the cases exercised.
+    pub coverage: Coverage,
+    /// The first divergence, shrunk (the run stops there).
+    pub finding: Option<Finding>,
+}
+
+impl Summary {
+    /// Commands per second.
+    pub fn ops_per_second(&self) -> f64 {
+        self.ops as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+fn rng_for(seed: u64) -> TestRng {
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    bytes[8..16].copy_from_slice(&(!seed).to_le_bytes());
+    TestRng::from_seed(RngAlgorithm::ChaCha, &bytes)
+}
+
+/// Generates cases until a limit is reached or the implementations
+/// diverge; a divergence is shrunk (proptest's shrinking on chunks, then
+/// [`minimise`] on commands).
+pub fn run(eq: &Equivalence, options: &RunOptions, mut progress: impl FnMut(&Progress)) -> Summary {
+    let start = Instant::now();
+    let mut runner = TestRunner::new_with_rng(Config::default(), rng_for(options.seed));
+    let strategy = case(options.devices, options.max_chunks);
+    let mut summary =
+        Summary { cases: 0, ops: 0, elapsed: Duration::ZERO, coverage: Coverage::default(), finding: None };
+    let mut last_report = Instant::now();
+    loop {
+        if options.cases.is_some_and(|n| summary.cases >= n) || options.time.is_some_and(|t| start.elapsed() >= t) {
+            break;
+        }
+        let Ok(mut tree) = strategy.new_tree(&mut runner) else { break };
+        let commands: Vec<Command> = tree.current().into_iter().flatten().collect();
+        summary.cases += 1;
+        let (ops, failure) = run_case(eq, &commands, Some(&mut summary.coverage));
+        summary.ops += ops;
+        if failure.is_some() {
+            let original_len = commands.len();
+            let shrunk = shrink(eq, &mut tree);
+            if let Some((commands, failure)) = minimise(eq, shrunk) {
+                summary.finding = Some(Finding {
+                    seed: options.seed,
+                    case: summary.cases,
+                    original_len,
+                    commands,
+                    failure,
+                    label: eq.label(),
+                });
+            }
+            break;
+        }
+        if last_report.elapsed() >= Duration::from_millis(200) {
+            last_report = Instant::now();
+            progress(&Progress { cases: summary.cases, ops: summary.ops, elapsed: start.elapsed() });
+        }
+    }
+    summary.elapsed = start.elapsed();
+    progress(&Progress { cases: summary.cases, ops: summary.ops, elapsed: summary.elapsed });
+    summary
+}
+
+/// proptest's shrinking loop over the chunk tree: simplify while the case
+/// still diverges, complicate back when it stops diverging.
+fn shrink(eq: &Equivalence, tree: &mut impl ValueTree<Value = Vec<Vec<Command>>>) -> Vec<Command> {
+    let fails = |chunks: Vec<Vec<Command>>| {
+        let commands: Vec<Command> = chunks.into_iter().flatten().collect();
+        run_case(eq, &commands, None).1.is_some()
+    };
+    let mut best: Vec<Command> = tree.current().into_iter().flatten().collect();
+    let mut budget = 4096;
+    if !tree.simplify() {
+        return best;
+    }
+    while budget > 0 {
+        budget -= 1;
+        if fails(tree.current()) {
+            best = tree.current().into_iter().flatten().collect();
+            if !tree.simplify() {
+                break;
+            }
+        } else if !tree.complicate() {
+            break;
+        }
+    }
+    best
+}

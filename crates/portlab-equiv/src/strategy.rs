@@ -1,0 +1,304 @@
+//! proptest strategies for guest behaviour against a PL011.
+//!
+//! A case is a list of *chunks*; a chunk is one guest action or a short
+//! sequence that drives the device into a deep state on purpose (a
+//! loopback overflow, FEN toggled with data queued, breaks). Shrinking
+//! removes and simplifies whole chunks first, then the caller minimises
+//! the flattened command list.
+
+use portlab_board::{Command, Implementation};
+use proptest::prelude::*;
+
+/// The PL011's registers (word offsets).
+pub const PL011_REGISTERS: [u64; 14] =
+    [0x000, 0x004, 0x018, 0x020, 0x024, 0x028, 0x02c, 0x030, 0x034, 0x038, 0x03c, 0x040, 0x044, 0x048];
+/// Unmapped offsets worth hitting (reserved, the TRM's test registers).
+const PL011_UNMAPPED: [u64; 10] = [0x008, 0x00c, 0x010, 0x014, 0x01c, 0x04c, 0x080, 0x084, 0x08c, 0xfdc];
+/// The ID block.
+const PL011_IDS: [u64; 8] = [0xfe0, 0xfe4, 0xfe8, 0xfec, 0xff0, 0xff4, 0xff8, 0xffc];
+
+const DEV: &str = "pl011";
+
+fn write(offset: u64, value: u64, size: u32) -> Command {
+    Command::Write { dev: DEV.into(), offset, value, size }
+}
+
+fn read(offset: u64, size: u32) -> Command {
+    Command::Read { dev: DEV.into(), offset, size, expected: None }
+}
+
+/// Any combination of `bits`, or now and then any u32 at all.
+fn bits(bits: &'static [u32]) -> impl Strategy<Value = u32> {
+    (prop::collection::vec(any::<bool>(), bits.len()), any::<u32>(), 0u8..8).prop_map(move |(pick, random, dice)| {
+        if dice == 0 { random } else { bits.iter().zip(pick).filter(|(_, on)| *on).fold(0, |acc, (b, _)| acc | b) }
+    })
+}
+
+const CR_BITS: &[u32] = &[0x1, 0x80, 0x100, 0x200, 0x400, 0x800, 0x1000, 0x2000, 0x4000, 0x8000];
+const LCR_BITS: &[u32] = &[0x01, 0x02, 0x10, 0x20, 0x40, 0x80];
+const INT_BITS: &[u32] = &[0x1, 0x2, 0x4, 0x8, 0x10, 0x20, 0x40, 0x80, 0x100, 0x200, 0x400];
+const DMA_BITS: &[u32] = &[0x1, 0x2, 0x4];
+
+/// A value to write at word offset `reg`, biased toward the bits that
+/// matter there, and toward values beyond IBRD/FBRD's masks.
+fn value_for(reg: u64) -> BoxedStrategy<u32> {
+    match reg {
+        0x000 => prop_oneof![4 => any::<u8>().prop_map(u32::from), 1 => any::<u32>()].boxed(),
+        0x030 => bits(CR_BITS).boxed(),
+        0x02c => bits(LCR_BITS).boxed(),
+        0x038 | 0x044 => prop_oneof![4 => bits(INT_BITS), 1 => Just(0xffff_ffff), 1 => Just(0x7ff)].boxed(),
+        0x048 => bits(DMA_BITS).boxed(),
+        0x024 => prop_oneof![Just(0x1_2345), any::<u32>(), 0u32..0x1_0000].boxed(),
+        0x028 => prop_oneof![Just(0xff), any::<u32>(), 0u32..0x40].boxed(),
+        _ => any::<u32>().boxed(),
+    }
+}
+
+/// A word offset: mostly registers, sometimes IDs and unmapped offsets.
+fn word_offset() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        14 => prop::sample::select(&PL011_REGISTERS[..]),
+        2 => prop::sample::select(&PL011_IDS[..]),
+        2 => prop::sample::select(&PL011_UNMAPPED[..]),
+        1 => (0x014u64..0x3f7).prop_map(|w| w * 4),
+    ]
+}
+
+/// One MMIO access at any size: sub-word accesses hit the word at
+/// `offset >> 2`, 8-byte ones need 8-byte alignment.
+fn access() -> impl Strategy<Value = Command> {
+    let size = prop_oneof![12 => Just(4u32), 2 => Just(1), 2 => Just(2), 2 => Just(8)];
+    (word_offset(), size, any::<bool>(), 0u64..4).prop_flat_map(|(word, size, is_write, lane)| {
+        let offset = match size {
+            8 => word & !7,
+            1 => word + lane,
+            2 => word + (lane & 2),
+            _ => word,
+        };
+        let reg = offset & !3;
+        value_for(reg).prop_map(move |v| {
+            let mask = if size == 8 { u64::MAX } else { (1u64 << (size * 8)) - 1 };
+            if is_write { write(offset, u64::from(v) & mask, size) } else { read(offset, size) }
+        })
+    })
+}
+
+fn rx_burst() -> impl Strategy<Value = Command> {
+    prop::collection::vec(any::<u8>(), 1..=40).prop_map(|bytes| Command::Rx { dev: DEV.into(), bytes })
+}
+
+fn drain() -> impl Strategy<Value = Vec<Command>> {
+    (1usize..=20).prop_map(|n| (0..n).flat_map(|_| [read(0x000, 4), read(0x018, 4)]).collect())
+}
+
+/// Loopback with FIFOs on or off, then enough DR writes to fill and
+/// overflow the receive FIFO.
+fn loopback_fill() -> impl Strategy<Value = Vec<Command>> {
+    (any::<bool>(), bits(&[0x400, 0x800, 0x1000, 0x2000]), prop::collection::vec(any::<u8>(), 1..=20)).prop_map(
+        |(fen, modem, bytes)| {
+            let mut v = vec![write(0x030, u64::from(0x381 | modem), 4), write(0x02c, if fen { 0x70 } else { 0x60 }, 4)];
+            v.extend(bytes.into_iter().map(|b| write(0x000, u64::from(b), 4)));
+            v
+        },
+    )
+}
+
+/// Loopback with interrupts unmasked: modem reflection raises lines.
+fn loopback_interrupts() -> impl Strategy<Value = Vec<Command>> {
+    (bits(INT_BITS), bits(CR_BITS)).prop_map(|(imsc, cr)| {
+        vec![write(0x038, u64::from(imsc), 4), write(0x030, u64::from(cr | 0x80), 4), write(0x000, 0x55, 4)]
+    })
+}
+
+/// FEN toggled (with or without BRK) while data is queued.
+fn fen_toggle() -> impl Strategy<Value = Vec<Command>> {
+    (rx_burst(), prop::sample::select(&[0x00u64, 0x10, 0x01, 0x11, 0x70][..]), any::<bool>()).prop_map(
+        |(rx, lcr, loopback)| {
+            let mut v = Vec::new();
+            if loopback {
+                v.push(write(0x030, 0x381, 4));
+            }
+            v.extend([rx, write(0x02c, lcr, 4), read(0x018, 4), read(0x000, 4)]);
+            v
+        },
+    )
+}
+
+/// Breaks from the backend and BRK toggles in loopback.
+fn breaks() -> impl Strategy<Value = Vec<Command>> {
+    (any::<bool>(), any::<bool>()).prop_map(|(loopback, fen)| {
+        let mut v = Vec::new();
+        if loopback {
+            v.push(write(0x030, 0x381, 4));
+        }
+        let lcr = if fen { 0x10 } else { 0x00 };
+        v.extend([
+            Command::Break { dev: DEV.into() },
+            write(0x02c, lcr | 0x01, 4),
+            write(0x02c, lcr, 4),
+            read(0x000, 4),
+            read(0x004, 4),
+        ]);
+        v
+    })
+}
+
+fn migrate() -> impl Strategy<Value = Command> {
+    prop_oneof![
+        3 => Just(None),
+        1 => Just(Some(Implementation::C)),
+        1 => Just(Some(Implementation::Rust)),
+    ]
+    .prop_map(|to| Command::Migrate { dev: DEV.into(), to })
+}
+
+/// One chunk of guest behaviour against the PL011.
+pub fn pl011_chunk() -> impl Strategy<Value = Vec<Command>> {
+    prop_oneof![
+        40 => access().prop_map(|c| vec![c]),
+        8 => rx_burst().prop_map(|c| vec![c]),
+        6 => drain(),
+        2 => Just(vec![Command::Break { dev: DEV.into() }]),
+        2 => prop_oneof![Just(Some(DEV.to_string())), Just(None)].prop_map(|dev| vec![Command::Reset { dev }]),
+        2 => (0u64..2_000_000_000).prop_map(|ns| vec![Command::Advance { ns }]),
+        4 => migrate().prop_map(|c| vec![c]),
+        3 => loopback_fill(),
+        3 => loopback_interrupts(),
+        3 => fen_toggle(),
+        3 => breaks(),
+    ]
+}
+
+/// The PL031's registers.
+pub const PL031_REGISTERS: [u64; 8] = [0x000, 0x004, 0x008, 0x00c, 0x010, 0x014, 0x018, 0x01c];
+const RTC: &str = "pl031";
+/// The default epoch, which the RTC's count starts from.
+const EPOCH: u32 = 1_700_000_000;
+
+fn rtc_write(offset: u64, value: u64, size: u32) -> Command {
+    Command::Write { dev: RTC.into(), offset, value, size }
+}
+
+/// A value for the PL031 register at `offset`: counter values near the
+/// epoch (so MR matches, lies just ahead or just behind), wrap-around
+/// values, and anything.
+fn rtc_value(offset: u64) -> BoxedStrategy<u32> {
+    let near_count = (-3i64..12).prop_map(|d| (i64::from(EPOCH) + d) as u32);
+    match offset {
+        0x004 | 0x008 => prop_oneof![
+            5 => near_count,
+            1 => Just(u32::MAX),
+            1 => Just(0u32),
+            1 => 0u32..16,
+            2 => any::<u32>(),
+        ]
+        .boxed(),
+        0x010 | 0x01c => prop_oneof![4 => 0u32..2, 1 => any::<u32>()].boxed(),
+        _ => any::<u32>().boxed(),
+    }
+}
+
+fn rtc_access() -> impl Strategy<Value = Command> {
+    let offset = prop_oneof![
+        12 => prop::sample::select(&PL031_REGISTERS[..]),
+        2 => prop::sample::select(&[0xfe0u64, 0xfe4, 0xfe8, 0xfec, 0xff0, 0xff4, 0xff8, 0xffc][..]),
+        2 => prop::sample::select(&[0x020u64, 0x024, 0x080, 0x08c, 0xfdc][..]),
+    ];
+    let size = prop_oneof![12 => Just(4u32), 2 => Just(1), 2 => Just(2), 2 => Just(8)];
+    (offset, size, any::<bool>(), 0u64..4).prop_flat_map(|(word, size, is_write, lane)| {
+        let offset = match size {
+            8 => word & !7,
+            1 => word + lane,
+            2 => word + (lane & 2),
+            _ => word,
+        };
+        rtc_value(offset & !3).prop_map(move |v| {
+            let mask = if size == 8 { u64::MAX } else { (1u64 << (size * 8)) - 1 };
+            if is_write {
+                rtc_write(offset, u64::from(v) & mask, size)
+            } else {
+                Command::Read { dev: RTC.into(), offset, size, expected: None }
+            }
+        })
+    })
+}
+
+/// Clock advances: sub-second steps (the phase of the second matters),
+/// whole seconds, and long jumps.
+fn advance() -> impl Strategy<Value = Command> {
+    prop_oneof![
+        3 => 0u64..1_000_000_000,
+        2 => (1u64..6).prop_map(|s| s * 1_000_000_000),
+        1 => 0u64..20_000_000_000,
+    ]
+    .prop_map(|ns| Command::Advance { ns })
+}
+
+/// An alarm set up the way a driver does it: unmask, set MR near the
+/// count, let time pass.
+fn rtc_alarm() -> impl Strategy<Value = Vec<Command>> {
+    (0u32..2, rtc_value(0x004), advance())
+        .prop_map(|(imsc, mr, adv)| vec![rtc_write(0x010, u64::from(imsc), 4), rtc_write(0x004, u64::from(mr), 4), adv])
+}
+
+/// One chunk of guest behaviour against the PL031.
+pub fn pl031_chunk() -> impl Strategy<Value = Vec<Command>> {
+    prop_oneof![
+        30 => rtc_access().prop_map(|c| vec![c]),
+        10 => advance().prop_map(|c| vec![c]),
+        8 => rtc_alarm(),
+        3 => prop_oneof![Just(None), Just(Some(Implementation::C)), Just(Some(Implementation::Rust))]
+            .prop_map(|to| vec![Command::Migrate { dev: RTC.into(), to }]),
+        2 => Just(vec![Command::Reset { dev: Some(RTC.into()) }]),
+    ]
+}
+
+/// Which devices a case drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceSet {
+    /// The UART only.
+    Pl011,
+    /// The RTC only.
+    Pl031,
+    /// Both at once, interleaved.
+    All,
+}
+
+impl std::str::FromStr for DeviceSet {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "pl011" => Ok(DeviceSet::Pl011),
+            "pl031" => Ok(DeviceSet::Pl031),
+            "all" => Ok(DeviceSet::All),
+            other => Err(format!("unknown device `{other}` (expected pl011, pl031 or all)")),
+        }
+    }
+}
+
+/// A whole case: an optional `epoch` first (sometimes beyond 2^32), then
+/// up to `max_chunks` chunks for the devices in `devices`.
+pub fn case(devices: DeviceSet, max_chunks: usize) -> impl Strategy<Value = Vec<Vec<Command>>> {
+    let chunk = match devices {
+        DeviceSet::Pl011 => pl011_chunk().boxed(),
+        DeviceSet::Pl031 => pl031_chunk().boxed(),
+        DeviceSet::All => prop_oneof![pl011_chunk(), pl031_chunk()].boxed(),
+    };
+    let seconds = prop_oneof![Just(5_000_000_000u64), Just(u64::from(u32::MAX)), any::<u32>().prop_map(u64::from)];
+    let epoch = match devices {
+        // The UART does not read the wall clock.
+        DeviceSet::Pl011 => Just(None).boxed(),
+        _ => prop_oneof![9 => Just(None), 1 => seconds.prop_map(Some)].boxed(),
+    };
+    (epoch, prop::collection::vec(chunk, 1..=max_chunks.max(1))).prop_map(|(epoch, mut chunks)| {
+        if let Some(seconds) = epoch {
+            chunks.insert(0, vec![Command::Epoch { seconds }]);
+        }
+        chunks
+    })
+}
+
+/// A PL011-only case of up to `max_chunks` chunks.
+pub fn pl011_case(max_chunks: usize) -> impl Strategy<Value = Vec<Vec<Command>>> {
+    case(DeviceSet::Pl011, max_chunks)
+}

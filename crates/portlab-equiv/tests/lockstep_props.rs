@@ -1,0 +1,175 @@
+//! The lockstep property test: random guest behaviour on the C and the
+//! Rust PL011 must produce the same events and the same state after every
+//! command, migrations to the other implementation included.
+//!
+//! `PORTLAB_PROPTEST_CASES` sets the number of cases (default 256, sized
+//! for CI); `PORTLAB_PROPTEST_SEED` picks other cases. `portlab fuzz` runs
+//! many more.
+
+use std::path::Path;
+
+use portlab_board::{Command, DeviceKind, Registry};
+use portlab_device::{Device, DeviceInfo, DeviceType, Host, LoadError};
+use portlab_equiv::{DeviceSet, Equivalence, RunOptions, registered_allowances, run};
+use portlab_pl011::Pl011;
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+fn ci_options() -> RunOptions {
+    RunOptions {
+        cases: Some(env_u64("PORTLAB_PROPTEST_CASES", 256)),
+        seed: env_u64("PORTLAB_PROPTEST_SEED", RunOptions::default().seed),
+        ..RunOptions::default()
+    }
+}
+
+#[test]
+fn c_and_rust_pl011_agree_in_lockstep() {
+    let allowances = registered_allowances().expect("the register of intentional differences parses");
+    let eq = Equivalence::c_against_rust(Registry::builtin(), allowances);
+    let options = ci_options();
+    let summary = run(&eq, &options, |_| {});
+    if let Some(finding) = &summary.finding {
+        let dir = root().join("target/portlab-divergences");
+        std::fs::create_dir_all(&dir).ok();
+        let file = dir.join(format!("seed-{}-case-{}.trace", finding.seed, finding.case));
+        std::fs::write(&file, finding.to_trace()).ok();
+        panic!("the implementations diverge; shrunk trace written to {}:\n{}", file.display(), finding.to_trace());
+    }
+    eprintln!(
+        "lockstep: {} cases, {} commands on each side, {:.0} commands/s, seed {}",
+        summary.cases,
+        summary.ops,
+        summary.ops_per_second(),
+        options.seed
+    );
+    eprintln!("{}", summary.coverage.report());
+    assert_eq!(Some(summary.cases), options.cases);
+    assert!(summary.ops > summary.cases, "cases ran commands");
+    // Migrations to the other implementation happen in the middle of runs.
+    assert!(summary.coverage.edge_count("P25") > 0, "{}", summary.coverage.report());
+    // The strategies reach every writable register and every edge case.
+    let missed = summary.coverage.missed_edge_cases();
+    assert!(missed.is_empty(), "edge cases never exercised: {missed:?}\n{}", summary.coverage.report());
+    assert!(summary.coverage.unwritten_registers().is_empty(), "{}", summary.coverage.report());
+}
+
+fn assert_no_divergence(eq: &Equivalence, options: &RunOptions) -> portlab_equiv::Summary {
+    let summary = run(eq, options, |_| {});
+    if let Some(finding) = &summary.finding {
+        panic!("{} diverge:\n{}", eq.label(), finding.to_trace());
+    }
+    summary
+}
+
+#[test]
+fn c_and_rust_pl031_agree_in_lockstep() {
+    let eq = Equivalence::c_against_rust(Registry::builtin(), registered_allowances().unwrap());
+    let options = RunOptions { devices: DeviceSet::Pl031, ..ci_options() };
+    let summary = assert_no_divergence(&eq, &options);
+    eprintln!("{}", summary.coverage.report());
+    let missed = summary.coverage.missed_pl031_edge_cases();
+    assert!(missed.is_empty(), "PL031 edge cases never exercised: {missed:?}\n{}", summary.coverage.report());
+}
+
+/// The whole board in lockstep, both devices driven at once, in every
+/// mix: all C against all Rust, and the crossed mix (UART in C and RTC in
+/// Rust against the reverse).
+#[test]
+fn whole_board_mixes_agree_in_lockstep() {
+    let options = RunOptions { devices: DeviceSet::All, ..ci_options() };
+    let all = Equivalence::c_against_rust(Registry::builtin(), registered_allowances().unwrap());
+    let crossed = Equivalence::crossed(Registry::builtin(), registered_allowances().unwrap());
+    assert_eq!(crossed.label(), "pl011=c,pl031=rust vs pl011=rust,pl031=c");
+    for eq in [all, crossed] {
+        let summary = assert_no_divergence(&eq, &options);
+        assert!(summary.coverage.edge_count("P25") > 0 || summary.coverage.missed_pl031_edge_cases().len() < 16);
+    }
+}
+
+/// The Rust PL011 with a bug planted: IBRD masked with FBRD's mask, the
+/// kind of mix-up QEMU's own port had.
+struct SwappedMasks(Pl011);
+
+impl Device for SwappedMasks {
+    const INFO: DeviceInfo = DeviceInfo { type_name: c"x-pl011-swapped-masks", ..Pl011::INFO };
+    fn new(host: &mut impl Host) -> Self {
+        SwappedMasks(Pl011::new(host))
+    }
+    fn reset(&mut self, host: &mut impl Host) {
+        self.0.reset(host);
+    }
+    fn read(&mut self, host: &mut impl Host, offset: u64, size: u32) -> u64 {
+        self.0.read(host, offset, size)
+    }
+    fn write(&mut self, host: &mut impl Host, offset: u64, size: u32, value: u64) {
+        let value = if offset & !3 == 0x024 && size == 4 { value & 0x3f } else { value };
+        self.0.write(host, offset, size, value);
+    }
+    fn can_receive(&self) -> u32 {
+        self.0.can_receive()
+    }
+    fn receive(&mut self, host: &mut impl Host, byte: u8) {
+        self.0.receive(host, byte);
+    }
+    fn receive_break(&mut self, host: &mut impl Host) {
+        self.0.receive_break(host);
+    }
+    fn save(&self, out: &mut Vec<u8>) {
+        self.0.save(out);
+    }
+    fn load(&mut self, host: &mut impl Host, blob: &[u8]) -> Result<(), LoadError> {
+        self.0.load(host, blob)
+    }
+}
+
+#[test]
+fn a_planted_difference_is_found_and_shrunk_to_a_few_lines() {
+    let mut registry = Registry::builtin();
+    let pl011 = registry.kind("pl011").unwrap().clone();
+    registry.register(DeviceKind { rust: Some(DeviceType::of::<SwappedMasks>()), ..pl011 });
+    let eq = Equivalence::c_against_rust(registry, Vec::new());
+    let summary = run(&eq, &RunOptions { cases: Some(500), ..ci_options() }, |_| {});
+    let finding = summary.finding.expect("the planted bug is found");
+    let trace = finding.to_trace();
+    assert!(finding.commands.len() <= 2, "shrunk to a few lines:\n{trace}");
+    assert!(trace.contains("ibrd"), "{trace}");
+    // The trace parses back to the same commands.
+    let parsed: Vec<Command> = trace.lines().filter_map(|l| portlab_board::parse_line(l).unwrap()).collect();
+    assert_eq!(parsed, finding.commands);
+}
+
+/// Every registered intentional difference is real and is the only
+/// difference its trace shows: without the register the trace diverges,
+/// with it the trace compares identical. When the C side is fixed too,
+/// the first check fails and says to delete the entry (a ratchet).
+#[test]
+fn every_registered_difference_is_shown_by_its_trace() {
+    let allowances = registered_allowances().unwrap();
+    for allowance in &allowances {
+        let text = std::fs::read_to_string(root().join(&allowance.trace))
+            .unwrap_or_else(|e| panic!("difference `{}`: cannot read {}: {e}", allowance.id, allowance.trace));
+        let commands: Vec<Command> = text.lines().filter_map(|l| portlab_board::parse_line(l).unwrap()).collect();
+        let strict = Equivalence::c_against_rust(Registry::builtin(), Vec::new());
+        assert!(
+            portlab_equiv::run_case(&strict, &commands, None).1.is_some(),
+            "difference `{}` no longer shows in {}: the implementations agree now, delete the entry",
+            allowance.id,
+            allowance.trace
+        );
+        let lenient = Equivalence::c_against_rust(Registry::builtin(), allowances.clone());
+        let failure = portlab_equiv::run_case(&lenient, &commands, None).1;
+        assert!(
+            failure.is_none(),
+            "difference `{}`: {} shows more than it registers: {failure:?}",
+            allowance.id,
+            allowance.trace
+        );
+    }
+}

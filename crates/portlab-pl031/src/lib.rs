@@ -1,0 +1,298 @@
+//! The ARM PrimeCell PL031 real-time clock, rewritten in safe Rust.
+//!
+//! The second device of the port, and the one that exercises the half of
+//! the interface the PL011 does not: the virtual clock and timers. Like
+//! `portlab-pl011` it is a plain state machine behind
+//! [`portlab_device::Device`]; `portlab-device` exports it through the C
+//! ops table as `x-pl031-rust`, next to the C model `pl031`
+//! (`c-src/pl031.c`).
+//!
+//! Behaviour is `docs/spec/pl031.md`: QEMU's model, with the RTC clock
+//! fixed to the board's virtual clock. The counter is
+//! `(tick_offset + sec(now)) mod 2^32`; the alarm is one one-shot timer.
+//! Register offsets and values come from `c-src/include/pl031.h` through
+//! the bindings.
+
+#![forbid(unsafe_code)]
+
+use portlab_device::migration::{BlobWriter, check_container};
+use portlab_device::{Device, DeviceInfo, Host, LoadError, LogKind, sys};
+
+const NS_PER_SECOND: u64 = sys::PL031_NS_PER_SECOND as u64;
+const ALARM: u32 = sys::PL031_TIMER_ALARM;
+const STATE_DEVICE_ID: u16 = sys::PL031_STATE_DEVICE_ID as u16;
+const STATE_VERSION: u16 = sys::PL031_STATE_VERSION as u16;
+const PAYLOAD_V1: u32 = sys::PL031_STATE_PAYLOAD_SIZE_V1;
+const MATCH: u32 = sys::PL031_INT_MATCH;
+
+/// A PL031 register, by its exact byte offset (the PL031 decodes the whole
+/// offset, unlike the PL011).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum RegisterOffset {
+    /// Data: the current count.
+    #[doc(alias = "RTCDR")]
+    Dr = sys::PL031_DR,
+    /// Match: the alarm value.
+    #[doc(alias = "RTCMR")]
+    Mr = sys::PL031_MR,
+    /// Load: sets the count; reads back the last value written.
+    #[doc(alias = "RTCLR")]
+    Lr = sys::PL031_LR,
+    /// Control: reads 1, writes ignored.
+    #[doc(alias = "RTCCR")]
+    Cr = sys::PL031_CR,
+    /// Interrupt mask.
+    #[doc(alias = "RTCIMSC")]
+    Imsc = sys::PL031_IMSC,
+    /// Raw interrupt status.
+    #[doc(alias = "RTCRIS")]
+    Ris = sys::PL031_RIS,
+    /// Masked interrupt status.
+    #[doc(alias = "RTCMIS")]
+    Mis = sys::PL031_MIS,
+    /// Interrupt clear.
+    #[doc(alias = "RTCICR")]
+    Icr = sys::PL031_ICR,
+}
+
+impl RegisterOffset {
+    /// The register at exactly `offset`, if any.
+    pub fn decode(offset: u64) -> Option<RegisterOffset> {
+        Some(match u32::try_from(offset).ok()? {
+            sys::PL031_DR => RegisterOffset::Dr,
+            sys::PL031_MR => RegisterOffset::Mr,
+            sys::PL031_LR => RegisterOffset::Lr,
+            sys::PL031_CR => RegisterOffset::Cr,
+            sys::PL031_IMSC => RegisterOffset::Imsc,
+            sys::PL031_RIS => RegisterOffset::Ris,
+            sys::PL031_MIS => RegisterOffset::Mis,
+            sys::PL031_ICR => RegisterOffset::Icr,
+            _ => return None,
+        })
+    }
+}
+
+/// The AMBA identification bytes at 0xFE0..0xFFF, `RTCPeriphID0` first.
+#[doc(alias = "RTCPeriphID0")]
+#[doc(alias = "RTCPCellID0")]
+pub const IDS: [u8; 8] = [
+    sys::PL031_ID0 as u8,
+    sys::PL031_ID1 as u8,
+    sys::PL031_ID2 as u8,
+    sys::PL031_ID3 as u8,
+    sys::PL031_ID4 as u8,
+    sys::PL031_ID5 as u8,
+    sys::PL031_ID6 as u8,
+    sys::PL031_ID7 as u8,
+];
+
+/// The PL031's state (pl031.md section 3). The alarm deadline lives in
+/// the host's timer, not here, as in QEMU.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pl031 {
+    tick_offset: u32,
+    mr: u32,
+    lr: u32,
+    im: u32,
+    is: u32,
+}
+
+impl Pl031 {
+    /// `count = (tick_offset + sec(now)) mod 2^32` (section 1).
+    fn count(&self, host: &mut impl Host) -> u32 {
+        self.tick_offset.wrapping_add((host.clock_ns() / NS_PER_SECOND) as u32)
+    }
+
+    fn update(&self, host: &mut impl Host) {
+        host.set_irq(sys::PL031_IRQ_RTCINTR, self.is & self.im != 0);
+    }
+
+    fn fire(&mut self, host: &mut impl Host) {
+        self.is = MATCH;
+        self.update(host);
+    }
+
+    /// ARM-ALARM (section 6): fire now if the count equals MR, else arm
+    /// the one-shot timer `ticks` whole seconds from now (keeping the
+    /// sub-second phase).
+    fn arm_alarm(&mut self, host: &mut impl Host) {
+        let ticks = self.mr.wrapping_sub(self.count(host));
+        if ticks == 0 {
+            host.timer_cancel(ALARM);
+            self.fire(host);
+        } else {
+            let deadline = host.clock_ns().saturating_add(u64::from(ticks) * NS_PER_SECOND);
+            host.timer_arm(ALARM, deadline);
+        }
+    }
+
+    fn read_reg(&self, host: &mut impl Host, offset: u64) -> u32 {
+        match RegisterOffset::decode(offset) {
+            Some(RegisterOffset::Dr) => self.count(host),
+            Some(RegisterOffset::Mr) => self.mr,
+            Some(RegisterOffset::Lr) => self.lr,
+            Some(RegisterOffset::Cr) => sys::PL031_CR_VALUE,
+            Some(RegisterOffset::Imsc) => self.im,
+            Some(RegisterOffset::Ris) => self.is,
+            Some(RegisterOffset::Mis) => self.is & self.im,
+            Some(RegisterOffset::Icr) => {
+                host.log(LogKind::GuestError, &format!("pl031: read of write-only register at offset 0x{offset:x}"));
+                0
+            }
+            None if (u64::from(sys::PL031_PERIPH_ID0)..u64::from(sys::PL031_ID_END)).contains(&offset) => {
+                u32::from(IDS[((offset - u64::from(sys::PL031_PERIPH_ID0)) >> 2) as usize])
+            }
+            None => {
+                host.log(LogKind::GuestError, &format!("pl031_read: Bad offset 0x{offset:x}"));
+                0
+            }
+        }
+    }
+
+    fn write_reg(&mut self, host: &mut impl Host, offset: u64, value: u32) {
+        match RegisterOffset::decode(offset) {
+            Some(RegisterOffset::Lr) => {
+                let count = self.count(host);
+                self.lr = value;
+                self.tick_offset = self.tick_offset.wrapping_add(value.wrapping_sub(count));
+                self.arm_alarm(host);
+            }
+            Some(RegisterOffset::Mr) => {
+                self.mr = value;
+                self.arm_alarm(host);
+            }
+            Some(RegisterOffset::Imsc) => {
+                self.im = value & MATCH;
+                self.update(host);
+            }
+            Some(RegisterOffset::Icr) => {
+                self.is &= !value;
+                self.update(host);
+            }
+            // Always running: ignored, no guest error.
+            Some(RegisterOffset::Cr) => {}
+            Some(RegisterOffset::Dr | RegisterOffset::Ris | RegisterOffset::Mis) => {
+                host.log(LogKind::GuestError, &format!("pl031: write to read-only register at offset 0x{offset:x}"));
+            }
+            None => host.log(LogKind::GuestError, &format!("pl031_write: Bad offset 0x{offset:x}")),
+        }
+    }
+}
+
+impl Device for Pl031 {
+    const INFO: DeviceInfo = DeviceInfo {
+        type_name: c"x-pl031-rust",
+        region_size: sys::PL031_REGION_SIZE as u64,
+        num_irqs: sys::PL031_NUM_IRQS,
+        num_timers: sys::PL031_NUM_TIMERS,
+        access_sizes: sys::PORTLAB_ACCESS_1 | sys::PORTLAB_ACCESS_2 | sys::PORTLAB_ACCESS_4 | sys::PORTLAB_ACCESS_8,
+        state_device_id: STATE_DEVICE_ID,
+    };
+
+    /// Section 3: DR reads `epoch + sec(now)` until the guest writes LR.
+    fn new(host: &mut impl Host) -> Self {
+        Pl031 { tick_offset: host.rtc_epoch_s() as u32, mr: 0, lr: 0, im: 0, is: 0 }
+    }
+
+    /// Section 8: QEMU's PL031 has no reset handler.
+    fn reset(&mut self, _host: &mut impl Host) {}
+
+    /// Section 7: exact decode at every size; 8-byte accesses are two
+    /// 4-byte ones (A, then A+4).
+    fn read(&mut self, host: &mut impl Host, offset: u64, size: u32) -> u64 {
+        let low = u64::from(self.read_reg(host, offset));
+        match size {
+            8 => low | u64::from(self.read_reg(host, offset + 4)) << 32,
+            1 | 2 => low & ((1u64 << (size * 8)) - 1),
+            _ => low,
+        }
+    }
+
+    fn write(&mut self, host: &mut impl Host, offset: u64, size: u32, value: u64) {
+        self.write_reg(host, offset, value as u32);
+        if size == 8 {
+            self.write_reg(host, offset + 4, (value >> 32) as u32);
+        }
+    }
+
+    fn timer_expired(&mut self, host: &mut impl Host, _timer: u32) {
+        self.fire(host);
+    }
+
+    fn save(&self, out: &mut Vec<u8>) {
+        let mut blob = BlobWriter::new(out, STATE_DEVICE_ID, STATE_VERSION, PAYLOAD_V1);
+        blob.u32(self.tick_offset).u32(self.mr).u32(self.lr).u32(self.im).u32(self.is);
+        blob.finish();
+    }
+
+    /// Section 9.2: check everything, replace the fields, then ARM-ALARM
+    /// at the current time (which can fire during the load).
+    fn load(&mut self, host: &mut impl Host, blob: &[u8]) -> Result<(), LoadError> {
+        let p = check_container(blob, STATE_DEVICE_ID, STATE_VERSION, |_| PAYLOAD_V1)?;
+        let (im, is) = (p.u32(12), p.u32(16));
+        if im > MATCH || is > MATCH {
+            return Err(LoadError::OutOfRange);
+        }
+        *self = Pl031 { tick_offset: p.u32(0), mr: p.u32(4), lr: p.u32(8), im, is };
+        self.arm_alarm(host);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Clock {
+        now: u64,
+        line: bool,
+        armed: Option<u64>,
+    }
+
+    impl Host for Clock {
+        fn set_irq(&mut self, _line: u32, level: bool) {
+            self.line = level;
+        }
+        fn serial_send(&mut self, _bytes: &[u8]) {}
+        fn serial_set_break(&mut self, _on: bool) {}
+        fn clock_ns(&mut self) -> u64 {
+            self.now
+        }
+        fn rtc_epoch_s(&mut self) -> u64 {
+            1_700_000_000
+        }
+        fn timer_arm(&mut self, _timer: u32, deadline_ns: u64) {
+            self.armed = Some(deadline_ns);
+        }
+        fn timer_cancel(&mut self, _timer: u32) {
+            self.armed = None;
+        }
+        fn log(&mut self, _kind: LogKind, _message: &str) {}
+    }
+
+    #[test]
+    fn the_alarm_keeps_the_phase_of_the_write() {
+        let mut h = Clock { now: 1_500_000_000, ..Clock::default() };
+        let mut d = Pl031::new(&mut h);
+        let count = d.read(&mut h, 0, 4) as u32;
+        d.write(&mut h, 0x004, 4, u64::from(count + 1));
+        assert_eq!(h.armed, Some(2_500_000_000));
+        d.write(&mut h, 0x010, 4, 1);
+        h.now = 2_500_000_000;
+        d.timer_expired(&mut h, 0);
+        assert!(h.line);
+    }
+
+    #[test]
+    fn matching_now_fires_during_the_write() {
+        let mut h = Clock::default();
+        let mut d = Pl031::new(&mut h);
+        d.write(&mut h, 0x010, 4, 1);
+        d.write(&mut h, 0x004, 4, 1_700_000_000);
+        assert!(h.line);
+        assert_eq!(h.armed, None);
+        assert_eq!(d.read(&mut h, 0x014, 4), 1);
+    }
+}
