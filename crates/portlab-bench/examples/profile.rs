@@ -32,6 +32,13 @@ fn main() -> ExitCode {
     };
     prepared.run(ops);
     let outcome = prepared.outcome();
-    println!("{} on {}: {} ops, {} events, {} tx bytes", workload.name(), implementation.name(), ops, outcome.events, outcome.tx_bytes);
+    println!(
+        "{} on {}: {} ops, {} events, {} tx bytes",
+        workload.name(),
+        implementation.name(),
+        ops,
+        outcome.events,
+        outcome.tx_bytes
+    );
     ExitCode::SUCCESS
 }

@@ -190,6 +190,18 @@ impl Workload {
         matches!(self, Workload::FrPoll | Workload::WriteCr)
     }
 
+    /// Why the two PL011s do different work here, if they do: a ratio
+    /// that reflects a choice of algorithm rather than the language.
+    pub fn algorithm_note(self) -> Option<&'static str> {
+        match self {
+            Workload::SaveLoad => Some(
+                "the C model computes the container's CRC-32 bit by bit (c-src/common/devstate.c), \
+                 the Rust one with a 256-entry table (portlab_device::migration::crc32)",
+            ),
+            _ => None,
+        }
+    }
+
     /// Commands in one replay (0 for the micro workloads).
     pub fn trace_len(self) -> usize {
         if self.is_replay() { workloads::trace_of(self).len() } else { 0 }

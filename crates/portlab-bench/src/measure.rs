@@ -95,11 +95,8 @@ fn calibrate(p: &mut Prepared, target: Duration) -> u64 {
 
 /// Measures `workload` on every implementation it runs on.
 pub fn measure(workload: Workload, config: &MeasureConfig) -> Result<Measurement, String> {
-    let mut prepared: Vec<Prepared> = workload
-        .implementations()
-        .iter()
-        .map(|&imp| Prepared::new(workload, imp))
-        .collect::<Result<_, _>>()?;
+    let mut prepared: Vec<Prepared> =
+        workload.implementations().iter().map(|&imp| Prepared::new(workload, imp)).collect::<Result<_, _>>()?;
     let ops: Vec<u64> = prepared.iter_mut().map(|p| calibrate(p, config.batch_time)).collect();
     // One untimed round warms caches and branch predictors for all.
     for (p, &n) in prepared.iter_mut().zip(&ops) {

@@ -234,9 +234,7 @@ pub fn demo_trace() -> &'static [Command] {
 /// `portlab bench` runs from any directory.
 pub fn linux_trace() -> &'static [Command] {
     static TRACE: OnceLock<Vec<Command>> = OnceLock::new();
-    TRACE.get_or_init(|| {
-        parse_trace(include_str!("../../../tests/traces/recorded/linux-interactive.pl011.trace"))
-    })
+    TRACE.get_or_init(|| parse_trace(include_str!("../../../tests/traces/recorded/linux-interactive.pl011.trace")))
 }
 
 /// The trace a replay workload runs.

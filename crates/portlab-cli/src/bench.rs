@@ -182,6 +182,29 @@ impl Report {
         measure::geomean_rust_over_c(&self.summaries)
     }
 
+    /// The geometric mean over the workloads where both PL011s use the
+    /// same algorithm, and how many there are.
+    fn geomean_same_algorithm(&self) -> (f64, usize) {
+        let same: Vec<WorkloadSummary> = self
+            .summaries
+            .iter()
+            .filter(|s| s.workload.algorithm_note().is_none() && s.rust_over_c.is_some())
+            .cloned()
+            .collect();
+        (measure::geomean_rust_over_c(&same), same.len())
+    }
+
+    /// A sentence on the geometric means.
+    fn geomean_line(&self) -> String {
+        let count = self.ratios().count();
+        let mut line = format!("geometric mean of Rust/C over {count} workloads: {:.3}", self.geomean());
+        let (same, n) = self.geomean_same_algorithm();
+        if n < count && n > 0 {
+            let _ = write!(line, " ({same:.3} over the {n} where both do the same work)");
+        }
+        line
+    }
+
     fn mode(&self) -> &'static str {
         if self.quick { "quick" } else { "full" }
     }
@@ -314,12 +337,12 @@ fn text(report: &Report) -> String {
     }
     let _ = writeln!(out);
     if report.ratios().next().is_some() {
-        let _ = writeln!(
-            out,
-            "geometric mean of Rust/C over {} workloads: {:.3}",
-            report.ratios().count(),
-            report.geomean()
-        );
+        let _ = writeln!(out, "{}", report.geomean_line());
+    }
+    for s in &report.summaries {
+        if let Some(note) = s.workload.algorithm_note() {
+            let _ = writeln!(out, "note: {}: {note}", s.workload.name());
+        }
     }
     for line in target_lines(report) {
         let _ = writeln!(out, "target: {line}");
@@ -386,10 +409,11 @@ fn json(report: &Report) -> String {
         }
         let _ = write!(
             out,
-            "{{\"name\":{},\"unit\":{},\"description\":{},\"rounds\":{},\"coverage\":{},\"implementations\":[",
+            "{{\"name\":{},\"unit\":{},\"description\":{},\"algorithm_note\":{},\"rounds\":{},\"coverage\":{},\"implementations\":[",
             json_string(s.workload.name()),
             json_string(s.workload.unit()),
             json_string(s.workload.description()),
+            s.workload.algorithm_note().map_or("null".into(), json_string),
             s.rounds,
             json_number(s.coverage)
         );
@@ -413,7 +437,13 @@ fn json(report: &Report) -> String {
             json_option(s.native_over_c.as_ref())
         );
     }
-    let _ = writeln!(out, "],\"geomean_rust_over_c\":{}}}", json_number(report.geomean()));
+    let (same, _) = report.geomean_same_algorithm();
+    let _ = writeln!(
+        out,
+        "],\"geomean_rust_over_c\":{},\"geomean_rust_over_c_same_algorithm\":{}}}",
+        json_number(report.geomean()),
+        json_number(same)
+    );
     out
 }
 
@@ -477,8 +507,14 @@ fn markdown(report: &Report, svg_link: Option<&str>) -> String {
     }
     let _ = writeln!(out);
     if report.ratios().next().is_some() {
-        let _ = writeln!(out, "Geometric mean of Rust/C: **{:.3}**.", report.geomean());
+        let _ = writeln!(out, "{}.", capitalised(&report.geomean_line()));
         let _ = writeln!(out);
+    }
+    for s in &report.summaries {
+        if let Some(note) = s.workload.algorithm_note() {
+            let _ = writeln!(out, "Note on `{}`: {note}.", s.workload.name());
+            let _ = writeln!(out);
+        }
     }
     if let Some(link) = svg_link {
         let _ = writeln!(out, "![Rust/C time per operation, per workload, with 95% intervals]({link})");
@@ -498,6 +534,11 @@ fn markdown(report: &Report, svg_link: Option<&str>) -> String {
     let _ = writeln!(out);
     let _ = writeln!(out, "{END_MARK}");
     out
+}
+
+fn capitalised(s: &str) -> String {
+    let mut chars = s.chars();
+    chars.next().map_or_else(String::new, |first| first.to_uppercase().chain(chars).collect())
 }
 
 /// `existing` with its generated section replaced by `generated`; the
@@ -544,7 +585,7 @@ fn xml_text(s: &str) -> String {
 /// whisker, a dashed line at 1 (as fast as C).
 fn svg(report: &Report) -> String {
     let rows: Vec<(String, Estimate)> = report.ratios().map(|(w, r)| (w.name().to_string(), r)).collect();
-    let (left, plot_w, right, top, row_h) = (130.0, 460.0, 150.0, 58.0, 26.0);
+    let (left, plot_w, right, top, row_h) = (130.0, 460.0, 150.0, 84.0, 26.0);
     let height = top + row_h * (rows.len() as f64 + 1.0) + 40.0;
     let width = left + plot_w + right;
     let max_seen = rows.iter().map(|(_, r)| r.high).filter(|x| x.is_finite()).fold(1.0f64, f64::max);
@@ -564,10 +605,13 @@ fn svg(report: &Report) -> String {
     );
     let _ = writeln!(
         out,
-        "<text x=\"{left}\" y=\"38\" fill=\"#555\">median of per-round ratios, whiskers: 95% interval; \
-         below 1 = Rust faster ({}, {})</text>",
-        xml_text(&report.date),
-        report.mode()
+        "<text x=\"{left}\" y=\"38\" fill=\"#555\">median of per-round ratios, whiskers: 95% interval; below 1: Rust faster</text>"
+    );
+    let _ = writeln!(
+        out,
+        "<text x=\"{left}\" y=\"54\" fill=\"#555\">portlab bench, {} mode, {}</text>",
+        report.mode(),
+        xml_text(&report.date)
     );
     let bottom = top + row_h * (rows.len() as f64 + 1.0);
     let mut tick = 0.0;
@@ -711,7 +755,7 @@ mod tests {
         assert!(j.starts_with("{\"mode\":\"quick\""), "{j}");
         assert!(j.ends_with("}\n"));
         assert!(j.contains("\"cpu\":\"Test \\\"CPU\\\"\""), "strings are escaped");
-        for name in ["fr-poll", "save-load", "floor", "\"c\"", "rust-native", "rust_over_c", "geomean_rust_over_c"] {
+        for name in ["fr-poll", "save-load", "floor", "\"c\"", "rust-native", "rust_over_c", "_same_algorithm\":"] {
             assert!(j.contains(name), "{name} in {j}");
         }
         assert_eq!(j.matches('{').count(), j.matches('}').count());
@@ -724,7 +768,9 @@ mod tests {
         let t = text(&tiny_report());
         assert!(t.lines().any(|l| l.starts_with("fr-poll ")), "{t}");
         assert!(t.lines().any(|l| l.starts_with("save-load ")), "{t}");
-        assert!(t.contains("geometric mean of Rust/C over 2 workloads"));
+        assert!(t.contains("geometric mean of Rust/C over 2 workloads"), "{t}");
+        assert!(t.contains("over the 1 where both do the same work"), "{t}");
+        assert!(t.contains("note: save-load: the C model computes"), "{t}");
         assert!(t.contains("target: register hot paths within 2 ns of the floor"));
     }
 

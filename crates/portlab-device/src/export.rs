@@ -109,15 +109,12 @@ impl Host for CHost {
         // with a NUL to escape, on the heap.
         let mut stack = [0u8; 128];
         let heap;
-        let text: &CStr = match stack.get_mut(..message.len()) {
-            Some(prefix) if message.len() < stack.len() && !message.contains('\0') => {
-                prefix.copy_from_slice(message.as_bytes());
-                CStr::from_bytes_until_nul(&stack).unwrap_or_default()
-            }
-            _ => {
-                heap = CString::new(message.replace('\0', "\\0")).unwrap_or_default();
-                &heap
-            }
+        let text: &CStr = if message.len() < stack.len() && !message.contains('\0') {
+            stack[..message.len()].copy_from_slice(message.as_bytes());
+            CStr::from_bytes_until_nul(&stack).unwrap_or_default()
+        } else {
+            heap = CString::new(message.replace('\0', "\\0")).unwrap_or_default();
+            &heap
         };
         // SAFETY: as above; `text` is NUL-terminated and outlives the call.
         unsafe { (self.log)(self.ctx, kind.code(), text.as_ptr()) }
@@ -131,13 +128,29 @@ struct Exported<D> {
     poisoned: bool,
 }
 
+// The error returns of the entry points that run on every MMIO access are
+// cold calls, so that the compiler lays the valid access out as one
+// straight path.
+
+/// `PORTLAB_ERR_INVALID`, on a path a valid call never takes.
+#[cold]
+fn invalid() -> PortlabStatus {
+    sys::PORTLAB_ERR_INVALID
+}
+
+/// `PORTLAB_ERR_POISONED`, on a path a healthy instance never takes.
+#[cold]
+fn poisoned() -> PortlabStatus {
+    sys::PORTLAB_ERR_POISONED
+}
+
 /// Runs `f` on the instance behind `dev`, catching panics.
 fn with_instance<D: Device>(
     dev: *mut PortlabDevice,
     f: impl FnOnce(&mut D, &mut CHost) -> PortlabStatus,
 ) -> PortlabStatus {
     if dev.is_null() {
-        return sys::PORTLAB_ERR_INVALID;
+        return invalid();
     }
     // SAFETY: a non-null `dev` given to this table's entry points was made
     // by `create::<D>` from `Box::into_raw` of an `Exported<D>`, and the
@@ -145,7 +158,7 @@ fn with_instance<D: Device>(
     // from its own callbacks, so this is the only reference to it.
     let instance = unsafe { &mut *dev.cast::<Exported<D>>() };
     if instance.poisoned {
-        return sys::PORTLAB_ERR_POISONED;
+        return poisoned();
     }
     let Exported { device, host, .. } = instance;
     // A panic leaves `device` possibly half-updated; it is never used again
@@ -208,7 +221,7 @@ unsafe extern "C" fn read<D: Device>(
     value: *mut u64,
 ) -> PortlabStatus {
     if value.is_null() || !D::INFO.access_ok(offset, size) {
-        return sys::PORTLAB_ERR_INVALID;
+        return invalid();
     }
     with_instance::<D>(dev, |d, host| {
         let v = d.read(host, offset, size);
@@ -224,7 +237,7 @@ fn value_fits(value: u64, size: u32) -> bool {
 
 unsafe extern "C" fn write<D: Device>(dev: *mut PortlabDevice, offset: u64, size: u32, value: u64) -> PortlabStatus {
     if !D::INFO.access_ok(offset, size) || !value_fits(value, size) {
-        return sys::PORTLAB_ERR_INVALID;
+        return invalid();
     }
     with_instance::<D>(dev, |d, host| {
         d.write(host, offset, size, value);

@@ -176,3 +176,145 @@ fn c_pl011_table_is_valid() {
     assert!(info.access_ok(0xFF8, 8));
     assert!(!info.access_ok(0xFFC, 8));
 }
+
+/// A device that panics in exactly one operation, chosen by `OP`.
+struct PanicOn<const OP: u8>;
+
+const OPS: [&str; 11] = [
+    "create",
+    "reset",
+    "read",
+    "write",
+    "can_receive",
+    "receive",
+    "receive_break",
+    "timer_expired",
+    "save",
+    "load",
+    "destroy",
+];
+
+impl<const OP: u8> PanicOn<OP> {
+    fn maybe(op: &str) {
+        if OPS[OP as usize] == op {
+            panic!("planted panic in {op}");
+        }
+    }
+}
+
+impl<const OP: u8> Drop for PanicOn<OP> {
+    fn drop(&mut self) {
+        Self::maybe("destroy");
+    }
+}
+
+impl<const OP: u8> Device for PanicOn<OP> {
+    const INFO: DeviceInfo = DeviceInfo {
+        type_name: c"x-panic-test",
+        region_size: 0x10,
+        num_irqs: 1,
+        num_timers: 1,
+        access_sizes: 4,
+        state_device_id: 0x7f02,
+    };
+    fn new(_host: &mut impl Host) -> Self {
+        Self::maybe("create");
+        PanicOn
+    }
+    fn reset(&mut self, _host: &mut impl Host) {
+        Self::maybe("reset");
+    }
+    fn read(&mut self, _host: &mut impl Host, _offset: u64, _size: u32) -> u64 {
+        Self::maybe("read");
+        0
+    }
+    fn write(&mut self, _host: &mut impl Host, _offset: u64, _size: u32, _value: u64) {
+        Self::maybe("write");
+    }
+    fn can_receive(&self) -> u32 {
+        Self::maybe("can_receive");
+        1
+    }
+    fn receive(&mut self, _host: &mut impl Host, _byte: u8) {
+        Self::maybe("receive");
+    }
+    fn receive_break(&mut self, _host: &mut impl Host) {
+        Self::maybe("receive_break");
+    }
+    fn timer_expired(&mut self, _host: &mut impl Host, _timer: u32) {
+        Self::maybe("timer_expired");
+    }
+    fn save(&self, out: &mut Vec<u8>) {
+        Self::maybe("save");
+        let w = BlobWriter::new(out, 0x7f02, 1, 0);
+        w.finish();
+    }
+    fn load(&mut self, _host: &mut impl Host, blob: &[u8]) -> Result<(), LoadError> {
+        Self::maybe("load");
+        check_container(blob, 0x7f02, 1, |_| 0).map(|_| ())
+    }
+}
+
+/// Calls every operation once; returns the results in `OPS` order
+/// (without create and destroy).
+fn every_op(dev: &mut Instance<Recorder>) -> Vec<Result<(), Error>> {
+    // An empty-payload blob of this device, with its CRC.
+    let mut good = b"DEVS\x02\x7f\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00".to_vec();
+    crate::migration::fix_crc(&mut good);
+    vec![
+        dev.reset(),
+        dev.read(0, 4).map(|_| ()),
+        dev.write(0, 4, 1),
+        dev.can_receive().map(|_| ()),
+        dev.receive(1),
+        dev.receive_break(),
+        dev.timer_expired(0),
+        dev.save().map(|_| ()),
+        dev.load(&good),
+    ]
+}
+
+fn check_panic_in<const OP: u8>() {
+    let op = OPS[OP as usize];
+    let created = Instance::new(DeviceType::of::<PanicOn<OP>>(), Recorder::default());
+    if op == "create" {
+        assert_eq!(created.err(), Some(Error::Poisoned), "a panic in create is an error, not an instance");
+        return;
+    }
+    let mut dev = created.unwrap();
+    let results = every_op(&mut dev);
+    if op == "destroy" {
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        drop(dev); // the panic in Drop is caught in destroy
+        return;
+    }
+    let at = OPS.iter().position(|o| *o == op).unwrap() - 1;
+    for (i, r) in results.iter().enumerate() {
+        if i < at {
+            assert!(r.is_ok(), "{op}: the calls before the panic work: {results:?}");
+        } else {
+            assert_eq!(*r, Err(Error::Poisoned), "{op}: call {} after the panic is refused", OPS[i + 1]);
+        }
+    }
+    // Still refused later, and the instance can be destroyed.
+    assert_eq!(dev.read(0, 4), Err(Error::Poisoned));
+    drop(dev);
+}
+
+#[test]
+fn a_panic_in_any_operation_is_an_error_code_and_poisons_the_instance() {
+    check_panic_in::<0>();
+    check_panic_in::<1>();
+    check_panic_in::<2>();
+    check_panic_in::<3>();
+    check_panic_in::<4>();
+    check_panic_in::<5>();
+    check_panic_in::<6>();
+    check_panic_in::<7>();
+    check_panic_in::<8>();
+    check_panic_in::<9>();
+    check_panic_in::<10>();
+    // The process is still here, and other instances are unaffected.
+    let mut fresh = Instance::new(DeviceType::of::<Echo>(), Recorder::default()).unwrap();
+    assert_eq!(fresh.read(0, 4), Ok(0));
+}

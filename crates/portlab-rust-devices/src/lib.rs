@@ -9,7 +9,11 @@
 //! | symbol | type name |
 //! | --- | --- |
 //! | `portlab_x_pl011_rust_ops` | `x-pl011-rust` |
+//! | `portlab_x_pl031_rust_ops` | `x-pl031-rust` |
 //!
-//! `c-src/tools/chost.c` is such a host; `tests/c_host.rs` builds and runs it.
+//! `c-src/tools/chost.c` is such a host; `tests/c_host.rs` builds and runs
+//! it. `c-src/tools/trace_runner.c`, built by `make -C c-src rust`, is
+//! another: the whole trace runner in C, hosting these Rust devices.
 
 portlab_device::export_device!(portlab_x_pl011_rust_ops, portlab_pl011::Pl011);
+portlab_device::export_device!(portlab_x_pl031_rust_ops, portlab_pl031::Pl031);
