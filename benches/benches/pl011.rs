@@ -18,7 +18,7 @@ use portlab_bench::{Prepared, Workload};
 
 fn workload_group(c: &mut Criterion, workload: Workload) {
     let mut group = c.benchmark_group(workload.name());
-    // Sized so that the whole suite (32 benchmarks) stays within a few
+    // Sized so that the whole suite (34 benchmarks) stays within a few
     // minutes on two cores: the micro workloads are nanoseconds and settle
     // quickly; a replay is milliseconds, so it gets few, flat samples.
     if workload.is_replay() {
@@ -48,7 +48,7 @@ fn all_workloads(c: &mut Criterion) {
 
 fn config() -> Criterion {
     // Fewer bootstrap resamples than the default 100 000: the analysis of
-    // 32 benchmarks otherwise takes longer than some of the measurements.
+    // 34 benchmarks otherwise takes longer than some of the measurements.
     Criterion::default().nresamples(20_000)
 }
 

@@ -5,20 +5,25 @@
 //! - `cargo xtask bindgen --check` regenerates in memory and fails if the
 //!   committed file differs: CI runs it so the committed bindings can never
 //!   silently drift from the headers.
+//! - `cargo xtask new-device NAME` scaffolds the next device's port (C
+//!   model, Rust crate, registration, trace, lockstep test, bench) and
+//!   regenerates the bindings.
 
 #[path = "../../crates/portlab-sys/headers_hash.rs"]
 mod headers_hash;
+mod new_device;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask bindgen [--check]";
+const USAGE: &str = "usage: cargo xtask bindgen [--check]\n       cargo xtask new-device NAME";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["bindgen"] => regenerate(false),
         ["bindgen", "--check"] => regenerate(true),
+        ["new-device", name] => scaffold(name),
         ["help" | "--help" | "-h"] | [] => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -127,5 +132,28 @@ fn regenerate(check: bool) -> Result<(), String> {
         std::fs::write(&target, fresh).map_err(|e| format!("cannot write {}: {e}", target.display()))?;
         println!("wrote {}", target.display());
     }
+    Ok(())
+}
+
+fn scaffold(name: &str) -> Result<(), String> {
+    let root = workspace_root();
+    new_device::new_device(&root, name)?;
+    println!("regenerating the bindings (needs libclang)");
+    regenerate(false).map_err(|e| format!("{e}\nThe scaffold is in place; run `cargo xtask bindgen` once libclang is installed."))?;
+    // Format what was inserted into existing files.
+    let fmt = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["fmt", "--all"])
+        .current_dir(&root)
+        .status();
+    if !fmt.is_ok_and(|s| s.success()) {
+        eprintln!("xtask: `cargo fmt --all` failed; format the workspace by hand");
+    }
+    println!();
+    println!("Next:");
+    println!("  cargo test -p portlab-{name} -p portlab-board     # the lockstep test and the traces pass at once");
+    println!("  cargo run -- run tests/traces/{name}/basics.trace");
+    println!("  cargo run -- compare tests/traces/{name}/basics.trace");
+    println!("Then port: describe the device in c-src/{name}.c first, and let the lockstep test");
+    println!("show what crates/portlab-{name}/src/lib.rs still lacks (docs/guide/README.md).");
     Ok(())
 }

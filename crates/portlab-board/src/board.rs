@@ -47,7 +47,12 @@ impl BoardConfig {
     /// `implementation`.
     pub fn default_board(implementation: Implementation) -> BoardConfig {
         let slot = |name: &str, base| SlotConfig { name: name.into(), kind: name.into(), base, implementation };
-        BoardConfig { slots: vec![slot("pl011", 0x0900_0000), slot("pl031", 0x0901_0000)], epoch: DEFAULT_EPOCH }
+        let slots = vec![
+            slot("pl011", 0x0900_0000),
+            slot("pl031", 0x0901_0000),
+            // `cargo xtask new-device` adds board slots above this line.
+        ];
+        BoardConfig { slots, epoch: DEFAULT_EPOCH }
     }
 
     /// A short label of the implementations: `c` or `rust` when every

@@ -168,6 +168,7 @@ impl Registry {
                     rust: Some(DeviceType::of::<portlab_pl031::Pl031>()),
                     shadow: shadow_pl031,
                 },
+                // `cargo xtask new-device` adds device kinds above this line.
             ],
         }
     }

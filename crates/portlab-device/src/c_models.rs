@@ -33,6 +33,8 @@ c_model!(
     portlab_pl031_c_ops
 );
 
+// `cargo xtask new-device` adds C models above this line.
+
 c_model!(
     /// The null device (`c-src/null_device.c`), type name `portlab-null`:
     /// every entry point returns at once. It is the benchmarks' floor, the

@@ -260,10 +260,21 @@ fn rng_for(seed: u64) -> TestRng {
 /// Generates cases until a limit is reached or the implementations
 /// diverge; a divergence is shrunk (proptest's shrinking on chunks, then
 /// [`minimise`] on commands).
-pub fn run(eq: &Equivalence, options: &RunOptions, mut progress: impl FnMut(&Progress)) -> Summary {
+pub fn run(eq: &Equivalence, options: &RunOptions, progress: impl FnMut(&Progress)) -> Summary {
+    run_with(eq, case(options.devices, options.max_chunks), options, progress)
+}
+
+/// [`run`] with any case strategy (a list of command chunks), for devices
+/// the built-in strategies do not know, such as a freshly scaffolded one
+/// (see [`crate::strategy::register_case`]). `options.devices` is ignored.
+pub fn run_with(
+    eq: &Equivalence,
+    strategy: impl Strategy<Value = Vec<Vec<Command>>>,
+    options: &RunOptions,
+    mut progress: impl FnMut(&Progress),
+) -> Summary {
     let start = Instant::now();
     let mut runner = TestRunner::new_with_rng(Config::default(), rng_for(options.seed));
-    let strategy = case(options.devices, options.max_chunks);
     let mut summary =
         Summary { cases: 0, ops: 0, elapsed: Duration::ZERO, coverage: Coverage::default(), finding: None };
     let mut last_report = Instant::now();

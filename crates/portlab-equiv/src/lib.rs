@@ -19,7 +19,7 @@ pub mod check;
 pub mod coverage;
 pub mod strategy;
 
-pub use check::{Equivalence, Failure, Finding, Progress, RunOptions, Summary, minimise, run, run_case};
+pub use check::{Equivalence, Failure, Finding, Progress, RunOptions, Summary, minimise, run, run_case, run_with};
 pub use coverage::Coverage;
 pub use strategy::DeviceSet;
 

@@ -302,3 +302,31 @@ pub fn case(devices: DeviceSet, max_chunks: usize) -> impl Strategy<Value = Vec<
 pub fn pl011_case(max_chunks: usize) -> impl Strategy<Value = Vec<Vec<Command>>> {
     case(DeviceSet::Pl011, max_chunks)
 }
+
+/// A generic case for any device: reads and writes of every size at the
+/// given word offsets (values biased toward 0, 1, single bits and all
+/// ones), resets, clock advances and migrations to the other
+/// implementation. The strategy a scaffolded device starts with, before it
+/// gets strategies of its own.
+pub fn register_case(dev: &str, offsets: Vec<u64>, max_chunks: usize) -> impl Strategy<Value = Vec<Vec<Command>>> {
+    let dev = dev.to_string();
+    let value = prop_oneof![Just(0u64), Just(1), (0u32..32).prop_map(|b| 1u64 << b), Just(0xffff_ffff), any::<u32>().prop_map(u64::from)];
+    let size = prop_oneof![6 => Just(4u32), 1 => Just(1), 1 => Just(2), 1 => Just(8)];
+    let d = dev.clone();
+    let access = (prop::sample::select(offsets), size, any::<bool>(), value).prop_map(move |(word, size, is_write, v)| {
+        let offset = if size == 8 { word & !7 } else { word };
+        if is_write {
+            let mask = if size == 8 { u64::MAX } else { (1u64 << (size * 8)) - 1 };
+            Command::Write { dev: d.clone(), offset, value: v & mask, size }
+        } else {
+            Command::Read { dev: d.clone(), offset, size, expected: None }
+        }
+    });
+    let chunk = prop_oneof![
+        10 => access.prop_map(|c| vec![c]),
+        1 => Just(vec![Command::Reset { dev: Some(dev.clone()) }]),
+        1 => (0u64..3_000_000_000).prop_map(|ns| vec![Command::Advance { ns }]),
+        1 => Just(vec![Command::Migrate { dev: dev.clone(), to: None }]),
+    ];
+    prop::collection::vec(chunk, 1..=max_chunks.max(1))
+}

@@ -207,6 +207,9 @@ impl Pl011 {
     }
 
     /// One 32-bit register read (section 10).
+    ///
+    /// Inlined into `read`: it is the hot path of every MMIO read (a driver
+    /// polls FR), and as a separate call it cost a second prologue.
     #[inline(always)]
     fn read32(&mut self, host: &mut impl Host, offset: u64) -> u32 {
         match RegisterOffset::decode(offset) {

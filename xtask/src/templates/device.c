@@ -1,0 +1,212 @@
+/*
+ * {name}.c - the C model of the {name} device (scaffold).
+ *
+ * The skeleton has three registers: ID (read-only), DATA and CTRL; IRQ
+ * line 0 is high while CTRL enables it and DATA is non-zero. Replace it
+ * with the real device, register by register; the lockstep test in
+ * crates/portlab-{name} then shows what the Rust side still lacks.
+ */
+#include "{name}.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "common/devstate.h"
+
+typedef struct {Name}State {
+    const PortlabHostOps *host;
+    void *host_ctx;
+    uint32_t data;
+    uint32_t ctrl;
+} {Name}State;
+
+static {Name}State *state_of(PortlabDevice *dev)
+{
+    return ({Name}State *)(void *)dev;
+}
+
+static void {name}_update({Name}State *s)
+{
+    uint32_t level = (s->ctrl & {NAME}_CTRL_IRQ_ENABLE) && s->data != 0;
+    s->host->set_irq(s->host_ctx, 0, level);
+}
+
+static void bad_offset({Name}State *s, const char *what, uint64_t offset)
+{
+    char msg[64];
+    snprintf(msg, sizeof msg, "{name}_%s: Bad offset 0x%llx", what, (unsigned long long)offset);
+    s->host->log(s->host_ctx, PORTLAB_LOG_GUEST_ERROR, msg);
+}
+
+static PortlabStatus {name}_create(const PortlabHostOps *host, void *host_ctx, PortlabDevice **out)
+{
+    if (host == NULL || out == NULL) {
+        return PORTLAB_ERR_INVALID;
+    }
+    {Name}State *s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        return PORTLAB_ERR_NO_MEMORY;
+    }
+    s->host = host;
+    s->host_ctx = host_ctx;
+    *out = (PortlabDevice *)(void *)s;
+    return PORTLAB_OK;
+}
+
+static void {name}_destroy(PortlabDevice *dev)
+{
+    free(state_of(dev));
+}
+
+static PortlabStatus {name}_reset(PortlabDevice *dev)
+{
+    if (dev == NULL) {
+        return PORTLAB_ERR_INVALID;
+    }
+    state_of(dev)->data = 0;
+    state_of(dev)->ctrl = 0;
+    return PORTLAB_OK;
+}
+
+static int access_ok(uint64_t offset, uint32_t size)
+{
+    return size == 4 && offset % 4 == 0 && offset <= {NAME}_REGION_SIZE - 4;
+}
+
+static PortlabStatus {name}_read(PortlabDevice *dev, uint64_t offset, uint32_t size, uint64_t *value)
+{
+    if (dev == NULL || value == NULL || !access_ok(offset, size)) {
+        return PORTLAB_ERR_INVALID;
+    }
+    {Name}State *s = state_of(dev);
+    switch (offset) {
+    case {NAME}_ID:
+        *value = {NAME}_ID_VALUE;
+        break;
+    case {NAME}_DATA:
+        *value = s->data;
+        break;
+    case {NAME}_CTRL:
+        *value = s->ctrl;
+        break;
+    default:
+        bad_offset(s, "read", offset);
+        *value = 0;
+        break;
+    }
+    return PORTLAB_OK;
+}
+
+static PortlabStatus {name}_write(PortlabDevice *dev, uint64_t offset, uint32_t size, uint64_t value)
+{
+    if (dev == NULL || !access_ok(offset, size) || value > UINT32_MAX) {
+        return PORTLAB_ERR_INVALID;
+    }
+    {Name}State *s = state_of(dev);
+    switch (offset) {
+    case {NAME}_DATA:
+        s->data = (uint32_t)value;
+        {name}_update(s);
+        break;
+    case {NAME}_CTRL:
+        s->ctrl = (uint32_t)value & {NAME}_CTRL_IRQ_ENABLE;
+        {name}_update(s);
+        break;
+    default:
+        bad_offset(s, "write", offset);
+        break;
+    }
+    return PORTLAB_OK;
+}
+
+static PortlabStatus {name}_can_receive(PortlabDevice *dev, uint32_t *room)
+{
+    if (dev == NULL || room == NULL) {
+        return PORTLAB_ERR_INVALID;
+    }
+    *room = 0;
+    return PORTLAB_OK;
+}
+
+static PortlabStatus {name}_receive(PortlabDevice *dev, uint8_t byte)
+{
+    (void)dev;
+    (void)byte;
+    return PORTLAB_ERR_INVALID;
+}
+
+static PortlabStatus {name}_receive_break(PortlabDevice *dev)
+{
+    return dev == NULL ? PORTLAB_ERR_INVALID : PORTLAB_OK;
+}
+
+static PortlabStatus {name}_timer_expired(PortlabDevice *dev, uint32_t timer)
+{
+    (void)dev;
+    (void)timer;
+    return PORTLAB_ERR_INVALID;
+}
+
+static uint32_t payload_len(uint16_t version)
+{
+    (void)version;
+    return {NAME}_STATE_PAYLOAD_SIZE_V1;
+}
+
+static PortlabStatus {name}_save(PortlabDevice *dev, uint8_t *buf, uint32_t cap, uint32_t *len)
+{
+    if (dev == NULL || len == NULL) {
+        return PORTLAB_ERR_INVALID;
+    }
+    uint8_t *p = devstate_begin_save(buf, cap, len, {NAME}_STATE_DEVICE_ID, {NAME}_STATE_VERSION,
+                                     {NAME}_STATE_PAYLOAD_SIZE_V1);
+    if (p == NULL) {
+        return PORTLAB_ERR_BUFFER_TOO_SMALL;
+    }
+    devstate_put_u32(p + 0, state_of(dev)->data);
+    devstate_put_u32(p + 4, state_of(dev)->ctrl);
+    devstate_end_save(buf, {NAME}_STATE_PAYLOAD_SIZE_V1);
+    return PORTLAB_OK;
+}
+
+static PortlabStatus {name}_load(PortlabDevice *dev, const uint8_t *blob, uint32_t len)
+{
+    if (dev == NULL) {
+        return PORTLAB_ERR_INVALID;
+    }
+    uint16_t version = 0;
+    const uint8_t *p = NULL;
+    PortlabStatus st = devstate_check(blob, len, {NAME}_STATE_DEVICE_ID, {NAME}_STATE_VERSION, payload_len,
+                                      &version, &p);
+    if (st != PORTLAB_OK) {
+        return st;
+    }
+    uint32_t ctrl = devstate_get_u32(p + 4);
+    if (ctrl & ~(uint32_t){NAME}_CTRL_IRQ_ENABLE) {
+        return PORTLAB_ERR_OUT_OF_RANGE;
+    }
+    state_of(dev)->data = devstate_get_u32(p + 0);
+    state_of(dev)->ctrl = ctrl;
+    return PORTLAB_OK;
+}
+
+const PortlabDeviceOps portlab_{name}_c_ops = {
+    .abi_version = PORTLAB_ABI_VERSION,
+    .type_name = "{name}",
+    .region_size = {NAME}_REGION_SIZE,
+    .num_irqs = {NAME}_NUM_IRQS,
+    .num_timers = 0,
+    .access_sizes = PORTLAB_ACCESS_4,
+    .state_device_id = {NAME}_STATE_DEVICE_ID,
+    .create = {name}_create,
+    .destroy = {name}_destroy,
+    .reset = {name}_reset,
+    .read = {name}_read,
+    .write = {name}_write,
+    .can_receive = {name}_can_receive,
+    .receive = {name}_receive,
+    .receive_break = {name}_receive_break,
+    .timer_expired = {name}_timer_expired,
+    .save = {name}_save,
+    .load = {name}_load,
+};
