@@ -139,7 +139,8 @@ fn scaffold(name: &str) -> Result<(), String> {
     let root = workspace_root();
     new_device::new_device(&root, name)?;
     println!("regenerating the bindings (needs libclang)");
-    regenerate(false).map_err(|e| format!("{e}\nThe scaffold is in place; run `cargo xtask bindgen` once libclang is installed."))?;
+    regenerate(false)
+        .map_err(|e| format!("{e}\nThe scaffold is in place; run `cargo xtask bindgen` once libclang is installed."))?;
     // Format what was inserted into existing files.
     let fmt = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["fmt", "--all"])

@@ -144,7 +144,9 @@ pub(crate) fn new_device(root: &Path, name: &str) -> Result<(), String> {
     insert_above_marker(&root.join("crates/portlab-board/Cargo.toml"), &format!("portlab-{name}.workspace = true"))?;
     insert_above_marker(
         &root.join("crates/portlab-device/src/c_models.rs"),
-        &format!("c_model!(\n    /// The C {name} (`c-src/{name}.c`), type name `{name}`.\n    {name},\n    portlab_{name}_c_ops\n);\n"),
+        &format!(
+            "c_model!(\n    /// The C {name} (`c-src/{name}.c`), type name `{name}`.\n    {name},\n    portlab_{name}_c_ops\n);\n"
+        ),
     )?;
     let camel = &names.camel;
     insert_above_marker(

@@ -310,18 +310,25 @@ pub fn pl011_case(max_chunks: usize) -> impl Strategy<Value = Vec<Vec<Command>>>
 /// gets strategies of its own.
 pub fn register_case(dev: &str, offsets: Vec<u64>, max_chunks: usize) -> impl Strategy<Value = Vec<Vec<Command>>> {
     let dev = dev.to_string();
-    let value = prop_oneof![Just(0u64), Just(1), (0u32..32).prop_map(|b| 1u64 << b), Just(0xffff_ffff), any::<u32>().prop_map(u64::from)];
+    let value = prop_oneof![
+        Just(0u64),
+        Just(1),
+        (0u32..32).prop_map(|b| 1u64 << b),
+        Just(0xffff_ffff),
+        any::<u32>().prop_map(u64::from)
+    ];
     let size = prop_oneof![6 => Just(4u32), 1 => Just(1), 1 => Just(2), 1 => Just(8)];
     let d = dev.clone();
-    let access = (prop::sample::select(offsets), size, any::<bool>(), value).prop_map(move |(word, size, is_write, v)| {
-        let offset = if size == 8 { word & !7 } else { word };
-        if is_write {
-            let mask = if size == 8 { u64::MAX } else { (1u64 << (size * 8)) - 1 };
-            Command::Write { dev: d.clone(), offset, value: v & mask, size }
-        } else {
-            Command::Read { dev: d.clone(), offset, size, expected: None }
-        }
-    });
+    let access =
+        (prop::sample::select(offsets), size, any::<bool>(), value).prop_map(move |(word, size, is_write, v)| {
+            let offset = if size == 8 { word & !7 } else { word };
+            if is_write {
+                let mask = if size == 8 { u64::MAX } else { (1u64 << (size * 8)) - 1 };
+                Command::Write { dev: d.clone(), offset, value: v & mask, size }
+            } else {
+                Command::Read { dev: d.clone(), offset, size, expected: None }
+            }
+        });
     let chunk = prop_oneof![
         10 => access.prop_map(|c| vec![c]),
         1 => Just(vec![Command::Reset { dev: Some(dev.clone()) }]),
