@@ -296,7 +296,8 @@ static int access_ok(uint64_t offset, uint32_t size)
     if (size != 1 && size != 2 && size != 4 && size != 8) {
         return 0;
     }
-    return (offset % size) == 0 && offset <= PL011_REGION_SIZE - size;
+    /* size is a power of two here, so the mask is the alignment check. */
+    return (offset & (size - 1u)) == 0 && offset <= PL011_REGION_SIZE - size;
 }
 
 static void pl011_reset_state(Pl011State *s)

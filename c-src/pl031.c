@@ -150,7 +150,8 @@ static int access_ok(uint64_t offset, uint32_t size)
     if (size != 1 && size != 2 && size != 4 && size != 8) {
         return 0;
     }
-    return (offset % size) == 0 && offset <= PL031_REGION_SIZE - size;
+    /* size is a power of two here, so the mask is the alignment check. */
+    return (offset & (size - 1u)) == 0 && offset <= PL031_REGION_SIZE - size;
 }
 
 static PortlabStatus pl031_create(const PortlabHostOps *host, void *host_ctx,

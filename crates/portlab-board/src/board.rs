@@ -148,11 +148,32 @@ impl Shared {
         }
     }
 
-    fn timers_of(&self, dev: usize) -> Vec<(u32, u64)> {
-        let mut v: Vec<(u32, u64)> =
-            self.armed.iter().filter(|((d, _), _)| *d == dev).map(|((_, t), (deadline, _))| (*t, *deadline)).collect();
-        v.sort_unstable();
-        v
+    fn arm_timer(&mut self, dev: usize, timer: u32, deadline_ns: u64) {
+        self.cancel_timer(dev, timer);
+        let key = (deadline_ns, self.timer_seq);
+        self.timer_seq += 1;
+        self.timers.insert(key, (dev, timer));
+        self.armed.insert((dev, timer), key);
+    }
+
+    /// Disarms every timer of `dev` and returns them with their queue keys.
+    fn take_timers(&mut self, dev: usize) -> Vec<(u32, (u64, u64))> {
+        let taken: Vec<(u32, (u64, u64))> =
+            self.armed.iter().filter(|((d, _), _)| *d == dev).map(|((_, t), key)| (*t, *key)).collect();
+        for (timer, _) in &taken {
+            self.cancel_timer(dev, *timer);
+        }
+        taken
+    }
+
+    /// Puts back timers from [`Shared::take_timers`], in their old places
+    /// in the queue.
+    fn restore_timers(&mut self, dev: usize, timers: Vec<(u32, (u64, u64))>) {
+        for (timer, key) in timers {
+            self.cancel_timer(dev, timer);
+            self.timers.insert(key, (dev, timer));
+            self.armed.insert((dev, timer), key);
+        }
     }
 }
 
@@ -215,11 +236,7 @@ impl Host for BoardHost {
             });
             return;
         }
-        shared.cancel_timer(self.dev, timer);
-        let seq = shared.timer_seq;
-        shared.timer_seq += 1;
-        shared.timers.insert((deadline_ns, seq), (self.dev, timer));
-        shared.armed.insert((self.dev, timer), (deadline_ns, seq));
+        shared.arm_timer(self.dev, timer, deadline_ns);
     }
 
     fn timer_cancel(&mut self, timer: u32) {
@@ -493,13 +510,7 @@ impl Board {
         let blob = self.save(dev)?;
         // The old instance's timers go; the new one re-arms what it needs
         // while loading. Keep them to restore if the load fails.
-        let old_timers = self.shared.borrow().timers_of(dev);
-        {
-            let mut shared = self.shared.borrow_mut();
-            for (timer, _) in &old_timers {
-                shared.cancel_timer(dev, *timer);
-            }
-        }
+        let old_timers = self.shared.borrow_mut().take_timers(dev);
         let loaded = self.create(dev, device_type).and_then(|mut fresh| {
             fresh.load(&blob).map_err(|error| BoardError::Device { operation: "migration load", error })?;
             Ok(fresh)
@@ -513,14 +524,7 @@ impl Board {
                 Ok(to)
             }
             Err(e) => {
-                let mut shared = self.shared.borrow_mut();
-                for (timer, deadline) in old_timers {
-                    shared.cancel_timer(dev, timer);
-                    let seq = shared.timer_seq;
-                    shared.timer_seq += 1;
-                    shared.timers.insert((deadline, seq), (dev, timer));
-                    shared.armed.insert((dev, timer), (deadline, seq));
-                }
+                self.shared.borrow_mut().restore_timers(dev, old_timers);
                 Err(e)
             }
         }

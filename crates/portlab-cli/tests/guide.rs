@@ -17,8 +17,11 @@ fn every_console_example_in_the_reference_is_real() {
             continue;
         }
         let command = lines.next().expect("a command after ```console");
-        let args: Vec<&str> =
-            command.strip_prefix("$ portlab").expect("console blocks start with `$ portlab`").split_whitespace().collect();
+        let args: Vec<&str> = command
+            .strip_prefix("$ portlab")
+            .expect("console blocks start with `$ portlab`")
+            .split_whitespace()
+            .collect();
         let expected: Vec<&str> = lines.by_ref().take_while(|l| l.trim() != "```").collect();
         let output =
             Command::new(env!("CARGO_BIN_EXE_portlab")).args(&args).current_dir(&root).output().expect("portlab runs");
