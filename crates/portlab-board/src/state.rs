@@ -100,3 +100,21 @@ pub fn diff_blobs(a: &[u8], b: &[u8]) -> Vec<FieldDiff> {
     }
     diffs
 }
+
+/// What a device saves right after loading `blob` at virtual time
+/// `now_ns`: the same bytes, except that a PL031 whose count equals MR at
+/// load time fires during the load (pl031.md section 9.2, R21), so its
+/// `is` reads 1. The property tests and the `migration_load` fuzz target
+/// hold both implementations to it.
+pub fn saved_after_load(blob: &[u8], now_ns: u64) -> Vec<u8> {
+    let mut expected = blob.to_vec();
+    let header = sys::PORTLAB_STATE_HEADER_SIZE as usize;
+    let is_pl031 = blob.get(4..6) == Some(&(sys::PL031_STATE_DEVICE_ID as u16).to_le_bytes()[..]);
+    if let (true, Some(tick_offset), Some(mr)) = (is_pl031, u32_at(blob, header), u32_at(blob, header + 4)) {
+        if tick_offset.wrapping_add((now_ns / 1_000_000_000) as u32) == mr {
+            expected[header + 16..header + 20].copy_from_slice(&1u32.to_le_bytes());
+            portlab_device::migration::fix_crc(&mut expected);
+        }
+    }
+    expected
+}

@@ -108,6 +108,7 @@ pub mod error;
 pub mod export;
 pub mod hosting;
 pub mod migration;
+pub mod testing;
 
 pub use api::{Device, DeviceInfo, Host, LogKind};
 pub use error::{Error, LoadError};

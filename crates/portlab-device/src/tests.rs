@@ -3,34 +3,7 @@
 
 use super::*;
 use crate::migration::{BlobWriter, check_container};
-
-#[derive(Default, Debug)]
-struct Recorder {
-    irqs: Vec<(u32, bool)>,
-    sent: Vec<u8>,
-    logs: Vec<String>,
-}
-
-impl Host for Recorder {
-    fn set_irq(&mut self, line: u32, level: bool) {
-        self.irqs.push((line, level));
-    }
-    fn serial_send(&mut self, bytes: &[u8]) {
-        self.sent.extend_from_slice(bytes);
-    }
-    fn serial_set_break(&mut self, _on: bool) {}
-    fn clock_ns(&mut self) -> u64 {
-        0
-    }
-    fn rtc_epoch_s(&mut self) -> u64 {
-        0
-    }
-    fn timer_arm(&mut self, _timer: u32, _deadline_ns: u64) {}
-    fn timer_cancel(&mut self, _timer: u32) {}
-    fn log(&mut self, kind: LogKind, message: &str) {
-        self.logs.push(format!("{}: {message}", kind.label()));
-    }
-}
+use crate::testing::Recorder;
 
 /// Echoes writes to the serial backend; panics when told to.
 struct Echo {
@@ -94,8 +67,8 @@ fn rust_device_round_trips_through_the_c_table() {
     assert_eq!(dev.read(0, 4).unwrap(), 0x41);
     assert_eq!(dev.can_receive().unwrap(), 3);
     assert_eq!(dev.host().sent, b"A");
-    assert_eq!(dev.host().irqs, vec![(0, true)]);
-    assert_eq!(dev.host().logs, vec!["guest error: read".to_string()]);
+    assert_eq!(dev.host().irq_calls, vec![(0, true)]);
+    assert_eq!(dev.host().messages(LogKind::GuestError), vec!["read"]);
     let blob = dev.save().unwrap();
     assert_eq!(blob.len(), 20);
     let mut other = Instance::new(ty, Recorder::default()).unwrap();

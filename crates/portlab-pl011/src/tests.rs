@@ -1,41 +1,7 @@
 //! Unit tests of the state machine, natively (no FFI, no board).
 
 use super::*;
-
-#[derive(Default)]
-struct Recorder {
-    irq: [bool; 6],
-    irq_changes: Vec<(u32, bool)>,
-    tx: Vec<u8>,
-    logs: Vec<String>,
-    breaks: Vec<bool>,
-}
-
-impl Host for Recorder {
-    fn set_irq(&mut self, line: u32, level: bool) {
-        if self.irq[line as usize] != level {
-            self.irq[line as usize] = level;
-            self.irq_changes.push((line, level));
-        }
-    }
-    fn serial_send(&mut self, bytes: &[u8]) {
-        self.tx.extend_from_slice(bytes);
-    }
-    fn serial_set_break(&mut self, on: bool) {
-        self.breaks.push(on);
-    }
-    fn clock_ns(&mut self) -> u64 {
-        0
-    }
-    fn rtc_epoch_s(&mut self) -> u64 {
-        0
-    }
-    fn timer_arm(&mut self, _timer: u32, _deadline_ns: u64) {}
-    fn timer_cancel(&mut self, _timer: u32) {}
-    fn log(&mut self, _kind: LogKind, message: &str) {
-        self.logs.push(message.to_owned());
-    }
-}
+use portlab_device::testing::Recorder;
 
 fn fresh() -> (Pl011, Recorder) {
     let mut h = Recorder::default();
@@ -50,7 +16,7 @@ fn reset_values() {
     assert_eq!(d.read(&mut h, 0x034, 4), 0x12);
     assert_eq!(d.read(&mut h, 0xfe8, 4), 0x14);
     assert_eq!(d.read(&mut h, 0x044, 4), 0);
-    assert_eq!(h.logs, vec!["pl011_read: Bad offset 0x44"]);
+    assert_eq!(h.messages(LogKind::GuestError), vec!["pl011_read: Bad offset 0x44"]);
 }
 
 #[test]

@@ -243,56 +243,33 @@ impl Device for Pl031 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use portlab_device::testing::Recorder;
 
-    #[derive(Default)]
-    struct Clock {
-        now: u64,
-        line: bool,
-        armed: Option<u64>,
-    }
-
-    impl Host for Clock {
-        fn set_irq(&mut self, _line: u32, level: bool) {
-            self.line = level;
-        }
-        fn serial_send(&mut self, _bytes: &[u8]) {}
-        fn serial_set_break(&mut self, _on: bool) {}
-        fn clock_ns(&mut self) -> u64 {
-            self.now
-        }
-        fn rtc_epoch_s(&mut self) -> u64 {
-            1_700_000_000
-        }
-        fn timer_arm(&mut self, _timer: u32, deadline_ns: u64) {
-            self.armed = Some(deadline_ns);
-        }
-        fn timer_cancel(&mut self, _timer: u32) {
-            self.armed = None;
-        }
-        fn log(&mut self, _kind: LogKind, _message: &str) {}
+    fn clock_at(now: u64) -> Recorder {
+        Recorder { clock_ns: now, epoch_s: 1_700_000_000, ..Recorder::default() }
     }
 
     #[test]
     fn the_alarm_keeps_the_phase_of_the_write() {
-        let mut h = Clock { now: 1_500_000_000, ..Clock::default() };
+        let mut h = clock_at(1_500_000_000);
         let mut d = Pl031::new(&mut h);
         let count = d.read(&mut h, 0, 4) as u32;
         d.write(&mut h, 0x004, 4, u64::from(count + 1));
-        assert_eq!(h.armed, Some(2_500_000_000));
+        assert_eq!(h.armed.get(&0), Some(&2_500_000_000));
         d.write(&mut h, 0x010, 4, 1);
-        h.now = 2_500_000_000;
+        h.clock_ns = 2_500_000_000;
         d.timer_expired(&mut h, 0);
-        assert!(h.line);
+        assert!(h.level(0));
     }
 
     #[test]
     fn matching_now_fires_during_the_write() {
-        let mut h = Clock::default();
+        let mut h = clock_at(0);
         let mut d = Pl031::new(&mut h);
         d.write(&mut h, 0x010, 4, 1);
         d.write(&mut h, 0x004, 4, 1_700_000_000);
-        assert!(h.line);
-        assert_eq!(h.armed, None);
+        assert!(h.level(0));
+        assert_eq!(h.armed.get(&0), None);
         assert_eq!(d.read(&mut h, 0x014, 4), 1);
     }
 }

@@ -1,40 +1,13 @@
 //! The shadow device answers like the C model and reports the first
 //! divergence of the Rust one, once, on the diagnostic channel.
 
+use portlab_device::testing::Recorder;
 use portlab_device::{Device, DeviceInfo, DeviceType, Host, Instance, LoadError, LogKind};
 use portlab_pl011::Pl011;
 use portlab_shadow::{Pl011Shadow, Shadow, ShadowPair};
 
-#[derive(Default)]
-struct Recorder {
-    irqs: Vec<(u32, bool)>,
-    sent: Vec<u8>,
-    logs: Vec<(LogKind, String)>,
-}
-
-impl Host for Recorder {
-    fn set_irq(&mut self, line: u32, level: bool) {
-        self.irqs.push((line, level));
-    }
-    fn serial_send(&mut self, bytes: &[u8]) {
-        self.sent.extend_from_slice(bytes);
-    }
-    fn serial_set_break(&mut self, _on: bool) {}
-    fn clock_ns(&mut self) -> u64 {
-        0
-    }
-    fn rtc_epoch_s(&mut self) -> u64 {
-        0
-    }
-    fn timer_arm(&mut self, _timer: u32, _deadline_ns: u64) {}
-    fn timer_cancel(&mut self, _timer: u32) {}
-    fn log(&mut self, kind: LogKind, message: &str) {
-        self.logs.push((kind, message.to_owned()));
-    }
-}
-
 fn divergences(r: &Recorder) -> Vec<&str> {
-    r.logs.iter().filter(|(k, _)| *k == LogKind::Divergence).map(|(_, m)| m.as_str()).collect()
+    r.messages(LogKind::Divergence)
 }
 
 #[test]
@@ -50,7 +23,7 @@ fn agreeing_implementations_report_nothing() {
     let blob = dev.save().unwrap();
     dev.load(&blob).unwrap();
     assert_eq!(dev.host().sent, b"A");
-    assert_eq!(dev.host().irqs.iter().filter(|(line, level)| *line == 1 && *level).count(), 1);
+    assert_eq!(dev.host().irq_calls.iter().filter(|(line, level)| *line == 1 && *level).count(), 1);
     assert!(divergences(dev.host()).is_empty(), "{:?}", dev.host().logs);
     assert!(dev.host().logs.iter().any(|(k, _)| *k == LogKind::GuestError));
 }
