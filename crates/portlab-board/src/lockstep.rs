@@ -41,6 +41,32 @@ pub enum Divergence {
     },
 }
 
+impl Divergence {
+    /// The divergence in words, with the two sides named (`c`, `rust`)
+    /// and the step it happened at (from 1).
+    pub fn describe(&self, labels: (&str, &str), step: usize) -> String {
+        let (la, lb) = labels;
+        match self {
+            Divergence::Event { index, a, b } => format!(
+                "event {} of step {step} differs: {la}=`{}` {lb}=`{}`",
+                index + 1,
+                a.as_deref().unwrap_or("(no event)"),
+                b.as_deref().unwrap_or("(no event)")
+            ),
+            Divergence::Outcome { a, b } => format!(
+                "outcome of step {step} differs: {la}=`{}` {lb}=`{}`",
+                a.as_deref().unwrap_or("ok"),
+                b.as_deref().unwrap_or("ok")
+            ),
+            Divergence::State { dev, fields } => fields
+                .iter()
+                .map(|d| format!("{dev} {} differs after step {step}: {la}=0x{:x} {lb}=0x{:x}", d.name, d.a, d.b))
+                .collect::<Vec<_>>()
+                .join("; "),
+        }
+    }
+}
+
 impl fmt::Display for Divergence {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -166,6 +166,11 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// The two sides' labels, from `label` (`c vs rust`).
+    fn side_labels(&self) -> (&str, &str) {
+        self.label.split_once(" vs ").unwrap_or(("a", "b"))
+    }
+
     /// The finding as a trace file, with the divergence as a comment, that
     /// `portlab compare FILE` reproduces.
     pub fn to_trace(&self) -> String {
@@ -181,7 +186,7 @@ impl Finding {
             if i == 2 {
                 out.push_str(&format!(
                     "# Divergence at line {divergence_line}: {}\n",
-                    self.failure.divergence.to_string().replace('\n', " ")
+                    self.failure.divergence.describe(self.side_labels(), self.failure.step + 1)
                 ));
             } else {
                 out.push_str(line);
