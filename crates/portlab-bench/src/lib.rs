@@ -195,8 +195,9 @@ impl Workload {
     pub fn algorithm_note(self) -> Option<&'static str> {
         match self {
             Workload::SaveLoad => Some(
-                "the C model computes the container's CRC-32 bit by bit (c-src/common/devstate.c), \
-                 the Rust one with a 256-entry table (portlab_device::migration::crc32)",
+                "the C model computes the container's CRC-32 with a 16-entry table, two lookups per byte \
+                 (c-src/common/devstate.c), the Rust one with a 256-entry table, one lookup per byte \
+                 (portlab_device::migration::crc32)",
             ),
             _ => None,
         }
