@@ -133,9 +133,18 @@ fn every_load_error_leaves_the_device_unchanged() {
             assert_eq!(err, BoardError::Device { operation: "load", error: Error::Load(*expected) }, "{imp}: {what}");
             assert_eq!(b.save(0).unwrap(), before, "{imp}: {what}: device changed");
         }
-        // Boundary values that are allowed.
+        // Every field at the largest value the spec allows loads, and
+        // saves back unchanged.
+        let mut edge = good.clone();
+        for (offset, max) in [(0, 0x1ff), (8, 0xf), (24, 0x7ff), (96, 0xffff), (100, 0x3f), (108, 15), (112, 16)] {
+            edge = with_field(&edge, offset, max);
+        }
+        for slot in 0..16 {
+            edge = with_field(&edge, 28 + 4 * slot, 0xfff);
+        }
         let mut b = board(imp);
-        b.load(0, &with_field(&with_field(&good, 108, 15), 112, 16)).unwrap();
+        b.load(0, &edge).unwrap_or_else(|e| panic!("{imp}: the largest allowed values load: {e}"));
+        assert_eq!(b.save(0).unwrap(), edge, "{imp}");
     }
 }
 
