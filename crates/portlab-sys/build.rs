@@ -59,7 +59,10 @@ fn build_c_models(c_src: &Path, include: &Path) {
         .collect();
 
     let mut build = cc::Build::new();
-    build.std("c11").include(include).include(c_src).flag("-Wall").flag("-Wextra").flag("-Werror").warnings(false);
+    // cc's own warning flags stay on (`.warnings(false)` would add -w,
+    // which silences everything); -Werror makes any warning fail the
+    // build, as the C conventions require.
+    build.std("c11").include(include).include(c_src).flag("-Wall").flag("-Wextra").flag("-Werror");
     if std::env::var("PORTLAB_SANITIZE").is_ok_and(|v| !v.is_empty() && v != "0") {
         // Instrument the C models; the Rust side links the runtime through
         // RUSTFLAGS (see .ci/run).

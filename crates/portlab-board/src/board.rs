@@ -378,7 +378,7 @@ impl Board {
                 info.region_size
             )));
         }
-        if offset % u64::from(size) != 0 {
+        if offset & (u64::from(size) - 1) != 0 {
             return Err(BoardError::BadAccess(format!(
                 "offset 0x{offset:x} is not a multiple of the access size {size}"
             )));

@@ -126,6 +126,8 @@ struct Exported<D> {
     device: D,
     host: CHost,
     poisoned: bool,
+    /// Reused by `save`, so a save allocates only the first time.
+    save_buffer: Vec<u8>,
 }
 
 // The error returns of the entry points that run on every MMIO access are
@@ -147,7 +149,7 @@ fn poisoned() -> PortlabStatus {
 /// Runs `f` on the instance behind `dev`, catching panics.
 fn with_instance<D: Device>(
     dev: *mut PortlabDevice,
-    f: impl FnOnce(&mut D, &mut CHost) -> PortlabStatus,
+    f: impl FnOnce(&mut D, &mut CHost, &mut Vec<u8>) -> PortlabStatus,
 ) -> PortlabStatus {
     if dev.is_null() {
         return invalid();
@@ -160,11 +162,11 @@ fn with_instance<D: Device>(
     if instance.poisoned {
         return poisoned();
     }
-    let Exported { device, host, .. } = instance;
+    let Exported { device, host, save_buffer, .. } = instance;
     // A panic leaves `device` possibly half-updated; it is never used again
     // because the instance is poisoned, which is what makes the
     // AssertUnwindSafe sound in spirit as well as in letter.
-    match catch_unwind(AssertUnwindSafe(|| f(device, host))) {
+    match catch_unwind(AssertUnwindSafe(|| f(device, host, save_buffer))) {
         Ok(status) => status,
         Err(_) => {
             instance.poisoned = true;
@@ -190,7 +192,7 @@ unsafe extern "C" fn create<D: Device>(
     let Ok(device) = catch_unwind(AssertUnwindSafe(|| D::new(&mut chost))) else {
         return sys::PORTLAB_ERR_POISONED;
     };
-    let instance = Box::new(Exported { device, host: chost, poisoned: false });
+    let instance = Box::new(Exported { device, host: chost, poisoned: false, save_buffer: Vec::new() });
     // SAFETY: `out` is non-null and, per the header, valid for a write.
     unsafe { out.write(Box::into_raw(instance).cast::<PortlabDevice>()) };
     OK
@@ -208,7 +210,7 @@ unsafe extern "C" fn destroy<D: Device>(dev: *mut PortlabDevice) {
 }
 
 unsafe extern "C" fn reset<D: Device>(dev: *mut PortlabDevice) -> PortlabStatus {
-    with_instance::<D>(dev, |d, host| {
+    with_instance::<D>(dev, |d, host, _| {
         d.reset(host);
         OK
     })
@@ -223,7 +225,7 @@ unsafe extern "C" fn read<D: Device>(
     if value.is_null() || !D::INFO.access_ok(offset, size) {
         return invalid();
     }
-    with_instance::<D>(dev, |d, host| {
+    with_instance::<D>(dev, |d, host, _| {
         let v = d.read(host, offset, size);
         // SAFETY: `value` is non-null and, per the header, valid for a write.
         unsafe { value.write(v) };
@@ -239,7 +241,7 @@ unsafe extern "C" fn write<D: Device>(dev: *mut PortlabDevice, offset: u64, size
     if !D::INFO.access_ok(offset, size) || !value_fits(value, size) {
         return invalid();
     }
-    with_instance::<D>(dev, |d, host| {
+    with_instance::<D>(dev, |d, host, _| {
         d.write(host, offset, size, value);
         OK
     })
@@ -249,7 +251,7 @@ unsafe extern "C" fn can_receive<D: Device>(dev: *mut PortlabDevice, room: *mut 
     if room.is_null() {
         return sys::PORTLAB_ERR_INVALID;
     }
-    with_instance::<D>(dev, |d, _| {
+    with_instance::<D>(dev, |d, _, _| {
         let n = d.can_receive();
         // SAFETY: `room` is non-null and, per the header, valid for a write.
         unsafe { room.write(n) };
@@ -258,14 +260,14 @@ unsafe extern "C" fn can_receive<D: Device>(dev: *mut PortlabDevice, room: *mut 
 }
 
 unsafe extern "C" fn receive<D: Device>(dev: *mut PortlabDevice, byte: u8) -> PortlabStatus {
-    with_instance::<D>(dev, |d, host| {
+    with_instance::<D>(dev, |d, host, _| {
         d.receive(host, byte);
         OK
     })
 }
 
 unsafe extern "C" fn receive_break<D: Device>(dev: *mut PortlabDevice) -> PortlabStatus {
-    with_instance::<D>(dev, |d, host| {
+    with_instance::<D>(dev, |d, host, _| {
         d.receive_break(host);
         OK
     })
@@ -275,7 +277,7 @@ unsafe extern "C" fn timer_expired<D: Device>(dev: *mut PortlabDevice, timer: u3
     if timer >= D::INFO.num_timers {
         return sys::PORTLAB_ERR_INVALID;
     }
-    with_instance::<D>(dev, |d, host| {
+    with_instance::<D>(dev, |d, host, _| {
         d.timer_expired(host, timer);
         OK
     })
@@ -285,9 +287,9 @@ unsafe extern "C" fn save<D: Device>(dev: *mut PortlabDevice, buf: *mut u8, cap:
     if len.is_null() {
         return sys::PORTLAB_ERR_INVALID;
     }
-    with_instance::<D>(dev, |d, _| {
-        let mut blob = Vec::new();
-        d.save(&mut blob);
+    with_instance::<D>(dev, |d, _, blob| {
+        blob.clear();
+        d.save(blob);
         let Ok(size) = u32::try_from(blob.len()) else {
             return sys::PORTLAB_ERR_INVALID;
         };
@@ -313,7 +315,7 @@ unsafe extern "C" fn load<D: Device>(dev: *mut PortlabDevice, blob: *const u8, l
         // of `len` bytes that nobody writes during the call.
         unsafe { std::slice::from_raw_parts(blob, len as usize) }
     };
-    with_instance::<D>(dev, |d, host| match d.load(host, bytes) {
+    with_instance::<D>(dev, |d, host, _| match d.load(host, bytes) {
         Ok(()) => OK,
         Err(e) => e.code(),
     })
