@@ -252,36 +252,42 @@ impl<P: ShadowPair> Device for Shadow<P> {
     }
 }
 
-/// The PL011 pair: the C model answers, the Rust rewrite shadows it.
-#[derive(Debug)]
-pub struct Pl011Pair;
+/// Defines a pair in which the C model answers and the Rust rewrite
+/// shadows it, and its shadow device type.
+macro_rules! c_answers_rust_shadows {
+    ($pair:ident, $shadow:ident, $type_name:literal, $name:literal, $c_model:path, $rust:ty) => {
+        #[doc = concat!("The pair behind `", $name, "`: the C model answers, the Rust rewrite shadows it.")]
+        #[derive(Debug)]
+        pub struct $pair;
 
-impl ShadowPair for Pl011Pair {
-    const INFO: DeviceInfo = DeviceInfo { type_name: c"x-pl011-shadow", ..<portlab_pl011::Pl011 as Device>::INFO };
-    fn primary() -> DeviceType {
-        portlab_device::c_models::pl011()
-    }
-    fn candidate() -> DeviceType {
-        DeviceType::of::<portlab_pl011::Pl011>()
-    }
+        impl ShadowPair for $pair {
+            const INFO: DeviceInfo = DeviceInfo { type_name: $type_name, ..<$rust as Device>::INFO };
+            fn primary() -> DeviceType {
+                $c_model()
+            }
+            fn candidate() -> DeviceType {
+                DeviceType::of::<$rust>()
+            }
+        }
+
+        #[doc = concat!("`", $name, "`.")]
+        pub type $shadow = Shadow<$pair>;
+    };
 }
 
-/// `x-pl011-shadow`.
-pub type Pl011Shadow = Shadow<Pl011Pair>;
-
-/// The PL031 pair: the C model answers, the Rust rewrite shadows it.
-#[derive(Debug)]
-pub struct Pl031Pair;
-
-impl ShadowPair for Pl031Pair {
-    const INFO: DeviceInfo = DeviceInfo { type_name: c"x-pl031-shadow", ..<portlab_pl031::Pl031 as Device>::INFO };
-    fn primary() -> DeviceType {
-        portlab_device::c_models::pl031()
-    }
-    fn candidate() -> DeviceType {
-        DeviceType::of::<portlab_pl031::Pl031>()
-    }
-}
-
-/// `x-pl031-shadow`.
-pub type Pl031Shadow = Shadow<Pl031Pair>;
+c_answers_rust_shadows!(
+    Pl011Pair,
+    Pl011Shadow,
+    c"x-pl011-shadow",
+    "x-pl011-shadow",
+    portlab_device::c_models::pl011,
+    portlab_pl011::Pl011
+);
+c_answers_rust_shadows!(
+    Pl031Pair,
+    Pl031Shadow,
+    c"x-pl031-shadow",
+    "x-pl031-shadow",
+    portlab_device::c_models::pl031,
+    portlab_pl031::Pl031
+);
