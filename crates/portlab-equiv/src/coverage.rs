@@ -387,39 +387,6 @@ impl Coverage {
         }
     }
 
-    /// Merges another run's coverage into this one.
-    pub fn merge(&mut self, other: &Coverage) {
-        for (k, v) in &other.reads {
-            *self.reads.entry(*k).or_default() += v;
-        }
-        for (k, v) in &other.writes {
-            *self.writes.entry(*k).or_default() += v;
-        }
-        for (k, v) in &other.bits_set {
-            *self.bits_set.entry(*k).or_default() |= v;
-        }
-        for (k, v) in &other.bits_cleared {
-            *self.bits_cleared.entry(*k).or_default() |= v;
-        }
-        for (k, v) in &other.edges {
-            *self.edges.entry(k).or_default() += v;
-        }
-        for (k, v) in &other.sizes {
-            *self.sizes.entry(*k).or_default() += v;
-        }
-        for (k, v) in &other.rtc_reads {
-            *self.rtc_reads.entry(*k).or_default() += v;
-        }
-        for (k, v) in &other.rtc_writes {
-            *self.rtc_writes.entry(*k).or_default() += v;
-        }
-        for (k, v) in &other.rtc_edges {
-            *self.rtc_edges.entry(k).or_default() += v;
-        }
-        self.pl011_seen |= other.pl011_seen;
-        self.pl031_seen |= other.pl031_seen;
-    }
-
     /// The PL031 edge cases never exercised.
     pub fn missed_pl031_edge_cases(&self) -> Vec<&'static str> {
         PL031_EDGE_CASES.iter().filter(|(id, _)| !self.rtc_edges.contains_key(id)).map(|(id, _)| *id).collect()

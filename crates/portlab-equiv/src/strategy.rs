@@ -298,11 +298,6 @@ pub fn case(devices: DeviceSet, max_chunks: usize) -> impl Strategy<Value = Vec<
     })
 }
 
-/// A PL011-only case of up to `max_chunks` chunks.
-pub fn pl011_case(max_chunks: usize) -> impl Strategy<Value = Vec<Vec<Command>>> {
-    case(DeviceSet::Pl011, max_chunks)
-}
-
 /// A generic case for any device: reads and writes of every size at the
 /// given word offsets (values biased toward 0, 1, single bits and all
 /// ones), resets, clock advances and migrations to the other
