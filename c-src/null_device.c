@@ -12,11 +12,13 @@
 static uint8_t null_instance;
 
 static PortlabStatus null_create(const PortlabHostOps *host, void *host_ctx,
-                                 PortlabDevice **out)
+                                 const PortlabProperty *props,
+                                 uint32_t num_props, PortlabDevice **out)
 {
     (void)host;
     (void)host_ctx;
-    if (out == NULL) {
+    (void)props;
+    if (out == NULL || num_props != 0) {
         return PORTLAB_ERR_INVALID;
     }
     *out = (PortlabDevice *)(void *)&null_instance;
@@ -100,6 +102,23 @@ static PortlabStatus null_load(PortlabDevice *dev, const uint8_t *blob,
     return PORTLAB_OK;
 }
 
+static PortlabStatus null_set_input(PortlabDevice *dev, uint32_t line,
+                                    uint32_t level)
+{
+    (void)dev;
+    (void)line;
+    (void)level;
+    return PORTLAB_OK;
+}
+
+/* An empty payload: the floor saves nothing. */
+static const PortlabStateSchema null_state_schema = {
+    .version = 1,
+    .fixed_size = 0,
+    .fields = NULL,
+    .num_fields = 0,
+};
+
 const PortlabDeviceOps portlab_null_c_ops = {
     .abi_version = PORTLAB_ABI_VERSION,
     .type_name = "portlab-null",
@@ -109,6 +128,10 @@ const PortlabDeviceOps portlab_null_c_ops = {
     .access_sizes = PORTLAB_ACCESS_1 | PORTLAB_ACCESS_2 | PORTLAB_ACCESS_4 |
                     PORTLAB_ACCESS_8,
     .state_device_id = PORTLAB_NULL_STATE_DEVICE_ID,
+    .num_inputs = 0,
+    .properties = NULL,
+    .num_properties = 0,
+    .state_schema = &null_state_schema,
     .create = null_create,
     .destroy = null_destroy,
     .reset = null_reset,
@@ -120,4 +143,5 @@ const PortlabDeviceOps portlab_null_c_ops = {
     .timer_expired = null_timer_expired,
     .save = null_save,
     .load = null_load,
+    .set_input = null_set_input,
 };

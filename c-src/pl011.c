@@ -319,9 +319,15 @@ static void pl011_reset_state(Pl011State *s)
 }
 
 static PortlabStatus pl011_create(const PortlabHostOps *host, void *host_ctx,
-                                  PortlabDevice **out)
+                                  const PortlabProperty *props,
+                                  uint32_t num_props, PortlabDevice **out)
 {
     if (host == NULL || out == NULL) {
+        return PORTLAB_ERR_INVALID;
+    }
+    /* The PL011 has no creation properties: any property is refused. */
+    if (devprops_resolve(host, host_ctx, "pl011", NULL, 0, props, num_props,
+                         NULL) != PORTLAB_OK) {
         return PORTLAB_ERR_INVALID;
     }
     Pl011State *s = calloc(1, sizeof *s);
@@ -429,25 +435,60 @@ static PortlabStatus pl011_timer_expired(PortlabDevice *dev, uint32_t timer)
     return PORTLAB_ERR_INVALID;
 }
 
+/* ABI 2: the PL011 has no input lines. */
+static PortlabStatus pl011_set_input(PortlabDevice *dev, uint32_t line,
+                                     uint32_t level)
+{
+    (void)dev;
+    (void)line;
+    (void)level;
+    return PORTLAB_ERR_INVALID;
+}
+
+/* Section 12.2 as data (ABI 2): what every tool reads the payload by. */
+static const PortlabStateField pl011_state_fields[] = {
+    { "flags", PL011_STATE_FLAGS, 4, 1, 0 },
+    { "lcr", PL011_STATE_LCR, 4, 1, 0 },
+    { "rsr", PL011_STATE_RSR, 4, 1, 0 },
+    { "cr", PL011_STATE_CR, 4, 1, 0 },
+    { "dmacr", PL011_STATE_DMACR, 4, 1, 0 },
+    { "int_enabled", PL011_STATE_INT_ENABLED, 4, 1, 0 },
+    { "int_level", PL011_STATE_INT_LEVEL, 4, 1, 0 },
+    { "read_fifo", PL011_STATE_READ_FIFO, 4, PL011_FIFO_SLOTS, 0 },
+    { "ilpr", PL011_STATE_ILPR, 4, 1, 0 },
+    { "ibrd", PL011_STATE_IBRD, 4, 1, 0 },
+    { "fbrd", PL011_STATE_FBRD, 4, 1, 0 },
+    { "ifl", PL011_STATE_IFL, 4, 1, 0 },
+    { "read_pos", PL011_STATE_READ_POS, 4, 1, 0 },
+    { "read_count", PL011_STATE_READ_COUNT, 4, 1, 0 },
+};
+
+static const PortlabStateSchema pl011_state_schema = {
+    .version = PL011_STATE_VERSION,
+    .fixed_size = PL011_STATE_PAYLOAD_SIZE_V1,
+    .fields = pl011_state_fields,
+    .num_fields = sizeof pl011_state_fields / sizeof pl011_state_fields[0],
+};
+
 /* Section 12.2: payload field order, version 1. */
 static void put_payload(const Pl011State *s, uint8_t *p)
 {
-    devstate_put_u32(p + 0, s->flags);
-    devstate_put_u32(p + 4, s->lcr);
-    devstate_put_u32(p + 8, s->rsr);
-    devstate_put_u32(p + 12, s->cr);
-    devstate_put_u32(p + 16, s->dmacr);
-    devstate_put_u32(p + 20, s->int_enabled);
-    devstate_put_u32(p + 24, s->int_level);
+    devstate_put_u32(p + PL011_STATE_FLAGS, s->flags);
+    devstate_put_u32(p + PL011_STATE_LCR, s->lcr);
+    devstate_put_u32(p + PL011_STATE_RSR, s->rsr);
+    devstate_put_u32(p + PL011_STATE_CR, s->cr);
+    devstate_put_u32(p + PL011_STATE_DMACR, s->dmacr);
+    devstate_put_u32(p + PL011_STATE_INT_ENABLED, s->int_enabled);
+    devstate_put_u32(p + PL011_STATE_INT_LEVEL, s->int_level);
     for (uint32_t i = 0; i < PL011_FIFO_SLOTS; i++) {
-        devstate_put_u32(p + 28 + 4 * i, s->read_fifo[i]);
+        devstate_put_u32(p + PL011_STATE_READ_FIFO + 4 * i, s->read_fifo[i]);
     }
-    devstate_put_u32(p + 92, s->ilpr);
-    devstate_put_u32(p + 96, s->ibrd);
-    devstate_put_u32(p + 100, s->fbrd);
-    devstate_put_u32(p + 104, s->ifl);
-    devstate_put_u32(p + 108, s->read_pos);
-    devstate_put_u32(p + 112, s->read_count);
+    devstate_put_u32(p + PL011_STATE_ILPR, s->ilpr);
+    devstate_put_u32(p + PL011_STATE_IBRD, s->ibrd);
+    devstate_put_u32(p + PL011_STATE_FBRD, s->fbrd);
+    devstate_put_u32(p + PL011_STATE_IFL, s->ifl);
+    devstate_put_u32(p + PL011_STATE_READ_POS, s->read_pos);
+    devstate_put_u32(p + PL011_STATE_READ_COUNT, s->read_count);
 }
 
 static uint32_t payload_len_for_version(uint16_t version)
@@ -489,26 +530,26 @@ static PortlabStatus pl011_load(PortlabDevice *dev, const uint8_t *blob,
     }
     /* Decode into a scratch copy; the device changes only if all is valid. */
     Pl011State n = *state_of(dev);
-    n.flags = devstate_get_u32(p + 0);
-    n.lcr = devstate_get_u32(p + 4);
-    n.rsr = devstate_get_u32(p + 8);
-    n.cr = devstate_get_u32(p + 12);
-    n.dmacr = devstate_get_u32(p + 16);
-    n.int_enabled = devstate_get_u32(p + 20);
-    n.int_level = devstate_get_u32(p + 24);
+    n.flags = devstate_get_u32(p + PL011_STATE_FLAGS);
+    n.lcr = devstate_get_u32(p + PL011_STATE_LCR);
+    n.rsr = devstate_get_u32(p + PL011_STATE_RSR);
+    n.cr = devstate_get_u32(p + PL011_STATE_CR);
+    n.dmacr = devstate_get_u32(p + PL011_STATE_DMACR);
+    n.int_enabled = devstate_get_u32(p + PL011_STATE_INT_ENABLED);
+    n.int_level = devstate_get_u32(p + PL011_STATE_INT_LEVEL);
     int fifo_ok = 1;
     for (uint32_t i = 0; i < PL011_FIFO_SLOTS; i++) {
-        n.read_fifo[i] = devstate_get_u32(p + 28 + 4 * i);
+        n.read_fifo[i] = devstate_get_u32(p + PL011_STATE_READ_FIFO + 4 * i);
         if (n.read_fifo[i] > 0xFFFu) {
             fifo_ok = 0;
         }
     }
-    n.ilpr = devstate_get_u32(p + 92);
-    n.ibrd = devstate_get_u32(p + 96);
-    n.fbrd = devstate_get_u32(p + 100);
-    n.ifl = devstate_get_u32(p + 104);
-    n.read_pos = devstate_get_u32(p + 108);
-    n.read_count = devstate_get_u32(p + 112);
+    n.ilpr = devstate_get_u32(p + PL011_STATE_ILPR);
+    n.ibrd = devstate_get_u32(p + PL011_STATE_IBRD);
+    n.fbrd = devstate_get_u32(p + PL011_STATE_FBRD);
+    n.ifl = devstate_get_u32(p + PL011_STATE_IFL);
+    n.read_pos = devstate_get_u32(p + PL011_STATE_READ_POS);
+    n.read_count = devstate_get_u32(p + PL011_STATE_READ_COUNT);
     n.read_trigger = 1;
     if (n.flags > PL011_FR_MASK || n.rsr > PL011_RSR_MASK ||
         n.int_level > PL011_INT_MASK || !fifo_ok ||
@@ -532,6 +573,10 @@ const PortlabDeviceOps portlab_pl011_c_ops = {
     .access_sizes = PORTLAB_ACCESS_1 | PORTLAB_ACCESS_2 | PORTLAB_ACCESS_4 |
                     PORTLAB_ACCESS_8,
     .state_device_id = PL011_STATE_DEVICE_ID,
+    .num_inputs = 0,
+    .properties = NULL,
+    .num_properties = 0,
+    .state_schema = &pl011_state_schema,
     .create = pl011_create,
     .destroy = pl011_destroy,
     .reset = pl011_reset,
@@ -543,4 +588,5 @@ const PortlabDeviceOps portlab_pl011_c_ops = {
     .timer_expired = pl011_timer_expired,
     .save = pl011_save,
     .load = pl011_load,
+    .set_input = pl011_set_input,
 };

@@ -155,9 +155,15 @@ static int access_ok(uint64_t offset, uint32_t size)
 }
 
 static PortlabStatus pl031_create(const PortlabHostOps *host, void *host_ctx,
-                                  PortlabDevice **out)
+                                  const PortlabProperty *props,
+                                  uint32_t num_props, PortlabDevice **out)
 {
     if (host == NULL || out == NULL) {
+        return PORTLAB_ERR_INVALID;
+    }
+    /* The PL031 has no creation properties: any property is refused. */
+    if (devprops_resolve(host, host_ctx, "pl031", NULL, 0, props, num_props,
+                         NULL) != PORTLAB_OK) {
         return PORTLAB_ERR_INVALID;
     }
     Pl031State *s = calloc(1, sizeof *s);
@@ -273,11 +279,11 @@ static PortlabStatus pl031_save(PortlabDevice *dev, uint8_t *buf, uint32_t cap,
         return PORTLAB_ERR_BUFFER_TOO_SMALL;
     }
     const Pl031State *s = state_of(dev);
-    devstate_put_u32(p + 0, s->tick_offset);
-    devstate_put_u32(p + 4, s->mr);
-    devstate_put_u32(p + 8, s->lr);
-    devstate_put_u32(p + 12, s->im);
-    devstate_put_u32(p + 16, s->is);
+    devstate_put_u32(p + PL031_STATE_TICK_OFFSET, s->tick_offset);
+    devstate_put_u32(p + PL031_STATE_MR, s->mr);
+    devstate_put_u32(p + PL031_STATE_LR, s->lr);
+    devstate_put_u32(p + PL031_STATE_IM, s->im);
+    devstate_put_u32(p + PL031_STATE_IS, s->is);
     devstate_end_save(buf, PL031_STATE_PAYLOAD_SIZE_V1);
     return PORTLAB_OK;
 }
@@ -296,15 +302,15 @@ static PortlabStatus pl031_load(PortlabDevice *dev, const uint8_t *blob,
     if (status != PORTLAB_OK) {
         return status;
     }
-    uint32_t im = devstate_get_u32(p + 12);
-    uint32_t is = devstate_get_u32(p + 16);
+    uint32_t im = devstate_get_u32(p + PL031_STATE_IM);
+    uint32_t is = devstate_get_u32(p + PL031_STATE_IS);
     if (im > 1 || is > 1) {
         return PORTLAB_ERR_OUT_OF_RANGE;
     }
     Pl031State *s = state_of(dev);
-    s->tick_offset = devstate_get_u32(p + 0);
-    s->mr = devstate_get_u32(p + 4);
-    s->lr = devstate_get_u32(p + 8);
+    s->tick_offset = devstate_get_u32(p + PL031_STATE_TICK_OFFSET);
+    s->mr = devstate_get_u32(p + PL031_STATE_MR);
+    s->lr = devstate_get_u32(p + PL031_STATE_LR);
     s->im = im;
     s->is = is;
     /* Section 9.2: the alarm is re-armed relative to the load time, and
@@ -312,6 +318,32 @@ static PortlabStatus pl031_load(PortlabDevice *dev, const uint8_t *blob,
     pl031_arm_alarm(s);
     return PORTLAB_OK;
 }
+
+/* ABI 2: the PL031 has no input lines. */
+static PortlabStatus pl031_set_input(PortlabDevice *dev, uint32_t line,
+                                     uint32_t level)
+{
+    (void)dev;
+    (void)line;
+    (void)level;
+    return PORTLAB_ERR_INVALID;
+}
+
+/* Section 9.1 as data (ABI 2). */
+static const PortlabStateField pl031_state_fields[] = {
+    { "tick_offset", PL031_STATE_TICK_OFFSET, 4, 1, 0 },
+    { "mr", PL031_STATE_MR, 4, 1, 0 },
+    { "lr", PL031_STATE_LR, 4, 1, 0 },
+    { "im", PL031_STATE_IM, 4, 1, 0 },
+    { "is", PL031_STATE_IS, 4, 1, 0 },
+};
+
+static const PortlabStateSchema pl031_state_schema = {
+    .version = PL031_STATE_VERSION,
+    .fixed_size = PL031_STATE_PAYLOAD_SIZE_V1,
+    .fields = pl031_state_fields,
+    .num_fields = sizeof pl031_state_fields / sizeof pl031_state_fields[0],
+};
 
 const PortlabDeviceOps portlab_pl031_c_ops = {
     .abi_version = PORTLAB_ABI_VERSION,
@@ -322,6 +354,10 @@ const PortlabDeviceOps portlab_pl031_c_ops = {
     .access_sizes = PORTLAB_ACCESS_1 | PORTLAB_ACCESS_2 | PORTLAB_ACCESS_4 |
                     PORTLAB_ACCESS_8,
     .state_device_id = PL031_STATE_DEVICE_ID,
+    .num_inputs = 0,
+    .properties = NULL,
+    .num_properties = 0,
+    .state_schema = &pl031_state_schema,
     .create = pl031_create,
     .destroy = pl031_destroy,
     .reset = pl031_reset,
@@ -333,4 +369,5 @@ const PortlabDeviceOps portlab_pl031_c_ops = {
     .timer_expired = pl031_timer_expired,
     .save = pl031_save,
     .load = pl031_load,
+    .set_input = pl031_set_input,
 };

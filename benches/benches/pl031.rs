@@ -32,6 +32,8 @@ impl Host for QuietHost {
     fn timer_arm(&mut self, _timer: u32, _deadline_ns: u64) {}
     fn timer_cancel(&mut self, _timer: u32) {}
     fn log(&mut self, _kind: LogKind, _message: &str) {}
+    fn mem_write(&mut self, _addr: u64, _size: u32, _value: u64) {}
+    fn timer_arm_first(&mut self, _timer: u32) {}
 }
 
 /// The through-the-table members of every group: floor, C, Rust.
@@ -51,7 +53,7 @@ fn dr_read(c: &mut Criterion) {
         group.bench_function(label, |b| b.iter(|| dev.read(black_box(0x000), 4).expect("read")));
     }
     let mut host = QuietHost::default();
-    let mut native = Pl031::new(&mut host);
+    let mut native = Pl031::new(&mut host, &portlab_device::Properties::defaults_of::<Pl031>());
     group.bench_function("rust-native", |b| b.iter(|| native.read(&mut host, black_box(0x000), 4)));
     group.finish();
 }
@@ -64,7 +66,7 @@ fn alarm_set(c: &mut Criterion) {
         group.bench_function(label, |b| b.iter(|| dev.write(black_box(0x004), 4, 0x6553_f105).expect("write")));
     }
     let mut host = QuietHost::default();
-    let mut native = Pl031::new(&mut host);
+    let mut native = Pl031::new(&mut host, &portlab_device::Properties::defaults_of::<Pl031>());
     group.bench_function("rust-native", |b| b.iter(|| native.write(&mut host, black_box(0x004), 4, 0x6553_f105)));
     group.finish();
 }
@@ -86,7 +88,7 @@ fn save_load(c: &mut Criterion) {
         });
     }
     let mut host = QuietHost::default();
-    let mut native = Pl031::new(&mut host);
+    let mut native = Pl031::new(&mut host, &portlab_device::Properties::defaults_of::<Pl031>());
     let mut blob = Vec::with_capacity(64);
     group.bench_function("rust-native", |b| {
         b.iter(|| {

@@ -21,6 +21,22 @@ extern "C" {
 #define PL011_STATE_DEVICE_ID 0x0011
 #define PL011_STATE_VERSION 1
 #define PL011_STATE_PAYLOAD_SIZE_V1 116
+/* Payload field offsets (pl011.md section 12.2): every u32, little-endian.
+ * The state schema in pl011.c and the Rust rewrite both use these. */
+#define PL011_STATE_FLAGS 0
+#define PL011_STATE_LCR 4
+#define PL011_STATE_RSR 8
+#define PL011_STATE_CR 12
+#define PL011_STATE_DMACR 16
+#define PL011_STATE_INT_ENABLED 20
+#define PL011_STATE_INT_LEVEL 24
+#define PL011_STATE_READ_FIFO 28
+#define PL011_STATE_ILPR 92
+#define PL011_STATE_IBRD 96
+#define PL011_STATE_FBRD 100
+#define PL011_STATE_IFL 104
+#define PL011_STATE_READ_POS 108
+#define PL011_STATE_READ_COUNT 112
 /* Receive FIFO storage slots. */
 #define PL011_FIFO_SLOTS 16
 

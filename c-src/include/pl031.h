@@ -25,6 +25,12 @@ extern "C" {
 #define PL031_STATE_DEVICE_ID 0x0031
 #define PL031_STATE_VERSION 1
 #define PL031_STATE_PAYLOAD_SIZE_V1 20
+/* Payload field offsets (pl031.md section 9.1): every u32, little-endian. */
+#define PL031_STATE_TICK_OFFSET 0
+#define PL031_STATE_MR 4
+#define PL031_STATE_LR 8
+#define PL031_STATE_IM 12
+#define PL031_STATE_IS 16
 
 /* The counter steps once per second of virtual time. */
 #define PL031_NS_PER_SECOND 1000000000

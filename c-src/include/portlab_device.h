@@ -31,8 +31,11 @@
 extern "C" {
 #endif
 
-/* Version of this interface. Bump it whenever a struct below changes. */
-#define PORTLAB_ABI_VERSION 1
+/* Version of this interface. Bump it whenever a struct below changes.
+ * Version 2 added creation properties, input lines, guest-memory writes,
+ * the arm-first timer call and the state schema. A host refuses a table of
+ * any other version. */
+#define PORTLAB_ABI_VERSION 2
 
 /* ---- Status codes ------------------------------------------------------ */
 
@@ -88,6 +91,77 @@ typedef int32_t PortlabStatus;
 #define PORTLAB_STATE_HEADER_SIZE 12
 #define PORTLAB_STATE_TRAILER_SIZE 4
 
+/* ---- Creation properties (ABI 2) -----------------------------------------
+ * A device type may accept named properties at creation (QEMU's qdev
+ * properties): the number of comparators of an HPET, MSI on or off. Every
+ * value is an unsigned integer; booleans are 0 or 1. */
+typedef struct PortlabPropertyInfo {
+    /* NUL-terminated name, as the device's spec spells it ("timers"). */
+    const char *name;
+    /* One line for `portlab list`. */
+    const char *doc;
+    /* The value a property takes when create is not given it. */
+    uint64_t default_value;
+    /* Accepted range, inclusive. A value outside it makes create fail with
+     * PORTLAB_ERR_INVALID. The device may still map accepted values (the
+     * HPET clamps "timers" to 3..32, as QEMU 10.0 does). */
+    uint64_t min;
+    uint64_t max;
+} PortlabPropertyInfo;
+
+/* One property value handed to create. */
+typedef struct PortlabProperty {
+    const char *name;
+    uint64_t value;
+} PortlabProperty;
+
+/* ---- State schema (ABI 2) ------------------------------------------------
+ * The migration payload (the bytes between the container header and its
+ * CRC) described as data, so that every tool (state diffs, coverage,
+ * importers) reads any device's state by field name. The payload is a fixed
+ * part followed by an optional array of records whose length is given by a
+ * field of the fixed part (the HPET's comparators). Fields are little-endian
+ * unsigned integers of 1, 2, 4 or 8 bytes; a field with count > 1 is an
+ * array whose element k lies at offset + k * width. Every payload byte
+ * belongs to exactly one field. */
+
+/* The field is a member of the repeated record: its offset counts from the
+ * start of a record, and it is named "RECORD[i].NAME". */
+#define PORTLAB_FIELD_IN_RECORD 0x1
+
+typedef struct PortlabStateField {
+    /* NUL-terminated name, as in the device's spec ("read_fifo", "cmp"). */
+    const char *name;
+    /* Byte offset in the fixed part, or in the record (PORTLAB_FIELD_IN_RECORD). */
+    uint32_t offset;
+    /* Bytes per element: 1, 2, 4 or 8. */
+    uint32_t width;
+    /* Number of elements; 1 for a scalar. */
+    uint32_t count;
+    /* PORTLAB_FIELD_* flags. */
+    uint32_t flags;
+} PortlabStateField;
+
+typedef struct PortlabStateSchema {
+    /* The payload version this schema describes (the newest one saved). */
+    uint16_t version;
+    /* Bytes of the fixed part, at payload offset 0. */
+    uint32_t fixed_size;
+    /* Records (ABI 2 variable-length array): the array's name ("timer"),
+     * the name of the fixed-part scalar that counts them, the size of one
+     * record and the most records a payload may hold. All NULL/0 when the
+     * payload has no records. Records follow the fixed part, so a payload
+     * with k records is fixed_size + k * record_size bytes long. */
+    const char *record_name;
+    const char *record_count_field;
+    uint32_t record_size;
+    uint32_t max_records;
+    /* The fields, in payload order: fixed-part fields first, then the
+     * record's fields. */
+    const PortlabStateField *fields;
+    uint32_t num_fields;
+} PortlabStateSchema;
+
 /* ---- What the host gives a device ---------------------------------------
  * Every callback receives the host_ctx pointer the device was created with. */
 typedef struct PortlabHostOps {
@@ -112,11 +186,26 @@ typedef struct PortlabHostOps {
     void (*timer_cancel)(void *host_ctx, uint32_t timer);
     /* A diagnostic of kind PORTLAB_LOG_*, as a NUL-terminated message. */
     void (*log)(void *host_ctx, uint32_t kind, const char *message);
+    /* ABI 2: the device writes `size` bytes (1, 2, 4 or 8) of `value`,
+     * little-endian, to guest-physical address `addr` on its own (DMA; the
+     * HPET's FSB/MSI interrupt messages). Fire and forget: the device
+     * learns no result. The host logs it as a `mem` event. */
+    void (*mem_write)(void *host_ctx, uint64_t addr, uint32_t size,
+                      uint64_t value);
+    /* ABI 2: arm timer `timer` to expire at once (deadline 0), ahead of
+     * every timer pending now, of any device: it fires before them at the
+     * next advance, and several such arms fire in the reverse of their
+     * arming order. This is QEMU's timer list receiving a negative expiry
+     * (hpet.md section 8.1). Replaces any pending deadline of that timer. */
+    void (*timer_arm_first)(void *host_ctx, uint32_t timer);
 } PortlabHostOps;
 
 /* ---- What a device gives the host ---------------------------------------
  * A device model is one constant ops table: its description and its entry
- * points. Instances are created and destroyed through it. */
+ * points. Instances are created and destroyed through it. Every entry point
+ * must be present (a device without serial input still has receive, which
+ * returns PORTLAB_ERR_INVALID); a host validates the table once when it
+ * registers it and refuses a table of another ABI version. */
 typedef struct PortlabDevice PortlabDevice;
 
 typedef struct PortlabDeviceOps {
@@ -134,11 +223,23 @@ typedef struct PortlabDeviceOps {
     uint32_t access_sizes;
     /* Device id in the migration container (0x0011 PL011, 0x0031 PL031). */
     uint16_t state_device_id;
+    /* ABI 2: number of input lines (GPIO inputs), numbered from 0. */
+    uint32_t num_inputs;
+    /* ABI 2: the properties create accepts (NULL and 0: none). */
+    const PortlabPropertyInfo *properties;
+    uint32_t num_properties;
+    /* ABI 2: the migration payload as data. Never NULL. */
+    const PortlabStateSchema *state_schema;
 
-    /* Create an instance in its power-on state. `host` and `host_ctx` must
-     * outlive the instance. Creation calls no host callback other than
-     * clock_ns and rtc_epoch_s. */
+    /* Create an instance in its power-on state, with `num_props` property
+     * values (props may be NULL when num_props is 0). An unknown name, a
+     * name given twice or a value outside its range makes create fail with
+     * PORTLAB_ERR_INVALID, after a log message that names the property, and
+     * creates nothing. Properties not given take their default. `host` and
+     * `host_ctx` must outlive the instance. Creation calls no host callback
+     * other than clock_ns, rtc_epoch_s and (for a refused property) log. */
     PortlabStatus (*create)(const PortlabHostOps *host, void *host_ctx,
+                            const PortlabProperty *props, uint32_t num_props,
                             PortlabDevice **out);
     /* Free an instance. The host cancels the instance's timers itself. */
     void (*destroy)(PortlabDevice *dev);
@@ -167,6 +268,14 @@ typedef struct PortlabDeviceOps {
      * exactly as it was and a PORTLAB_ERR_* load code says why. */
     PortlabStatus (*load)(PortlabDevice *dev, const uint8_t *blob,
                           uint32_t len);
+    /* ABI 2: input line `line` (< num_inputs) is driven to `level` (0 or 1;
+     * anything else, or a bad line, is PORTLAB_ERR_INVALID and changes
+     * nothing). Delivered every time, also when the level does not change.
+     * A device without inputs returns PORTLAB_ERR_INVALID. The device may
+     * call set_irq, mem_write, timer_arm, timer_arm_first and timer_cancel
+     * while handling it. */
+    PortlabStatus (*set_input)(PortlabDevice *dev, uint32_t line,
+                               uint32_t level);
 } PortlabDeviceOps;
 
 #ifdef __cplusplus

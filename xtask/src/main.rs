@@ -135,12 +135,40 @@ fn regenerate(check: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// Whether bindgen can run here: generates the current headers' bindings
+/// in memory. bindgen panics when it cannot load libclang, so the panic is
+/// caught and turned into the install instruction.
+fn libclang_available(include: &Path) -> Result<(), String> {
+    let include = include.to_path_buf();
+    let outcome = std::panic::catch_unwind(move || bindgen_builder(&include).generate().map(|_| ()));
+    match outcome {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(format!("bindgen cannot run ({e})")),
+        Err(_) => Err("bindgen cannot load libclang".to_string()),
+    }
+    .map_err(|why| {
+        format!(
+            "{why}.\n`cargo xtask new-device` regenerates the bindings, which needs libclang:\n\n    \
+             apt-get install libclang-dev\n\nNothing was written."
+        )
+    })
+}
+
 fn scaffold(name: &str) -> Result<(), String> {
     let root = workspace_root();
-    new_device::new_device(&root, name)?;
-    println!("regenerating the bindings (needs libclang)");
-    regenerate(false)
-        .map_err(|e| format!("{e}\nThe scaffold is in place; run `cargo xtask bindgen` once libclang is installed."))?;
+    // Everything that can be checked is checked before anything is written.
+    libclang_available(&root.join("c-src/include"))?;
+    let mut journal = new_device::Journal::default();
+    let result = new_device::new_device(&root, name, &mut journal).and_then(|()| {
+        println!("regenerating the bindings");
+        regenerate(false)
+    });
+    if let Err(e) = result {
+        let restored = journal.roll_back();
+        return Err(format!(
+            "{e}\nThe scaffold was rolled back ({restored} files restored or removed); the tree is as before."
+        ));
+    }
     // Format what was inserted into existing files.
     let fmt = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["fmt", "--all"])

@@ -104,20 +104,59 @@ fn next_base(board_rs: &str) -> u64 {
     highest + 0x1_0000
 }
 
-fn write_new(path: &Path, text: &str) -> Result<(), String> {
+/// What a scaffold changed, so that a failure can put the tree back: the
+/// files it created (and directories), and the old text of files it edited.
+#[derive(Debug, Default)]
+pub(crate) struct Journal {
+    created: Vec<std::path::PathBuf>,
+    created_dirs: Vec<std::path::PathBuf>,
+    edited: Vec<(std::path::PathBuf, String)>,
+}
+
+impl Journal {
+    fn note_edit(&mut self, path: &Path) -> Result<(), String> {
+        if !self.edited.iter().any(|(p, _)| p == path) {
+            let old = fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            self.edited.push((path.to_path_buf(), old));
+        }
+        Ok(())
+    }
+
+    /// Restores every edited file and removes every created one; returns
+    /// how many paths it put back.
+    pub(crate) fn roll_back(self) -> usize {
+        let mut n = 0;
+        for (path, old) in self.edited.iter().rev() {
+            n += usize::from(fs::write(path, old).is_ok());
+        }
+        for path in self.created.iter().rev() {
+            n += usize::from(fs::remove_file(path).is_ok());
+        }
+        for dir in self.created_dirs.iter().rev() {
+            let _ = fs::remove_dir(dir);
+        }
+        n
+    }
+}
+
+fn write_new(journal: &mut Journal, path: &Path, text: &str) -> Result<(), String> {
     if path.exists() {
         return Err(format!("{} exists already", path.display()));
     }
     if let Some(dir) = path.parent() {
+        let mut missing: Vec<&Path> = dir.ancestors().take_while(|d| !d.exists()).collect();
         fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        missing.reverse();
+        journal.created_dirs.extend(missing.into_iter().map(Path::to_path_buf));
     }
     fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    journal.created.push(path.to_path_buf());
     println!("  created {}", path.display());
     Ok(())
 }
 
 /// Scaffolds device `name` in the workspace at `root`.
-pub(crate) fn new_device(root: &Path, name: &str) -> Result<(), String> {
+pub(crate) fn new_device(root: &Path, name: &str, journal: &mut Journal) -> Result<(), String> {
     validate(name)?;
     let crate_dir = root.join(format!("crates/portlab-{name}"));
     if crate_dir.exists() || root.join(format!("c-src/{name}.c")).exists() {
@@ -130,16 +169,30 @@ pub(crate) fn new_device(root: &Path, name: &str) -> Result<(), String> {
         id: state_id(name),
     };
     println!("scaffolding device `{name}` (state id 0x{:04x})", names.id);
-    write_new(&root.join(format!("c-src/include/{name}.h")), &names.fill(DEVICE_H))?;
-    write_new(&root.join(format!("c-src/{name}.c")), &names.fill(DEVICE_C))?;
-    write_new(&crate_dir.join("Cargo.toml"), &names.fill(CARGO_TOML))?;
-    write_new(&crate_dir.join("src/lib.rs"), &names.fill(LIB_RS))?;
-    write_new(&crate_dir.join("tests/lockstep.rs"), &names.fill(LOCKSTEP_RS))?;
-    write_new(&crate_dir.join(format!("benches/{name}.rs")), &names.fill(BENCH_RS))?;
-    write_new(&root.join(format!("tests/traces/{name}/basics.trace")), &names.fill(TRACE))?;
+    write_new(journal, &root.join(format!("c-src/include/{name}.h")), &names.fill(DEVICE_H))?;
+    write_new(journal, &root.join(format!("c-src/{name}.c")), &names.fill(DEVICE_C))?;
+    write_new(journal, &crate_dir.join("Cargo.toml"), &names.fill(CARGO_TOML))?;
+    write_new(journal, &crate_dir.join("src/lib.rs"), &names.fill(LIB_RS))?;
+    write_new(journal, &crate_dir.join("tests/lockstep.rs"), &names.fill(LOCKSTEP_RS))?;
+    write_new(journal, &crate_dir.join(format!("benches/{name}.rs")), &names.fill(BENCH_RS))?;
+    write_new(journal, &root.join(format!("tests/traces/{name}/basics.trace")), &names.fill(TRACE))?;
 
     let board_rs = root.join("crates/portlab-board/src/board.rs");
     let base = next_base(&fs::read_to_string(&board_rs).unwrap_or_default());
+    for edited in [
+        "Cargo.toml",
+        "crates/portlab-board/Cargo.toml",
+        "crates/portlab-device/src/c_models.rs",
+        "crates/portlab-board/src/registry.rs",
+        "crates/portlab-board/src/board.rs",
+        "crates/portlab-sys/src/bindings.rs",
+        "c-src/tools/board_devices.h",
+    ] {
+        let path = root.join(edited);
+        if path.exists() {
+            journal.note_edit(&path)?;
+        }
+    }
     add_to_workspace_manifest(&root.join("Cargo.toml"), name)?;
     insert_above_marker(&root.join("crates/portlab-board/Cargo.toml"), &format!("portlab-{name}.workspace = true"))?;
     insert_above_marker(

@@ -25,6 +25,8 @@ pub struct BenchHost {
     pub breaks: u64,
     /// Diagnostics reported (the workloads should cause none).
     pub logs: u64,
+    /// Guest-memory writes (interface v2).
+    pub mem_writes: u64,
 }
 
 impl BenchHost {
@@ -77,4 +79,11 @@ impl Host for BenchHost {
     fn log(&mut self, _kind: LogKind, _message: &str) {
         self.logs += 1;
     }
+
+    fn mem_write(&mut self, _addr: u64, _size: u32, value: u64) {
+        self.mem_writes += 1;
+        self.tx_sum = self.tx_sum.wrapping_add(value);
+    }
+
+    fn timer_arm_first(&mut self, _timer: u32) {}
 }

@@ -80,7 +80,7 @@ impl Native {
     /// A PL011 in its power-on state.
     pub fn new() -> Native {
         let mut host = BenchHost::default();
-        let device = Pl011::new(&mut host);
+        let device = Pl011::new(&mut host, &portlab_device::Properties::defaults_of::<Pl011>());
         Native { device, host }
     }
 }
@@ -105,7 +105,7 @@ impl Target for Native {
     }
 
     fn receive(&mut self, byte: u8) {
-        self.device.receive(&mut self.host, byte);
+        let _accepted = self.device.receive(&mut self.host, byte);
     }
 
     fn save_into(&mut self, out: &mut Vec<u8>) {

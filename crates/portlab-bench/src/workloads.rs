@@ -295,7 +295,7 @@ pub(crate) fn replay(
                         tally.reads += 1;
                         tally.reads_sum = tally.reads_sum.wrapping_add(value);
                     }
-                    Event::Irq { .. } => tally.irq_events += 1,
+                    Event::Irq { .. } | Event::Mem { .. } => tally.irq_events += 1,
                     Event::Tx { byte, .. } => {
                         tally.tx_events += 1;
                         tally.tx_sum = tally.tx_sum.wrapping_add(u64::from(byte));

@@ -30,6 +30,10 @@ pub struct SlotConfig {
     pub base: u64,
     /// Which implementation to instantiate.
     pub implementation: Implementation,
+    /// Creation properties given by a trace's `config` line (interface
+    /// v2); the rest keep the device's defaults. `migrate` re-creates the
+    /// device with the same values.
+    pub properties: Vec<(String, u64)>,
 }
 
 /// A board's layout.
@@ -42,14 +46,21 @@ pub struct BoardConfig {
 }
 
 impl BoardConfig {
-    /// The default machine, laid out like QEMU's `virt`: `pl011` at
-    /// 0x0900_0000 and `pl031` at 0x0901_0000, every device in
-    /// `implementation`.
+    /// The default machine: `pl011` at 0x0900_0000 and `pl031` at
+    /// 0x0901_0000 as on QEMU's `virt`, and `hpet` at 0xFED0_0000 as on
+    /// the PC, every device in `implementation`.
     pub fn default_board(implementation: Implementation) -> BoardConfig {
-        let slot = |name: &str, base| SlotConfig { name: name.into(), kind: name.into(), base, implementation };
+        let slot = |name: &str, base| SlotConfig {
+            name: name.into(),
+            kind: name.into(),
+            base,
+            implementation,
+            properties: Vec::new(),
+        };
         let slots = vec![
             slot("pl011", 0x0900_0000),
             slot("pl031", 0x0901_0000),
+            slot("hpet", 0xfed0_0000),
             // `cargo xtask new-device` adds board slots above this line.
         ];
         BoardConfig { slots, epoch: DEFAULT_EPOCH }
@@ -101,6 +112,8 @@ pub enum BoardError {
     NoImplementation(String),
     /// The virtual clock would overflow.
     ClockOverflow,
+    /// A creation property the device does not accept.
+    BadProperty(String),
     /// The device returned an error.
     Device {
         /// What the board was doing.
@@ -113,9 +126,10 @@ pub enum BoardError {
 impl fmt::Display for BoardError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            BoardError::UnknownDevice(msg) | BoardError::BadAccess(msg) | BoardError::NoImplementation(msg) => {
-                f.write_str(msg)
-            }
+            BoardError::UnknownDevice(msg)
+            | BoardError::BadAccess(msg)
+            | BoardError::NoImplementation(msg)
+            | BoardError::BadProperty(msg) => f.write_str(msg),
             BoardError::ClockOverflow => f.write_str("the virtual clock would pass 2^64 - 1 ns"),
             BoardError::Device { operation, error } => write!(f, "{operation} failed: {error}"),
         }
@@ -125,7 +139,7 @@ impl fmt::Display for BoardError {
 impl std::error::Error for BoardError {}
 
 /// Board state that devices reach through their host callbacks.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Shared {
     clock_ns: u64,
     epoch: u64,
@@ -137,11 +151,31 @@ struct Shared {
     timers: BTreeMap<(u64, u64), (usize, u32)>,
     /// The queue key of each armed (device, timer).
     armed: HashMap<(usize, u32), (u64, u64)>,
+    /// Sequence numbers: ordinary arms count up from 2^63, arm-first arms
+    /// count down from below it, so an arm-first timer (deadline 0) sorts
+    /// ahead of every timer pending when it is armed, and a later
+    /// arm-first ahead of an earlier one (trace-format.md, `advance`).
     timer_seq: u64,
+    first_seq: u64,
     breaks_sent: u64,
 }
 
 impl Shared {
+    fn new(epoch: u64) -> Shared {
+        Shared {
+            clock_ns: 0,
+            epoch,
+            events: Vec::new(),
+            diagnostics: Vec::new(),
+            irq_levels: Vec::new(),
+            timers: BTreeMap::new(),
+            armed: HashMap::new(),
+            timer_seq: 1 << 63,
+            first_seq: (1 << 63) - 1,
+            breaks_sent: 0,
+        }
+    }
+
     fn cancel_timer(&mut self, dev: usize, timer: u32) {
         if let Some(key) = self.armed.remove(&(dev, timer)) {
             self.timers.remove(&key);
@@ -152,6 +186,14 @@ impl Shared {
         self.cancel_timer(dev, timer);
         let key = (deadline_ns, self.timer_seq);
         self.timer_seq += 1;
+        self.timers.insert(key, (dev, timer));
+        self.armed.insert((dev, timer), key);
+    }
+
+    fn arm_timer_first(&mut self, dev: usize, timer: u32) {
+        self.cancel_timer(dev, timer);
+        let key = (0, self.first_seq);
+        self.first_seq -= 1;
         self.timers.insert(key, (dev, timer));
         self.armed.insert((dev, timer), key);
     }
@@ -243,6 +285,34 @@ impl Host for BoardHost {
         self.shared.borrow_mut().cancel_timer(self.dev, timer);
     }
 
+    fn mem_write(&mut self, addr: u64, size: u32, value: u64) {
+        let mut shared = self.shared.borrow_mut();
+        let dev = self.dev;
+        if !matches!(size, 1 | 2 | 4 | 8) || (size < 8 && value >> (size * 8) != 0) {
+            shared.diagnostics.push(Diagnostic {
+                dev,
+                kind: LogKind::GuestError,
+                message: format!("device wrote {size} bytes of 0x{value:x} to guest memory: not a valid memory write"),
+            });
+            return;
+        }
+        shared.events.push(Event::Mem { dev, addr, size, value });
+    }
+
+    fn timer_arm_first(&mut self, timer: u32) {
+        let mut shared = self.shared.borrow_mut();
+        if timer >= self.num_timers {
+            let dev = self.dev;
+            shared.diagnostics.push(Diagnostic {
+                dev,
+                kind: LogKind::GuestError,
+                message: format!("device armed timer {timer}, which it does not have"),
+            });
+            return;
+        }
+        shared.arm_timer_first(self.dev, timer);
+    }
+
     fn log(&mut self, kind: LogKind, message: &str) {
         let dev = self.dev;
         self.shared.borrow_mut().diagnostics.push(Diagnostic { dev, kind, message: message.to_owned() });
@@ -274,13 +344,13 @@ impl fmt::Debug for Board {
 impl Board {
     /// Builds the board `config` from the devices in `registry`.
     pub fn new(registry: &Registry, config: &BoardConfig) -> Result<Board, BoardError> {
-        let shared = Rc::new(RefCell::new(Shared { epoch: config.epoch, ..Shared::default() }));
+        let shared = Rc::new(RefCell::new(Shared::new(config.epoch)));
         let mut board = Board { registry: registry.clone(), shared, slots: Vec::new(), names: Vec::new() };
         for (dev, slot) in config.slots.iter().enumerate() {
             let device_type = board.device_type(&slot.kind, slot.implementation)?;
             let info = device_type.info();
             board.shared.borrow_mut().irq_levels.push(vec![false; info.num_irqs as usize]);
-            let instance = board.create(dev, device_type)?;
+            let instance = board.create(dev, device_type, &slot.properties)?;
             board.slots.push(Slot { config: slot.clone(), info, instance, pending: VecDeque::new() });
             board.names.push(slot.name.clone());
         }
@@ -291,11 +361,21 @@ impl Board {
         self.registry.device_type(kind, implementation).map_err(BoardError::NoImplementation)
     }
 
-    fn create(&self, dev: usize, device_type: DeviceType) -> Result<Instance<BoardHost>, BoardError> {
+    fn create(
+        &self,
+        dev: usize,
+        device_type: DeviceType,
+        properties: &[(String, u64)],
+    ) -> Result<Instance<BoardHost>, BoardError> {
+        // The board checks the properties itself first, so that a bad one
+        // is reported with the device's own words rather than as a bare
+        // "invalid argument" from create.
+        device_type.description().resolve_properties(properties).map_err(BoardError::BadProperty)?;
         let info = device_type.info();
         let host =
             BoardHost { dev, num_irqs: info.num_irqs, num_timers: info.num_timers, shared: Rc::clone(&self.shared) };
-        Instance::new(device_type, host).map_err(|error| BoardError::Device { operation: "create", error })
+        Instance::with_properties(device_type, host, properties)
+            .map_err(|error| BoardError::Device { operation: "create", error })
     }
 
     /// The index of the device called `name`.
@@ -313,6 +393,12 @@ impl Board {
     /// The configuration of device `dev`.
     pub fn slot_config(&self, dev: usize) -> &SlotConfig {
         &self.slots[dev].config
+    }
+
+    /// What device `dev`'s current implementation declares (properties,
+    /// input lines, state schema).
+    pub fn description(&self, dev: usize) -> &'static portlab_device::schema::Description {
+        self.slots[dev].instance.device_type().description()
     }
 
     /// The type name of device `dev`'s current implementation.
@@ -417,6 +503,27 @@ impl Board {
         self.deliver(dev)
     }
 
+    /// Drives input line `line` of `dev` to `level` (trace format v2). The
+    /// device sees every drive, also one that repeats the current level.
+    pub fn input(&mut self, dev: usize, line: u32, level: bool) -> Result<(), BoardError> {
+        let slot = &mut self.slots[dev];
+        if line >= slot.info.num_inputs {
+            let name = &slot.config.name;
+            return Err(BoardError::BadAccess(match slot.info.num_inputs {
+                0 => format!("{name} has no input lines"),
+                1 => format!("{name} has one input line (0), not {line}"),
+                n => format!("{name} has {n} input lines (0-{}), not {line}", n - 1),
+            }));
+        }
+        slot.instance.set_input(line, level).map_err(|error| BoardError::Device { operation: "input", error })
+    }
+
+    /// The deadlines of every armed timer, soonest first (the
+    /// timer-aware random guest aims its `advance`s at them).
+    pub fn armed_deadlines(&self) -> Vec<u64> {
+        self.shared.borrow().timers.keys().map(|(deadline, _)| *deadline).collect()
+    }
+
     /// A break arrives, ahead of any pending input bytes.
     pub fn serial_break(&mut self, dev: usize) -> Result<(), BoardError> {
         self.slots[dev].instance.receive_break().map_err(|error| BoardError::Device { operation: "break", error })
@@ -511,7 +618,8 @@ impl Board {
         // The old instance's timers go; the new one re-arms what it needs
         // while loading. Keep them to restore if the load fails.
         let old_timers = self.shared.borrow_mut().take_timers(dev);
-        let loaded = self.create(dev, device_type).and_then(|mut fresh| {
+        let properties = self.slots[dev].config.properties.clone();
+        let loaded = self.create(dev, device_type, &properties).and_then(|mut fresh| {
             fresh.load(&blob).map_err(|error| BoardError::Device { operation: "migration load", error })?;
             Ok(fresh)
         });

@@ -105,7 +105,7 @@ impl Guest {
                     self.run.reads += 1;
                     value = Some(v);
                 }
-                Event::Irq { .. } => self.run.irqs += 1,
+                Event::Irq { .. } | Event::Mem { .. } => self.run.irqs += 1,
                 Event::Tx { byte, .. } => {
                     self.run.tx += 1;
                     self.run.console.push(char::from(byte));

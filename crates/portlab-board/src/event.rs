@@ -33,13 +33,24 @@ pub enum Event {
         /// The byte.
         byte: u8,
     },
+    /// The device wrote into guest memory (trace format v2: an MSI).
+    Mem {
+        /// Device index.
+        dev: usize,
+        /// Guest-physical address.
+        addr: u64,
+        /// Bytes written: 1, 2, 4 or 8.
+        size: u32,
+        /// The value, little-endian in memory.
+        value: u64,
+    },
 }
 
 impl Event {
     /// The index of the device the event belongs to.
     pub fn dev(&self) -> usize {
         match *self {
-            Event::Read { dev, .. } | Event::Irq { dev, .. } | Event::Tx { dev, .. } => dev,
+            Event::Read { dev, .. } | Event::Irq { dev, .. } | Event::Tx { dev, .. } | Event::Mem { dev, .. } => dev,
         }
     }
 
@@ -68,6 +79,10 @@ impl fmt::Display for EventLine<'_> {
             }
             Event::Irq { line, level, .. } => write!(f, "irq {name} {line} {}", u8::from(level)),
             Event::Tx { byte, .. } => write!(f, "tx {name} 0x{byte:02x}"),
+            Event::Mem { addr, size, value, .. } => {
+                let digits = 2 * size as usize;
+                write!(f, "mem {name} 0x{addr:016x} {size} 0x{value:0digits$x}")
+            }
         }
     }
 }
@@ -88,5 +103,9 @@ mod tests {
         assert_eq!(i.display("pl011").to_string(), "irq pl011 1 1");
         let t = Event::Tx { dev: 0, byte: 0x0a };
         assert_eq!(t.display("pl011").to_string(), "tx pl011 0x0a");
+        let m = Event::Mem { dev: 0, addr: 0xfee0_0000, size: 4, value: 0x41 };
+        assert_eq!(m.display("hpet").to_string(), "mem hpet 0x00000000fee00000 4 0x00000041");
+        let m = Event::Mem { dev: 0, addr: 1, size: 1, value: 0x7 };
+        assert_eq!(m.display("x").to_string(), "mem x 0x0000000000000001 1 0x07");
     }
 }

@@ -276,7 +276,11 @@ impl Lockstep {
             let sb = self.b.board_mut().ok().and_then(|b| b.save(dev).ok());
             match (sa, sb) {
                 (Some(x), Some(y)) => {
-                    let mut fields = diff_blobs(&x, &y);
+                    if x == y {
+                        continue;
+                    }
+                    let Some(board) = self.a.board() else { continue };
+                    let mut fields = diff_blobs(&board.description(dev).schema, &x, &y);
                     let name = &self.names[dev];
                     fields.retain(|f| {
                         match self.allowances.iter().find(|a| &a.device == name && a.field.as_ref() == Some(&f.name)) {

@@ -152,6 +152,10 @@ impl Registry {
         );
         #[cfg(not(feature = "c-models"))]
         let (c_pl011, c_pl031, shadow_pl011, shadow_pl031) = (None, None, None, None);
+        #[cfg(feature = "c-models")]
+        let c_hpet = Some(c_models::hpet());
+        #[cfg(not(feature = "c-models"))]
+        let c_hpet = None;
         Registry {
             kinds: vec![
                 DeviceKind {
@@ -167,6 +171,13 @@ impl Registry {
                     c: c_pl031,
                     rust: Some(DeviceType::of::<portlab_pl031::Pl031>()),
                     shadow: shadow_pl031,
+                },
+                DeviceKind {
+                    name: "hpet",
+                    description: "IA-PC High Precision Event Timer (QEMU 10.0)",
+                    c: c_hpet,
+                    rust: None,
+                    shadow: None,
                 },
                 // `cargo xtask new-device` adds device kinds above this line.
             ],

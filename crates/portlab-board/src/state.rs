@@ -1,120 +1,141 @@
-//! Reading migration blobs field by field, so that a state difference
-//! between two implementations is reported as "read_count differs: c=3
-//! rust=2" rather than as bytes.
+//! Reading migration blobs field by field, from the device's own state
+//! schema (interface v2), so that a state difference between two
+//! implementations of any device is reported as `timer[1].cmp differs:
+//! c=0x3e8 rust=0x3e9` rather than as bytes.
 
+use portlab_device::schema::{FieldValue, Schema};
 use portlab_device::sys;
-
-/// One named u32 field of a device's payload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Field {
-    /// Field name, as in the spec.
-    pub name: &'static str,
-    /// Offset in the payload.
-    pub offset: usize,
-}
-
-const fn f(name: &'static str, offset: usize) -> Field {
-    Field { name, offset }
-}
-
-/// PL011 payload version 1 (pl011.md section 12.2).
-pub const PL011_FIELDS: [Field; 29] = [
-    f("flags", 0),
-    f("lcr", 4),
-    f("rsr", 8),
-    f("cr", 12),
-    f("dmacr", 16),
-    f("int_enabled", 20),
-    f("int_level", 24),
-    f("read_fifo[0]", 28),
-    f("read_fifo[1]", 32),
-    f("read_fifo[2]", 36),
-    f("read_fifo[3]", 40),
-    f("read_fifo[4]", 44),
-    f("read_fifo[5]", 48),
-    f("read_fifo[6]", 52),
-    f("read_fifo[7]", 56),
-    f("read_fifo[8]", 60),
-    f("read_fifo[9]", 64),
-    f("read_fifo[10]", 68),
-    f("read_fifo[11]", 72),
-    f("read_fifo[12]", 76),
-    f("read_fifo[13]", 80),
-    f("read_fifo[14]", 84),
-    f("read_fifo[15]", 88),
-    f("ilpr", 92),
-    f("ibrd", 96),
-    f("fbrd", 100),
-    f("ifl", 104),
-    f("read_pos", 108),
-    f("read_count", 112),
-];
-
-/// The payload fields of the device whose container id is `device_id`.
-pub fn fields_of(device_id: u16) -> &'static [Field] {
-    if u32::from(device_id) == sys::PL011_STATE_DEVICE_ID { &PL011_FIELDS } else { &[] }
-}
 
 /// A field whose value differs between two blobs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldDiff {
-    /// Field name (or `byte N` where no field table applies).
+    /// Field name from the schema (`read_fifo[3]`, `timer[1].cmp`), or
+    /// what part of the container differs (`header`, `crc`, `length`).
     pub name: String,
     /// Value in the first blob.
-    pub a: u32,
+    pub a: u64,
     /// Value in the second blob.
-    pub b: u32,
+    pub b: u64,
+    /// Width in bytes, for printing.
+    pub width: u32,
 }
 
-fn u32_at(blob: &[u8], at: usize) -> Option<u32> {
-    blob.get(at..at + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+impl FieldDiff {
+    /// `NAME differs: LA=0x.. LB=0x..`, with the sides' labels.
+    pub fn describe(&self, labels: (&str, &str)) -> String {
+        format!("{} differs: {}=0x{:x} {}=0x{:x}", self.name, labels.0, self.a, labels.1, self.b)
+    }
+}
+
+/// The payload of a container blob (between header and CRC), if the blob
+/// is at least as long as its header says.
+pub fn payload(blob: &[u8]) -> Option<&[u8]> {
+    let header = sys::PORTLAB_STATE_HEADER_SIZE as usize;
+    let len = u32::from_le_bytes(blob.get(8..12)?.try_into().ok()?) as usize;
+    blob.get(header..header.checked_add(len)?)
+}
+
+/// Every field of a blob, decoded with `schema`.
+pub fn decode(schema: &Schema, blob: &[u8]) -> Result<Vec<FieldValue>, String> {
+    schema.decode(payload(blob).ok_or("blob shorter than its header says")?)
+}
+
+fn le(bytes: &[u8]) -> u64 {
+    bytes.iter().rev().fold(0, |acc, &b| (acc << 8) | u64::from(b))
 }
 
 /// The differences between two blobs of the same device, field by field.
-/// Empty when the blobs are identical.
-pub fn diff_blobs(a: &[u8], b: &[u8]) -> Vec<FieldDiff> {
+/// Empty when the blobs are identical. Blobs that do not fit the schema
+/// (a device saving something else than it declares) are compared by
+/// container part, so a difference is never lost.
+pub fn diff_blobs(schema: &Schema, a: &[u8], b: &[u8]) -> Vec<FieldDiff> {
     if a == b {
         return Vec::new();
     }
-    let header = sys::PORTLAB_STATE_HEADER_SIZE as usize;
-    let device_id = a.get(4..6).map_or(0, |id| u16::from_le_bytes([id[0], id[1]]));
-    let mut diffs: Vec<FieldDiff> = fields_of(device_id)
-        .iter()
-        .filter_map(|field| {
-            let (x, y) = (u32_at(a, header + field.offset)?, u32_at(b, header + field.offset)?);
-            (x != y).then(|| FieldDiff { name: field.name.to_string(), a: x, b: y })
-        })
-        .collect();
-    if diffs.is_empty() {
-        // Header, CRC or a device without a field table: report bytes.
-        let words = a.len().max(b.len()).div_ceil(4);
-        diffs = (0..words)
-            .filter_map(|w| {
-                let (x, y) = (u32_at(a, 4 * w).unwrap_or(0), u32_at(b, 4 * w).unwrap_or(0));
-                (x != y).then(|| FieldDiff { name: format!("blob word at byte {}", 4 * w), a: x, b: y })
-            })
-            .collect();
-        if diffs.is_empty() {
-            diffs.push(FieldDiff { name: "blob length".into(), a: a.len() as u32, b: b.len() as u32 });
+    if let (Ok(x), Ok(y)) = (decode(schema, a), decode(schema, b)) {
+        if x.len() == y.len() {
+            let diffs: Vec<FieldDiff> = x
+                .iter()
+                .zip(&y)
+                .filter(|(p, q)| p.value != q.value)
+                .map(|(p, q)| FieldDiff { name: p.name.clone(), a: p.value, b: q.value, width: p.width })
+                .collect();
+            if !diffs.is_empty() {
+                return diffs;
+            }
         }
+    }
+    // Header, CRC, length or an undecodable payload.
+    let header = sys::PORTLAB_STATE_HEADER_SIZE as usize;
+    let part = |blob: &[u8], range: std::ops::Range<usize>| blob.get(range).map_or(0, le);
+    let mut diffs = Vec::new();
+    for (name, range) in [("header.device_id", 4..6), ("header.version", 6..8), ("header.length", 8..12)] {
+        let (x, y) = (part(a, range.clone()), part(b, range));
+        if x != y {
+            diffs.push(FieldDiff { name: name.into(), a: x, b: y, width: 4 });
+        }
+    }
+    if a.len() != b.len() {
+        diffs.push(FieldDiff { name: "blob length".into(), a: a.len() as u64, b: b.len() as u64, width: 4 });
+    }
+    if diffs.is_empty() {
+        let first = a.iter().zip(b).position(|(p, q)| p != q).unwrap_or(a.len().min(b.len()));
+        let name = if first >= a.len().saturating_sub(4) {
+            "crc".to_string()
+        } else {
+            format!("payload byte {}", first.saturating_sub(header))
+        };
+        diffs.push(FieldDiff {
+            name,
+            a: u64::from(a[first.min(a.len() - 1)]),
+            b: u64::from(b[first.min(b.len() - 1)]),
+            width: 1,
+        });
     }
     diffs
 }
 
-/// What a device saves right after loading `blob` at virtual time
-/// `now_ns`: the same bytes, except that a PL031 whose count equals MR at
-/// load time fires during the load (pl031.md section 9.2, R21), so its
-/// `is` reads 1. The property tests and the `migration_load` fuzz target
-/// hold both implementations to it.
-pub fn saved_after_load(blob: &[u8], now_ns: u64) -> Vec<u8> {
-    let mut expected = blob.to_vec();
-    let header = sys::PORTLAB_STATE_HEADER_SIZE as usize;
-    let is_pl031 = blob.get(4..6) == Some(&(sys::PL031_STATE_DEVICE_ID as u16).to_le_bytes()[..]);
-    if let (true, Some(tick_offset), Some(mr)) = (is_pl031, u32_at(blob, header), u32_at(blob, header + 4)) {
-        if tick_offset.wrapping_add((now_ns / 1_000_000_000) as u32) == mr {
-            expected[header + 16..header + 20].copy_from_slice(&1u32.to_le_bytes());
-            portlab_device::migration::fix_crc(&mut expected);
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portlab_device::DeviceType;
+
+    fn pl011_schema() -> Schema {
+        DeviceType::of::<portlab_pl011::Pl011>().description().schema.clone()
     }
-    expected
+
+    fn blob_with(schema: &Schema, edit: impl Fn(&mut Vec<u8>)) -> Vec<u8> {
+        let mut payload = vec![0u8; schema.fixed_size as usize];
+        edit(&mut payload);
+        let mut out = Vec::new();
+        let mut w = portlab_device::migration::BlobWriter::new(&mut out, 0x11, 1, payload.len() as u32);
+        for chunk in payload.chunks(4) {
+            w.u32(u32::from_le_bytes(chunk.try_into().unwrap()));
+        }
+        w.finish();
+        out
+    }
+
+    #[test]
+    fn differences_are_named_from_the_schema() {
+        let schema = pl011_schema();
+        let a = blob_with(&schema, |_| {});
+        let b = blob_with(&schema, |p| p[sys::PL011_STATE_READ_FIFO as usize + 12] = 0x41);
+        let diffs = diff_blobs(&schema, &a, &b);
+        assert_eq!(diffs.len(), 1);
+        assert_eq!(diffs[0].describe(("c", "rust")), "read_fifo[3] differs: c=0x0 rust=0x41");
+        assert!(diff_blobs(&schema, &a, &a).is_empty());
+    }
+
+    #[test]
+    fn container_differences_are_named_too() {
+        let schema = pl011_schema();
+        let a = blob_with(&schema, |_| {});
+        let mut b = a.clone();
+        let last = b.len() - 1;
+        b[last] ^= 1;
+        assert_eq!(diff_blobs(&schema, &a, &b)[0].name, "crc");
+        let short = &a[..20];
+        assert!(diff_blobs(&schema, &a, short).iter().any(|d| d.name == "blob length"));
+    }
 }

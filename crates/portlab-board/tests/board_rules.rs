@@ -135,8 +135,11 @@ impl Device for TimerProbe {
         num_timers: 2,
         access_sizes: 0x8,
         state_device_id: 0x7f10,
+        num_inputs: 0,
+        properties: &[],
+        state_schema: &portlab_device::schema::schema(1, 0, &[]),
     };
-    fn new(_host: &mut impl Host) -> Self {
+    fn new(_host: &mut impl Host, _properties: &portlab_device::Properties) -> Self {
         TimerProbe { fired_at: 0, order: 0 }
     }
     fn reset(&mut self, _host: &mut impl Host) {}
@@ -145,7 +148,11 @@ impl Device for TimerProbe {
     }
     fn write(&mut self, host: &mut impl Host, offset: u64, _size: u32, value: u64) {
         let timer = (offset / 8) as u32;
-        if value == 0 { host.timer_cancel(timer) } else { host.timer_arm(timer, value) }
+        match value {
+            0 => host.timer_cancel(timer),
+            u64::MAX => host.timer_arm_first(timer),
+            deadline => host.timer_arm(timer, deadline),
+        }
     }
     fn timer_expired(&mut self, host: &mut impl Host, timer: u32) {
         self.fired_at = host.clock_ns();
@@ -174,6 +181,7 @@ fn timer_board() -> Board {
             kind: "probe".into(),
             base: 0,
             implementation: Implementation::Rust,
+            properties: Vec::new(),
         }],
         epoch: 0,
     };
@@ -194,6 +202,32 @@ fn timers_fire_in_deadline_order_with_the_clock_at_their_deadline() {
     let irqs: Vec<_> =
         board.take_events().into_iter().filter(|e| matches!(e, portlab_board::Event::Irq { .. })).collect();
     assert_eq!(irqs.len(), 2, "re-setting a level is not an event");
+}
+
+#[test]
+fn arm_first_goes_ahead_of_every_pending_timer_and_later_ones_go_first() {
+    // Timer 0 is due (deadline 1 at clock 0 after an advance); timer 1
+    // armed first fires ahead of it although it was armed later.
+    let mut board = timer_board();
+    board.advance(5).unwrap();
+    board.write(0, 0, 8, 1).unwrap();
+    board.write(0, 8, 8, u64::MAX).unwrap();
+    board.advance(0).unwrap();
+    assert_eq!(board.read(0, 0x10, 8).unwrap(), 21, "timer 1 (arm-first) then timer 0");
+    assert_eq!(board.read(0, 0, 8).unwrap(), 5, "a past deadline fires with the clock as it stands");
+    // Two arm-first arms fire in the reverse of their arming order, and an
+    // ordinary deadline-0 arm made after them goes behind them.
+    let mut board = timer_board();
+    board.write(0, 0, 8, u64::MAX).unwrap();
+    board.write(0, 8, 8, u64::MAX).unwrap();
+    board.advance(0).unwrap();
+    assert_eq!(board.read(0, 0x10, 8).unwrap(), 21, "the later arm-first fires first");
+    let mut board = timer_board();
+    board.write(0, 0, 8, u64::MAX).unwrap();
+    board.write(0, 8, 8, 0).unwrap(); // cancel: nothing armed for timer 1
+    board.advance(0).unwrap();
+    assert_eq!(board.read(0, 0x10, 8).unwrap(), 1);
+    assert!(board.armed_deadlines().is_empty());
 }
 
 #[test]

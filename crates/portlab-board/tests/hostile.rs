@@ -8,8 +8,8 @@ use std::io::{BufReader, Read};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use portlab_board::state::saved_after_load;
 use portlab_board::{Board, BoardConfig, Implementation, Registry, RunSink, StepError, run_trace};
+use portlab_pl031::saved_after_load;
 use proptest::prelude::*;
 
 fn implementations() -> Vec<Implementation> {

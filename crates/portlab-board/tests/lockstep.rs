@@ -11,6 +11,9 @@ struct Reg<const MASK: u32> {
     value: u32,
 }
 
+const REG_FIELDS: [portlab_device::sys::PortlabStateField; 1] = [portlab_device::schema::field(c"value", 0, 4, 1)];
+const REG_SCHEMA: portlab_device::sys::PortlabStateSchema = portlab_device::schema::schema(1, 4, &REG_FIELDS);
+
 impl<const MASK: u32> Device for Reg<MASK> {
     const INFO: DeviceInfo = DeviceInfo {
         type_name: c"x-reg-test",
@@ -20,8 +23,11 @@ impl<const MASK: u32> Device for Reg<MASK> {
         // The "rust" side also accepts 8-byte accesses.
         access_sizes: if MASK == 0xffff { 4 } else { 4 | 8 },
         state_device_id: 0x7f20,
+        num_inputs: 0,
+        properties: &[],
+        state_schema: &REG_SCHEMA,
     };
-    fn new(_host: &mut impl Host) -> Self {
+    fn new(_host: &mut impl Host, _properties: &portlab_device::Properties) -> Self {
         Reg { value: 0 }
     }
     fn reset(&mut self, _host: &mut impl Host) {}
@@ -56,7 +62,13 @@ fn lockstep(check_state: bool) -> Lockstep {
         shadow: None,
     });
     let config = |implementation| BoardConfig {
-        slots: vec![SlotConfig { name: "reg".into(), kind: "reg".into(), base: 0, implementation }],
+        slots: vec![SlotConfig {
+            name: "reg".into(),
+            kind: "reg".into(),
+            base: 0,
+            implementation,
+            properties: Vec::new(),
+        }],
         epoch: 0,
     };
     Lockstep::new(&registry, config(Implementation::C), config(Implementation::Rust), check_state)
@@ -84,9 +96,9 @@ fn a_hidden_state_difference_shows_at_the_step_that_made_it() {
     match d {
         Divergence::State { dev, fields } => {
             assert_eq!(dev, "reg");
-            // No field table for this test device: reported by blob word
-            // (the payload word, then the CRC).
-            assert_eq!(fields[0].name, "blob word at byte 12");
+            // Named from the device's state schema.
+            assert_eq!(fields.len(), 1);
+            assert_eq!(fields[0].name, "value");
             assert_eq!((fields[0].a, fields[0].b), (0, 0x10000));
         }
         other => panic!("expected a state divergence, got {other}"),
@@ -137,13 +149,10 @@ fn registered_differences_are_accepted_and_nothing_else() {
     let allowances = portlab_board::parse_allowances(register).unwrap();
     assert_eq!(allowances.len(), 1);
     assert_eq!(allowances[0].read_offset, Some(0));
-    // The test device has no field table, so its state is reported by
-    // blob word: allow the payload word and the CRC word by name.
+    // State differences are allowed by the field's schema name.
     let mut allow = allowances[0].clone();
-    allow.field = Some("blob word at byte 12".into());
-    let mut crc = allow.clone();
-    crc.field = Some("blob word at byte 16".into());
-    let mut l = lockstep(true).with_allowances(vec![allow, crc]);
+    allow.field = Some("value".into());
+    let mut l = lockstep(true).with_allowances(vec![allow]);
     let report = l.execute(&cmd("write reg 0x0 0x10000")).unwrap();
     assert_eq!(report.accepted, vec!["wide-value"]);
     // A read of the allowed register may differ...

@@ -3,7 +3,8 @@
 
 use std::ffi::CStr;
 
-use crate::LoadError;
+use crate::schema::{Description, Property};
+use crate::{Error, LoadError};
 use portlab_sys as sys;
 
 /// The kind of a diagnostic a device reports through [`Host::log`].
@@ -72,6 +73,12 @@ pub trait Host {
     fn timer_cancel(&mut self, timer: u32);
     /// Reports a diagnostic. Never part of the canonical event log.
     fn log(&mut self, kind: LogKind, message: &str);
+    /// Writes `size` bytes (1, 2, 4 or 8) of `value` into guest memory at
+    /// `addr` (interface v2: DMA, the HPET's FSB/MSI messages).
+    fn mem_write(&mut self, addr: u64, size: u32, value: u64);
+    /// Arms `timer` to fire at once, ahead of every timer pending now
+    /// (interface v2: QEMU's timer list given a negative expiry).
+    fn timer_arm_first(&mut self, timer: u32);
 }
 
 /// The description of a device type, the data half of `PortlabDeviceOps`.
@@ -89,6 +96,14 @@ pub struct DeviceInfo {
     pub access_sizes: u32,
     /// Device id in the migration container.
     pub state_device_id: u16,
+    /// Number of input lines (interface v2).
+    pub num_inputs: u32,
+    /// Creation properties (interface v2), built with
+    /// [`schema::property`](crate::schema::property).
+    pub properties: &'static [sys::PortlabPropertyInfo],
+    /// The migration payload as data (interface v2), built with
+    /// [`schema::schema`](crate::schema::schema).
+    pub state_schema: &'static sys::PortlabStateSchema,
 }
 
 impl DeviceInfo {
@@ -101,6 +116,50 @@ impl DeviceInfo {
             && self.access_sizes & size != 0
             && offset & (u64::from(size) - 1) == 0
             && offset.checked_add(u64::from(size)).is_some_and(|end| end <= self.region_size)
+    }
+}
+
+/// The creation property values of one instance, resolved against the
+/// device's declared properties (defaults filled in, ranges checked).
+#[derive(Debug, Clone)]
+pub struct Properties {
+    declared: &'static [Property],
+    values: Vec<u64>,
+}
+
+impl Properties {
+    /// Resolves `given` against what `description` declares.
+    pub fn resolve(description: &'static Description, given: &[(String, u64)]) -> Result<Properties, String> {
+        let values = description.resolve_properties(given)?;
+        Ok(Properties { declared: &description.properties, values })
+    }
+
+    /// Every property of `D` at its default: what a host that gives no
+    /// `config` (a test, a benchmark) creates the device with.
+    pub fn defaults_of<D: Device>() -> Properties {
+        let description = crate::DeviceType::of::<D>().description();
+        Properties {
+            declared: &description.properties,
+            values: description.properties.iter().map(|p| p.default).collect(),
+        }
+    }
+
+    /// The value of the declared property `name`.
+    ///
+    /// # Panics
+    ///
+    /// If the device does not declare `name`: a programming error of the
+    /// device, which the adapter turns into a refused creation.
+    pub fn get(&self, name: &str) -> u64 {
+        match self.declared.iter().position(|p| p.name == name) {
+            Some(i) => self.values[i],
+            None => panic!("property `{name}` is not declared in the device's INFO.properties"),
+        }
+    }
+
+    /// Every value, in declaration order.
+    pub fn values(&self) -> &[u64] {
+        &self.values
     }
 }
 
@@ -117,9 +176,10 @@ pub trait Device: Sized + 'static {
     /// The device's description.
     const INFO: DeviceInfo;
 
-    /// A new instance in its power-on state. May read the clock and the
-    /// RTC epoch; must not call other host methods.
-    fn new(host: &mut impl Host) -> Self;
+    /// A new instance in its power-on state, with its creation properties
+    /// (already checked against `INFO.properties`). May read the clock and
+    /// the RTC epoch; must not call other host methods.
+    fn new(host: &mut impl Host, properties: &Properties) -> Self;
     /// Device reset.
     fn reset(&mut self, host: &mut impl Host);
     /// MMIO read of `size` bytes at `offset` (already validated).
@@ -131,12 +191,19 @@ pub trait Device: Sized + 'static {
     fn can_receive(&self) -> u32 {
         0
     }
-    /// One byte of serial input.
-    fn receive(&mut self, _host: &mut impl Host, _byte: u8) {}
+    /// One byte of serial input. A device without a serial backend keeps
+    /// the default, which refuses it (`PORTLAB_ERR_INVALID`), as its C
+    /// model does: both must return the same status.
+    fn receive(&mut self, _host: &mut impl Host, _byte: u8) -> Result<(), Error> {
+        Err(Error::Invalid)
+    }
     /// A break condition on the serial input.
     fn receive_break(&mut self, _host: &mut impl Host) {}
     /// Timer `timer` expired; the clock reads its deadline.
     fn timer_expired(&mut self, _host: &mut impl Host, _timer: u32) {}
+    /// Input line `line` (below `INFO.num_inputs`, already checked) was
+    /// driven to `level`; called for every drive, also a repeated level.
+    fn set_input(&mut self, _host: &mut impl Host, _line: u32, _level: bool) {}
     /// Appends the migration blob to `out`. Never changes the device.
     fn save(&self, out: &mut Vec<u8>);
     /// Replaces the state with a blob's; on error leaves it untouched.

@@ -33,6 +33,12 @@ c_model!(
     portlab_pl031_c_ops
 );
 
+c_model!(
+    /// The C HPET (`c-src/hpet.c`), type name `hpet`.
+    hpet,
+    portlab_hpet_c_ops
+);
+
 // `cargo xtask new-device` adds C models above this line.
 
 c_model!(

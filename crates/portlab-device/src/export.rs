@@ -16,7 +16,8 @@ use std::ffi::{CStr, CString, c_char, c_void};
 use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use crate::api::{Device, Host, LogKind};
+use crate::api::{Device, Host, LogKind, Properties};
+use crate::schema::Description;
 use portlab_sys as sys;
 use sys::{PortlabDevice, PortlabDeviceOps, PortlabHostOps, PortlabStatus};
 
@@ -38,6 +39,8 @@ pub struct CHost {
     timer_arm: unsafe extern "C" fn(*mut c_void, u32, u64),
     timer_cancel: unsafe extern "C" fn(*mut c_void, u32),
     log: unsafe extern "C" fn(*mut c_void, u32, *const c_char),
+    mem_write: unsafe extern "C" fn(*mut c_void, u64, u32, u64),
+    timer_arm_first: unsafe extern "C" fn(*mut c_void, u32),
     ctx: *mut c_void,
 }
 
@@ -54,6 +57,8 @@ impl CHost {
             timer_arm: ops.timer_arm?,
             timer_cancel: ops.timer_cancel?,
             log: ops.log?,
+            mem_write: ops.mem_write?,
+            timer_arm_first: ops.timer_arm_first?,
             ctx,
         })
     }
@@ -119,6 +124,16 @@ impl Host for CHost {
         // SAFETY: as above; `text` is NUL-terminated and outlives the call.
         unsafe { (self.log)(self.ctx, kind.code(), text.as_ptr()) }
     }
+
+    fn mem_write(&mut self, addr: u64, size: u32, value: u64) {
+        // SAFETY: as above.
+        unsafe { (self.mem_write)(self.ctx, addr, size, value) }
+    }
+
+    fn timer_arm_first(&mut self, timer: u32) {
+        // SAFETY: as above.
+        unsafe { (self.timer_arm_first)(self.ctx, timer) }
+    }
 }
 
 /// What a `PortlabDevice` pointer handed out by this adapter points to.
@@ -175,9 +190,38 @@ fn with_instance<D: Device>(
     }
 }
 
+/// The property list a C host handed to `create`, as names and values.
+///
+/// # Safety
+///
+/// When `num_props` > 0, `props` must point to `num_props` elements whose
+/// names are null or NUL-terminated strings, valid during the call.
+unsafe fn given_properties(props: *const sys::PortlabProperty, num_props: u32) -> Result<Vec<(String, u64)>, String> {
+    if num_props == 0 {
+        return Ok(Vec::new());
+    }
+    if props.is_null() {
+        return Err("create: property list is NULL".into());
+    }
+    // SAFETY: non-null with `num_props` elements, per the caller.
+    let list = unsafe { std::slice::from_raw_parts(props, num_props as usize) };
+    list.iter()
+        .map(|p| {
+            if p.name.is_null() {
+                return Err("create: property without a name".to_string());
+            }
+            // SAFETY: non-null and NUL-terminated, per the caller.
+            let name = unsafe { CStr::from_ptr(p.name) }.to_string_lossy().into_owned();
+            Ok((name, p.value))
+        })
+        .collect()
+}
+
 unsafe extern "C" fn create<D: Device>(
     host: *const PortlabHostOps,
     host_ctx: *mut c_void,
+    props: *const sys::PortlabProperty,
+    num_props: u32,
     out: *mut *mut PortlabDevice,
 ) -> PortlabStatus {
     if host.is_null() || out.is_null() {
@@ -189,7 +233,20 @@ unsafe extern "C" fn create<D: Device>(
     let Some(mut chost) = CHost::new(ops, host_ctx) else {
         return sys::PORTLAB_ERR_INVALID;
     };
-    let Ok(device) = catch_unwind(AssertUnwindSafe(|| D::new(&mut chost))) else {
+    // SAFETY: the header requires the property list to be valid for the call.
+    let resolved = unsafe { given_properties(props, num_props) }.and_then(|given| {
+        // SAFETY: the table of `D` is built from 'static constants.
+        let description = unsafe { Description::of_table(&Table::<D>::OPS) }?;
+        Properties::resolve(description, &given)
+    });
+    let properties = match resolved {
+        Ok(p) => p,
+        Err(message) => {
+            chost.log(LogKind::GuestError, &message);
+            return sys::PORTLAB_ERR_INVALID;
+        }
+    };
+    let Ok(device) = catch_unwind(AssertUnwindSafe(|| D::new(&mut chost, &properties))) else {
         return sys::PORTLAB_ERR_POISONED;
     };
     let instance = Box::new(Exported { device, host: chost, poisoned: false, save_buffer: Vec::new() });
@@ -260,8 +317,18 @@ unsafe extern "C" fn can_receive<D: Device>(dev: *mut PortlabDevice, room: *mut 
 }
 
 unsafe extern "C" fn receive<D: Device>(dev: *mut PortlabDevice, byte: u8) -> PortlabStatus {
+    with_instance::<D>(dev, |d, host, _| match d.receive(host, byte) {
+        Ok(()) => OK,
+        Err(e) => e.code(),
+    })
+}
+
+unsafe extern "C" fn set_input<D: Device>(dev: *mut PortlabDevice, line: u32, level: u32) -> PortlabStatus {
+    if line >= D::INFO.num_inputs || level > 1 {
+        return sys::PORTLAB_ERR_INVALID;
+    }
     with_instance::<D>(dev, |d, host, _| {
-        d.receive(host, byte);
+        d.set_input(host, line, level == 1);
         OK
     })
 }
@@ -334,6 +401,10 @@ impl<D: Device> Table<D> {
         num_timers: D::INFO.num_timers,
         access_sizes: D::INFO.access_sizes,
         state_device_id: D::INFO.state_device_id,
+        num_inputs: D::INFO.num_inputs,
+        properties: if D::INFO.properties.is_empty() { std::ptr::null() } else { D::INFO.properties.as_ptr() },
+        num_properties: D::INFO.properties.len() as u32,
+        state_schema: D::INFO.state_schema,
         create: Some(create::<D>),
         destroy: Some(destroy::<D>),
         reset: Some(reset::<D>),
@@ -345,6 +416,7 @@ impl<D: Device> Table<D> {
         timer_expired: Some(timer_expired::<D>),
         save: Some(save::<D>),
         load: Some(load::<D>),
+        set_input: Some(set_input::<D>),
     };
 }
 
@@ -362,9 +434,9 @@ pub fn ops<D: Device>() -> &'static PortlabDeviceOps {
 #[derive(Debug)]
 pub struct StaticOps(pub PortlabDeviceOps);
 
-// SAFETY: the table is immutable, its `type_name` points to a `'static`
-// C string literal and its other fields are plain data and function
-// pointers, so sharing it between threads is harmless.
+// SAFETY: the table is immutable, its `type_name`, property and schema
+// pointers point to `'static` constants and its other fields are plain
+// data and function pointers, so sharing it between threads is harmless.
 unsafe impl Sync for StaticOps {}
 
 impl StaticOps {

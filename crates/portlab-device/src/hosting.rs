@@ -17,68 +17,91 @@ use std::ptr::NonNull;
 
 use crate::api::{Device, DeviceInfo, Host, LogKind};
 use crate::error::Error;
+use crate::schema::Description;
 use portlab_sys as sys;
 use sys::{PortlabDevice, PortlabDeviceOps, PortlabHostOps, PortlabStatus};
 
-/// A device type: the ops table of one implementation of one device.
+/// A device type: the ops table of one implementation of one device, and
+/// what it declares, checked once when the type is made.
 #[derive(Clone, Copy)]
 pub struct DeviceType {
     ops: &'static PortlabDeviceOps,
-    type_name: &'static str,
+    description: &'static Description,
 }
 
 impl std::fmt::Debug for DeviceType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DeviceType").field("type_name", &self.type_name).finish()
+        f.debug_struct("DeviceType").field("type_name", &self.description.type_name).finish()
     }
+}
+
+/// Takes a validated entry point out of its `Option`.
+macro_rules! entry {
+    ($ops:expr, $name:ident) => {
+        match $ops.$name {
+            Some(f) => f,
+            // `Description::of_table` refused every table with a missing
+            // entry point, so a `DeviceType` never reaches this arm.
+            None => unreachable!(concat!("validated ops table without ", stringify!($name))),
+        }
+    };
 }
 
 impl DeviceType {
     /// The Rust device `D`, through the adapter's ops table.
+    ///
+    /// # Panics
+    ///
+    /// If `D`'s description is inconsistent (a schema that does not cover
+    /// its payload, a property whose default is out of range): a bug in
+    /// the device's own declarations, reported with what is wrong.
     pub fn of<D: Device>() -> DeviceType {
-        let type_name = D::INFO.type_name.to_str().unwrap_or("(non-UTF-8 type name)");
-        DeviceType { ops: crate::export::ops::<D>(), type_name }
+        let ops = crate::export::ops::<D>();
+        // SAFETY: the adapter's table points only to 'static constants.
+        match unsafe { Description::of_table(ops) } {
+            Ok(description) => DeviceType { ops, description },
+            Err(message) => panic!("invalid device description: {message}"),
+        }
     }
 
     /// A device type from an ops table defined in C (or anywhere else).
     ///
-    /// Checks the ABI version, that every entry point is present and that
-    /// the type name is UTF-8.
+    /// Checks the table once (ABI version, every entry point present, type
+    /// name, properties, state schema); the error says what is wrong, and
+    /// for a table of another interface version names both versions.
     ///
     /// # Safety
     ///
-    /// `ops.type_name` must be null or point to a NUL-terminated string
-    /// that lives for `'static`, and every entry point must implement the
-    /// contract of `portlab_device.h`.
-    pub unsafe fn from_c_table(ops: &'static PortlabDeviceOps) -> Result<DeviceType, Error> {
-        let complete = ops.create.is_some()
-            && ops.destroy.is_some()
-            && ops.reset.is_some()
-            && ops.read.is_some()
-            && ops.write.is_some()
-            && ops.can_receive.is_some()
-            && ops.receive.is_some()
-            && ops.receive_break.is_some()
-            && ops.timer_expired.is_some()
-            && ops.save.is_some()
-            && ops.load.is_some();
-        if ops.abi_version != sys::PORTLAB_ABI_VERSION || !complete || ops.type_name.is_null() {
-            return Err(Error::Invalid);
-        }
-        // SAFETY: non-null, and the caller guarantees a 'static
-        // NUL-terminated string.
-        let name = unsafe { CStr::from_ptr(ops.type_name) };
-        let type_name = name.to_str().map_err(|_| Error::Invalid)?;
-        Ok(DeviceType { ops, type_name })
+    /// Every pointer in `ops` must be null or valid for `'static` as the
+    /// header describes, and every entry point must implement the contract
+    /// of `portlab_device.h`.
+    pub unsafe fn from_c_table(ops: &'static PortlabDeviceOps) -> Result<DeviceType, String> {
+        // SAFETY: forwarded from the caller.
+        let description = unsafe { Description::of_table(ops) }?;
+        Ok(DeviceType { ops, description })
     }
 
     /// The type name, such as `pl011` or `x-pl011-rust`.
     pub fn type_name(&self) -> &'static str {
-        self.type_name
+        self.description.type_name
+    }
+
+    /// What the type declares: properties, input lines, state schema.
+    pub fn description(&self) -> &'static Description {
+        self.description
     }
 
     /// The description from the table.
     pub fn info(&self) -> DeviceInfo {
+        let schema: &'static sys::PortlabStateSchema =
+            // SAFETY: checked non-null at construction; 'static per the table's contract.
+            unsafe { &*self.ops.state_schema };
+        let properties: &'static [sys::PortlabPropertyInfo] = if self.ops.num_properties == 0 {
+            &[]
+        } else {
+            // SAFETY: checked non-null with this many 'static elements at construction.
+            unsafe { std::slice::from_raw_parts(self.ops.properties, self.ops.num_properties as usize) }
+        };
         DeviceInfo {
             // SAFETY: checked non-null and NUL-terminated at construction.
             type_name: unsafe { CStr::from_ptr(self.ops.type_name) },
@@ -87,6 +110,9 @@ impl DeviceType {
             num_timers: self.ops.num_timers,
             access_sizes: self.ops.access_sizes,
             state_device_id: self.ops.state_device_id,
+            num_inputs: self.ops.num_inputs,
+            properties,
+            state_schema: schema,
         }
     }
 
@@ -167,6 +193,14 @@ unsafe extern "C" fn cb_log<H: Host>(ctx: *mut c_void, kind: u32, message: *cons
     host_call::<H, ()>(ctx, |h| h.log(LogKind::from_code(kind), &text));
 }
 
+unsafe extern "C" fn cb_mem_write<H: Host>(ctx: *mut c_void, addr: u64, size: u32, value: u64) {
+    host_call::<H, ()>(ctx, |h| h.mem_write(addr, size, value));
+}
+
+unsafe extern "C" fn cb_timer_arm_first<H: Host>(ctx: *mut c_void, timer: u32) {
+    host_call::<H, ()>(ctx, |h| h.timer_arm_first(timer));
+}
+
 struct HostTable<H>(PhantomData<H>);
 
 impl<H: Host> HostTable<H> {
@@ -179,6 +213,8 @@ impl<H: Host> HostTable<H> {
         timer_arm: Some(cb_timer_arm::<H>),
         timer_cancel: Some(cb_timer_cancel::<H>),
         log: Some(cb_log::<H>),
+        mem_write: Some(cb_mem_write::<H>),
+        timer_arm_first: Some(cb_timer_arm_first::<H>),
     };
 }
 
@@ -196,18 +232,37 @@ impl<H: Host> std::fmt::Debug for Instance<H> {
 }
 
 impl<H: Host> Instance<H> {
-    /// Creates an instance of `device_type` hosted by `host`.
+    /// Creates an instance of `device_type` hosted by `host`, with every
+    /// property at its default.
     pub fn new(device_type: DeviceType, host: H) -> Result<Self, Error> {
+        Self::with_properties(device_type, host, &[])
+    }
+
+    /// Creates an instance with creation properties (interface v2). The
+    /// device checks them: an unknown name or a value out of range fails
+    /// with [`Error::Invalid`] (and a log message naming the property)
+    /// and creates nothing. A name with a NUL byte is refused here.
+    pub fn with_properties(device_type: DeviceType, host: H, properties: &[(String, u64)]) -> Result<Self, Error> {
+        let names: Vec<std::ffi::CString> = properties
+            .iter()
+            .map(|(name, _)| std::ffi::CString::new(name.as_str()))
+            .collect::<Result<_, _>>()
+            .map_err(|_| Error::Invalid)?;
+        let list: Vec<sys::PortlabProperty> = names
+            .iter()
+            .zip(properties)
+            .map(|(name, (_, value))| sys::PortlabProperty { name: name.as_ptr(), value: *value })
+            .collect();
+        let num_props = u32::try_from(list.len()).map_err(|_| Error::Invalid)?;
         let cell = NonNull::from(Box::leak(Box::new(HostCell { host, panic: None })));
         let host_ops: &'static PortlabHostOps = &HostTable::<H>::OPS;
         let mut dev: *mut PortlabDevice = std::ptr::null_mut();
-        let status = match device_type.ops.create {
-            // SAFETY: `host_ops` is 'static, `cell` stays allocated until
-            // the instance is dropped (after destroy), and `dev` is a valid
-            // place for the out-pointer.
-            Some(create) => unsafe { create(host_ops, cell.as_ptr().cast(), &mut dev) },
-            None => sys::PORTLAB_ERR_INVALID,
-        };
+        let create = entry!(device_type.ops, create);
+        // SAFETY: `host_ops` is 'static, `cell` stays allocated until the
+        // instance is dropped (after destroy), `list` and the names it
+        // points to live across the call, and `dev` is a valid place for
+        // the out-pointer.
+        let status = unsafe { create(host_ops, cell.as_ptr().cast(), list.as_ptr(), num_props, &mut dev) };
         // SAFETY: `cell` is live (from Box::leak above) and `create` has
         // returned, so no callback holds a reference to it.
         let panic = unsafe { &mut (*cell.as_ptr()).panic }.take();
@@ -264,68 +319,78 @@ impl<H: Host> Instance<H> {
 
     /// Device reset.
     pub fn reset(&mut self) -> Result<(), Error> {
-        self.call(|ops, dev| match ops.reset {
+        self.call(|ops, dev| {
+            let f = entry!(ops, reset);
             // SAFETY: `dev` is this instance's live device pointer.
-            Some(f) => unsafe { f(dev) },
-            None => sys::PORTLAB_ERR_INVALID,
+            unsafe { f(dev) }
         })
     }
 
     /// MMIO read.
     pub fn read(&mut self, offset: u64, size: u32) -> Result<u64, Error> {
         let mut value = 0u64;
-        self.call(|ops, dev| match ops.read {
+        self.call(|ops, dev| {
+            let f = entry!(ops, read);
             // SAFETY: live device pointer; `value` is a valid out-pointer.
-            Some(f) => unsafe { f(dev, offset, size, &mut value) },
-            None => sys::PORTLAB_ERR_INVALID,
+            unsafe { f(dev, offset, size, &mut value) }
         })?;
         Ok(value)
     }
 
     /// MMIO write.
     pub fn write(&mut self, offset: u64, size: u32, value: u64) -> Result<(), Error> {
-        self.call(|ops, dev| match ops.write {
+        self.call(|ops, dev| {
+            let f = entry!(ops, write);
             // SAFETY: live device pointer.
-            Some(f) => unsafe { f(dev, offset, size, value) },
-            None => sys::PORTLAB_ERR_INVALID,
+            unsafe { f(dev, offset, size, value) }
         })
     }
 
     /// How many serial bytes the device can take now.
     pub fn can_receive(&mut self) -> Result<u32, Error> {
         let mut room = 0u32;
-        self.call(|ops, dev| match ops.can_receive {
+        self.call(|ops, dev| {
+            let f = entry!(ops, can_receive);
             // SAFETY: live device pointer; `room` is a valid out-pointer.
-            Some(f) => unsafe { f(dev, &mut room) },
-            None => sys::PORTLAB_ERR_INVALID,
+            unsafe { f(dev, &mut room) }
         })?;
         Ok(room)
     }
 
     /// Delivers one serial byte.
     pub fn receive(&mut self, byte: u8) -> Result<(), Error> {
-        self.call(|ops, dev| match ops.receive {
+        self.call(|ops, dev| {
+            let f = entry!(ops, receive);
             // SAFETY: live device pointer.
-            Some(f) => unsafe { f(dev, byte) },
-            None => sys::PORTLAB_ERR_INVALID,
+            unsafe { f(dev, byte) }
         })
     }
 
     /// Delivers a break condition.
     pub fn receive_break(&mut self) -> Result<(), Error> {
-        self.call(|ops, dev| match ops.receive_break {
+        self.call(|ops, dev| {
+            let f = entry!(ops, receive_break);
             // SAFETY: live device pointer.
-            Some(f) => unsafe { f(dev) },
-            None => sys::PORTLAB_ERR_INVALID,
+            unsafe { f(dev) }
         })
     }
 
     /// Tells the device that timer `timer` expired.
     pub fn timer_expired(&mut self, timer: u32) -> Result<(), Error> {
-        self.call(|ops, dev| match ops.timer_expired {
+        self.call(|ops, dev| {
+            let f = entry!(ops, timer_expired);
             // SAFETY: live device pointer.
-            Some(f) => unsafe { f(dev, timer) },
-            None => sys::PORTLAB_ERR_INVALID,
+            unsafe { f(dev, timer) }
+        })
+    }
+
+    /// Drives input line `line` to `level` (interface v2). A line the
+    /// device does not have is [`Error::Invalid`], and changes nothing.
+    pub fn set_input(&mut self, line: u32, level: bool) -> Result<(), Error> {
+        self.call(|ops, dev| {
+            let f = entry!(ops, set_input);
+            // SAFETY: live device pointer.
+            unsafe { f(dev, line, u32::from(level)) }
         })
     }
 
@@ -337,12 +402,12 @@ impl<H: Host> Instance<H> {
             let cap = u32::try_from(out.capacity()).unwrap_or(u32::MAX);
             let mut len = 0u32;
             let buf = out.as_mut_ptr();
-            let result = self.call(|ops, dev| match ops.save {
+            let result = self.call(|ops, dev| {
+                let f = entry!(ops, save);
                 // SAFETY: live device pointer; `buf` is valid for writes of
                 // `cap` bytes (the Vec's spare capacity), `len` is a valid
                 // out-pointer.
-                Some(f) => unsafe { f(dev, buf, cap, &mut len) },
-                None => sys::PORTLAB_ERR_INVALID,
+                unsafe { f(dev, buf, cap, &mut len) }
             });
             match result {
                 Ok(()) if len <= cap => {
@@ -368,10 +433,10 @@ impl<H: Host> Instance<H> {
     /// Loads a migration blob.
     pub fn load(&mut self, blob: &[u8]) -> Result<(), Error> {
         let len = u32::try_from(blob.len()).map_err(|_| Error::Invalid)?;
-        self.call(|ops, dev| match ops.load {
+        self.call(|ops, dev| {
+            let f = entry!(ops, load);
             // SAFETY: live device pointer; `blob` is valid for `len` bytes.
-            Some(f) => unsafe { f(dev, blob.as_ptr(), len) },
-            None => sys::PORTLAB_ERR_INVALID,
+            unsafe { f(dev, blob.as_ptr(), len) }
         })
     }
 
@@ -387,11 +452,10 @@ impl<H: Host> Instance<H> {
     }
 
     fn destroy_device(&self) {
-        if let Some(destroy) = self.device_type.ops.destroy {
-            // SAFETY: the device pointer is live and given back exactly once
-            // (from Drop or into_host, never both).
-            unsafe { destroy(self.dev.as_ptr()) };
-        }
+        let destroy = entry!(self.device_type.ops, destroy);
+        // SAFETY: the device pointer is live and given back exactly once
+        // (from Drop or into_host, never both).
+        unsafe { destroy(self.dev.as_ptr()) };
     }
 }
 

@@ -108,9 +108,10 @@ pub mod error;
 pub mod export;
 pub mod hosting;
 pub mod migration;
+pub mod schema;
 pub mod testing;
 
-pub use api::{Device, DeviceInfo, Host, LogKind};
+pub use api::{Device, DeviceInfo, Host, LogKind, Properties};
 pub use error::{Error, LoadError};
 pub use hosting::{DeviceType, Instance};
 pub use portlab_sys as sys;

@@ -61,6 +61,12 @@ impl<'a> BlobWriter<'a> {
         self
     }
 
+    /// Appends one little-endian u64 payload field.
+    pub fn u64(&mut self, value: u64) -> &mut Self {
+        self.out.extend_from_slice(&value.to_le_bytes());
+        self
+    }
+
     /// Appends the CRC. Panics (a bug in the device) if the payload written
     /// does not have the length announced in the header.
     pub fn finish(self) {
@@ -90,6 +96,12 @@ impl<'a> Payload<'a> {
     pub fn u32(&self, offset: usize) -> u32 {
         let b = &self.bytes[offset..offset + 4];
         u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+    }
+
+    /// The little-endian u64 field at payload offset `offset`.
+    pub fn u64(&self, offset: usize) -> u64 {
+        let b = &self.bytes[offset..offset + 8];
+        u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
     }
 }
 

@@ -27,6 +27,10 @@ pub struct Recorder {
     pub armed: BTreeMap<u32, u64>,
     /// Diagnostics.
     pub logs: Vec<(LogKind, String)>,
+    /// Guest-memory writes: address, size, value.
+    pub mem_writes: Vec<(u64, u32, u64)>,
+    /// Timers armed with `timer_arm_first`, in order.
+    pub armed_first: Vec<u32>,
 }
 
 impl Recorder {
@@ -69,5 +73,12 @@ impl Host for Recorder {
     }
     fn log(&mut self, kind: LogKind, message: &str) {
         self.logs.push((kind, message.to_owned()));
+    }
+    fn mem_write(&mut self, addr: u64, size: u32, value: u64) {
+        self.mem_writes.push((addr, size, value));
+    }
+    fn timer_arm_first(&mut self, timer: u32) {
+        self.armed.insert(timer, 0);
+        self.armed_first.push(timer);
     }
 }

@@ -4,6 +4,7 @@
 use super::*;
 use crate::migration::{BlobWriter, check_container};
 use crate::testing::Recorder;
+use sys::PortlabDeviceOps;
 
 /// Echoes writes to the serial backend; panics when told to.
 struct Echo {
@@ -11,6 +12,11 @@ struct Echo {
 }
 
 const PANIC_OFFSET: u64 = 0x8;
+
+const ECHO_PROPERTIES: [sys::PortlabPropertyInfo; 1] =
+    [schema::property(c"start", c"the register's value at creation", 0, 0, 100)];
+const ECHO_FIELDS: [sys::PortlabStateField; 1] = [schema::field(c"last", 0, 4, 1)];
+const ECHO_SCHEMA: sys::PortlabStateSchema = schema::schema(1, 4, &ECHO_FIELDS);
 
 impl Device for Echo {
     const INFO: DeviceInfo = DeviceInfo {
@@ -20,9 +26,15 @@ impl Device for Echo {
         num_timers: 1,
         access_sizes: 0xF,
         state_device_id: 0x7f01,
+        num_inputs: 1,
+        properties: &ECHO_PROPERTIES,
+        state_schema: &ECHO_SCHEMA,
     };
-    fn new(_host: &mut impl Host) -> Self {
-        Echo { last: 0 }
+    fn new(_host: &mut impl Host, properties: &Properties) -> Self {
+        Echo { last: properties.get("start") as u32 }
+    }
+    fn set_input(&mut self, host: &mut impl Host, _line: u32, level: bool) {
+        host.set_irq(0, level);
     }
     fn reset(&mut self, _host: &mut impl Host) {
         self.last = 0;
@@ -126,6 +138,86 @@ impl Host for PanickingHost {
     fn timer_arm(&mut self, _timer: u32, _deadline_ns: u64) {}
     fn timer_cancel(&mut self, _timer: u32) {}
     fn log(&mut self, _kind: LogKind, _message: &str) {}
+    fn mem_write(&mut self, _addr: u64, _size: u32, _value: u64) {}
+    fn timer_arm_first(&mut self, _timer: u32) {}
+}
+
+#[test]
+fn properties_are_resolved_and_bad_ones_refused_with_the_name() {
+    let echo = DeviceType::of::<Echo>();
+    let mut dev = Instance::new(echo, Recorder::default()).unwrap();
+    assert_eq!(dev.read(0, 4), Ok(0), "the default");
+    let mut dev = Instance::with_properties(echo, Recorder::default(), &[("start".into(), 42)]).unwrap();
+    assert_eq!(dev.read(0, 4), Ok(42));
+    for (given, words) in [
+        (vec![("stop".to_string(), 1)], "unknown property `stop`"),
+        (vec![("start".to_string(), 101)], "`start` = 101 is outside 0..=100"),
+        (vec![("start".to_string(), u64::MAX)], "outside 0..=100"),
+        (vec![("start".to_string(), 5), ("start".to_string(), 6)], "given twice"),
+    ] {
+        assert_eq!(echo.description().resolve_properties(&given).unwrap_err().contains(words), true, "{words}");
+        assert!(Instance::with_properties(echo, Recorder::default(), &given).is_err());
+    }
+}
+
+#[test]
+fn input_lines_are_checked_by_the_adapter() {
+    let mut dev = Instance::new(DeviceType::of::<Echo>(), Recorder::default()).unwrap();
+    dev.set_input(0, true).unwrap();
+    assert!(dev.host().level(0));
+    assert_eq!(dev.set_input(1, true), Err(Error::Invalid), "line 1 does not exist");
+    let before = dev.host().irq_calls.len();
+    assert_eq!(dev.set_input(7, false), Err(Error::Invalid));
+    assert_eq!(dev.host().irq_calls.len(), before, "a refused input changes nothing");
+}
+
+#[test]
+fn schemas_are_read_and_checked_once() {
+    let d = DeviceType::of::<Echo>().description();
+    assert_eq!(d.schema.fields.len(), 1);
+    assert_eq!(d.properties[0].name, "start");
+    assert_eq!(d.num_inputs, 1);
+    let mut blob = Vec::new();
+    Echo { last: 9 }.save(&mut blob);
+    let values = d.schema.decode(&blob[12..16]).unwrap();
+    assert_eq!((values[0].name.as_str(), values[0].value), ("last", 9));
+}
+
+/// Tables with something wrong, each refused with what is wrong.
+#[test]
+fn bad_tables_are_refused_with_a_message() {
+    fn refuse(ops: PortlabDeviceOps, words: &str) {
+        let leaked: &'static PortlabDeviceOps = Box::leak(Box::new(ops));
+        // SAFETY: the table's pointers are 'static constants of this test.
+        let err = unsafe { DeviceType::from_c_table(leaked) }.unwrap_err();
+        assert!(err.contains(words), "`{err}` does not say `{words}`");
+    }
+    let good = *export::ops::<Echo>();
+    refuse(PortlabDeviceOps { abi_version: 1, ..good }, "version 1, this host implements version 2");
+    refuse(PortlabDeviceOps { set_input: None, ..good }, "entry points missing: set_input");
+    refuse(PortlabDeviceOps { state_schema: std::ptr::null(), ..good }, "state_schema is NULL");
+    const SHORT: [sys::PortlabStateField; 1] = [schema::field(c"last", 0, 2, 1)];
+    const GAP: sys::PortlabStateSchema = schema::schema(1, 4, &SHORT);
+    refuse(PortlabDeviceOps { state_schema: &GAP, ..good }, "byte 2 of the fixed part belongs to no field");
+    const OVER: [sys::PortlabStateField; 2] = [schema::field(c"a", 0, 4, 1), schema::field(c"b", 2, 2, 1)];
+    const OVERLAP: sys::PortlabStateSchema = schema::schema(1, 4, &OVER);
+    refuse(PortlabDeviceOps { state_schema: &OVERLAP, ..good }, "fields `a` and `b` overlap");
+    const PAST: [sys::PortlabStateField; 1] = [schema::field(c"a", 0, 8, 1)];
+    const TOO_LONG: sys::PortlabStateSchema = schema::schema(1, 4, &PAST);
+    refuse(PortlabDeviceOps { state_schema: &TOO_LONG, ..good }, "past the fixed part");
+    const BAD_DEFAULT: [sys::PortlabPropertyInfo; 1] = [schema::property(c"x", c"", 9, 0, 1)];
+    refuse(
+        PortlabDeviceOps { properties: BAD_DEFAULT.as_ptr(), num_properties: 1, ..good },
+        "property `x` has default 9 outside 0..=1",
+    );
+    const REC: [sys::PortlabStateField; 2] = [schema::field(c"n", 0, 4, 1), schema::record_field(c"v", 0, 8)];
+    const NO_COUNT: sys::PortlabStateSchema = schema::schema_with_records(
+        1,
+        4,
+        schema::RecordLayout { name: c"t", count_field: c"count", size: 8, max: 4 },
+        &REC,
+    );
+    refuse(PortlabDeviceOps { state_schema: &NO_COUNT, ..good }, "record count field `count`");
 }
 
 #[test]
@@ -181,6 +273,8 @@ impl<const OP: u8> Drop for PanicOn<OP> {
     }
 }
 
+const EMPTY_SCHEMA: sys::PortlabStateSchema = schema::schema(1, 0, &[]);
+
 impl<const OP: u8> Device for PanicOn<OP> {
     const INFO: DeviceInfo = DeviceInfo {
         type_name: c"x-panic-test",
@@ -189,8 +283,11 @@ impl<const OP: u8> Device for PanicOn<OP> {
         num_timers: 1,
         access_sizes: 4,
         state_device_id: 0x7f02,
+        num_inputs: 0,
+        properties: &[],
+        state_schema: &EMPTY_SCHEMA,
     };
-    fn new(_host: &mut impl Host) -> Self {
+    fn new(_host: &mut impl Host, _properties: &Properties) -> Self {
         Self::maybe("create");
         PanicOn
     }
@@ -208,8 +305,9 @@ impl<const OP: u8> Device for PanicOn<OP> {
         Self::maybe("can_receive");
         1
     }
-    fn receive(&mut self, _host: &mut impl Host, _byte: u8) {
+    fn receive(&mut self, _host: &mut impl Host, _byte: u8) -> Result<(), Error> {
         Self::maybe("receive");
+        Ok(())
     }
     fn receive_break(&mut self, _host: &mut impl Host) {
         Self::maybe("receive_break");

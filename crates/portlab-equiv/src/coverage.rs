@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use portlab_board::Command;
-use portlab_board::state::PL011_FIELDS;
+use portlab_board::state::decode;
+use portlab_device::DeviceType;
 
 /// The spec's edge cases that a run can be seen to exercise, with the
 /// condition that counts as exercising each.
@@ -111,11 +112,9 @@ impl Pl011View {
         if blob.get(4..6) != Some(&[0x11, 0x00]) {
             return None;
         }
-        let field = |name: &str| {
-            let f = PL011_FIELDS.iter().find(|f| f.name == name)?;
-            let at = 12 + f.offset;
-            blob.get(at..at + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        };
+        // Fields by name, from the device's own schema.
+        let fields = decode(&DeviceType::of::<portlab_pl011::Pl011>().description().schema, blob).ok()?;
+        let field = |name: &str| fields.iter().find(|f| f.name == name).map(|f| f.value as u32);
         Some(Pl011View {
             flags: field("flags")?,
             lcr: field("lcr")?,

@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use portlab_board::{Command, DeviceKind, Registry};
-use portlab_device::{Device, DeviceInfo, DeviceType, Host, LoadError};
+use portlab_device::{Device, DeviceInfo, DeviceType, Error, Host, LoadError, Properties};
 use portlab_equiv::{DeviceSet, Equivalence, RunOptions, registered_allowances, run};
 use portlab_pl011::Pl011;
 
@@ -99,8 +99,8 @@ struct SwappedMasks(Pl011);
 
 impl Device for SwappedMasks {
     const INFO: DeviceInfo = DeviceInfo { type_name: c"x-pl011-swapped-masks", ..Pl011::INFO };
-    fn new(host: &mut impl Host) -> Self {
-        SwappedMasks(Pl011::new(host))
+    fn new(host: &mut impl Host, properties: &Properties) -> Self {
+        SwappedMasks(Pl011::new(host, properties))
     }
     fn reset(&mut self, host: &mut impl Host) {
         self.0.reset(host);
@@ -115,8 +115,8 @@ impl Device for SwappedMasks {
     fn can_receive(&self) -> u32 {
         self.0.can_receive()
     }
-    fn receive(&mut self, host: &mut impl Host, byte: u8) {
-        self.0.receive(host, byte);
+    fn receive(&mut self, host: &mut impl Host, byte: u8) -> Result<(), Error> {
+        self.0.receive(host, byte)
     }
     fn receive_break(&mut self, host: &mut impl Host) {
         self.0.receive_break(host);

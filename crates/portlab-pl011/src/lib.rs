@@ -16,7 +16,8 @@
 pub mod registers;
 
 use portlab_device::migration::{BlobWriter, check_container};
-use portlab_device::{Device, DeviceInfo, Host, LoadError, LogKind, sys};
+use portlab_device::schema::{field, schema};
+use portlab_device::{Device, DeviceInfo, Error, Host, LoadError, LogKind, Properties, sys};
 
 use registers::{Control, DmaControl, Flags, Interrupt, LineControl, RegisterOffset, data, id_register};
 
@@ -25,6 +26,26 @@ const FIFO_SLOTS: u32 = sys::PL011_FIFO_SLOTS;
 const STATE_DEVICE_ID: u16 = sys::PL011_STATE_DEVICE_ID as u16;
 const STATE_VERSION: u16 = sys::PL011_STATE_VERSION as u16;
 const PAYLOAD_V1: u32 = sys::PL011_STATE_PAYLOAD_SIZE_V1;
+
+/// Section 12.2 as data: the same schema as the C model's table (a test
+/// in the board holds the two equal), with the offsets from `pl011.h`.
+const STATE_FIELDS: [sys::PortlabStateField; 14] = [
+    field(c"flags", sys::PL011_STATE_FLAGS, 4, 1),
+    field(c"lcr", sys::PL011_STATE_LCR, 4, 1),
+    field(c"rsr", sys::PL011_STATE_RSR, 4, 1),
+    field(c"cr", sys::PL011_STATE_CR, 4, 1),
+    field(c"dmacr", sys::PL011_STATE_DMACR, 4, 1),
+    field(c"int_enabled", sys::PL011_STATE_INT_ENABLED, 4, 1),
+    field(c"int_level", sys::PL011_STATE_INT_LEVEL, 4, 1),
+    field(c"read_fifo", sys::PL011_STATE_READ_FIFO, 4, FIFO_SLOTS),
+    field(c"ilpr", sys::PL011_STATE_ILPR, 4, 1),
+    field(c"ibrd", sys::PL011_STATE_IBRD, 4, 1),
+    field(c"fbrd", sys::PL011_STATE_FBRD, 4, 1),
+    field(c"ifl", sys::PL011_STATE_IFL, 4, 1),
+    field(c"read_pos", sys::PL011_STATE_READ_POS, 4, 1),
+    field(c"read_count", sys::PL011_STATE_READ_COUNT, 4, 1),
+];
+const STATE_SCHEMA: sys::PortlabStateSchema = schema(STATE_VERSION, PAYLOAD_V1, &STATE_FIELDS);
 
 /// The PL011's state (pl011.md section 3), named as in the spec so that
 /// the migration payload maps field for field.
@@ -364,9 +385,12 @@ impl Device for Pl011 {
         num_timers: 0,
         access_sizes: sys::PORTLAB_ACCESS_1 | sys::PORTLAB_ACCESS_2 | sys::PORTLAB_ACCESS_4 | sys::PORTLAB_ACCESS_8,
         state_device_id: STATE_DEVICE_ID,
+        num_inputs: 0,
+        properties: &[],
+        state_schema: &STATE_SCHEMA,
     };
 
-    fn new(_host: &mut impl Host) -> Self {
+    fn new(_host: &mut impl Host, _properties: &Properties) -> Self {
         Pl011::default()
     }
 
@@ -398,11 +422,12 @@ impl Device for Pl011 {
         self.fifo_depth().saturating_sub(self.read_count)
     }
 
-    fn receive(&mut self, host: &mut impl Host, byte: u8) {
+    fn receive(&mut self, host: &mut impl Host, byte: u8) -> Result<(), Error> {
         // Loopback disconnects the RX pin: the byte is dropped.
         if !self.loopback() {
             self.rx_put(host, u32::from(byte));
         }
+        Ok(())
     }
 
     fn receive_break(&mut self, host: &mut impl Host) {

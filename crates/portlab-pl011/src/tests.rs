@@ -5,7 +5,7 @@ use portlab_device::testing::Recorder;
 
 fn fresh() -> (Pl011, Recorder) {
     let mut h = Recorder::default();
-    (Pl011::new(&mut h), h)
+    (Pl011::new(&mut h, &Properties::defaults_of::<Pl011>()), h)
 }
 
 #[test]

@@ -16,7 +16,8 @@
 #![forbid(unsafe_code)]
 
 use portlab_device::migration::{BlobWriter, check_container};
-use portlab_device::{Device, DeviceInfo, Host, LoadError, LogKind, sys};
+use portlab_device::schema::{field, schema};
+use portlab_device::{Device, DeviceInfo, Host, LoadError, LogKind, Properties, sys};
 
 const NS_PER_SECOND: u64 = sys::PL031_NS_PER_SECOND as u64;
 const ALARM: u32 = sys::PL031_TIMER_ALARM;
@@ -24,6 +25,17 @@ const STATE_DEVICE_ID: u16 = sys::PL031_STATE_DEVICE_ID as u16;
 const STATE_VERSION: u16 = sys::PL031_STATE_VERSION as u16;
 const PAYLOAD_V1: u32 = sys::PL031_STATE_PAYLOAD_SIZE_V1;
 const MATCH: u32 = sys::PL031_INT_MATCH;
+
+/// Section 9.1 as data: the same schema as the C model's table, with the
+/// offsets from `pl031.h`.
+const STATE_FIELDS: [sys::PortlabStateField; 5] = [
+    field(c"tick_offset", sys::PL031_STATE_TICK_OFFSET, 4, 1),
+    field(c"mr", sys::PL031_STATE_MR, 4, 1),
+    field(c"lr", sys::PL031_STATE_LR, 4, 1),
+    field(c"im", sys::PL031_STATE_IM, 4, 1),
+    field(c"is", sys::PL031_STATE_IS, 4, 1),
+];
+const STATE_SCHEMA: sys::PortlabStateSchema = schema(STATE_VERSION, PAYLOAD_V1, &STATE_FIELDS);
 
 /// A PL031 register, by its exact byte offset (the PL031 decodes the whole
 /// offset, unlike the PL011).
@@ -191,10 +203,13 @@ impl Device for Pl031 {
         num_timers: sys::PL031_NUM_TIMERS,
         access_sizes: sys::PORTLAB_ACCESS_1 | sys::PORTLAB_ACCESS_2 | sys::PORTLAB_ACCESS_4 | sys::PORTLAB_ACCESS_8,
         state_device_id: STATE_DEVICE_ID,
+        num_inputs: 0,
+        properties: &[],
+        state_schema: &STATE_SCHEMA,
     };
 
     /// Section 3: DR reads `epoch + sec(now)` until the guest writes LR.
-    fn new(host: &mut impl Host) -> Self {
+    fn new(host: &mut impl Host, _properties: &Properties) -> Self {
         Pl031 { tick_offset: host.rtc_epoch_s() as u32, mr: 0, lr: 0, im: 0, is: 0 }
     }
 
@@ -255,7 +270,7 @@ mod tests {
     #[test]
     fn the_alarm_keeps_the_phase_of_the_write() {
         let mut h = clock_at(1_500_000_000);
-        let mut d = Pl031::new(&mut h);
+        let mut d = Pl031::new(&mut h, &Properties::defaults_of::<Pl031>());
         let count = d.read(&mut h, 0, 4) as u32;
         d.write(&mut h, 0x004, 4, u64::from(count + 1));
         assert_eq!(h.armed.get(&0), Some(&2_500_000_000));
@@ -268,11 +283,34 @@ mod tests {
     #[test]
     fn matching_now_fires_during_the_write() {
         let mut h = clock_at(0);
-        let mut d = Pl031::new(&mut h);
+        let mut d = Pl031::new(&mut h, &Properties::defaults_of::<Pl031>());
         d.write(&mut h, 0x010, 4, 1);
         d.write(&mut h, 0x004, 4, 1_700_000_000);
         assert!(h.level(0));
         assert_eq!(h.armed.get(&0), None);
         assert_eq!(d.read(&mut h, 0x014, 4), 1);
     }
+}
+
+/// What a PL031 saves right after loading `blob` at virtual time `now_ns`:
+/// the same bytes, except that a PL031 whose count equals MR at load time
+/// fires during the load (section 9.2, R21), so its `is` reads 1. This is
+/// the device's after-load rule, plugged into the registry: the property
+/// tests and the `migration_load` fuzz target hold both implementations
+/// to it.
+pub fn saved_after_load(blob: &[u8], now_ns: u64) -> Vec<u8> {
+    let mut expected = blob.to_vec();
+    let header = sys::PORTLAB_STATE_HEADER_SIZE as usize;
+    let u32_at = |at: usize| blob.get(at..at + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    let is_pl031 = blob.get(4..6) == Some(&STATE_DEVICE_ID.to_le_bytes()[..]);
+    let tick_offset = u32_at(header + sys::PL031_STATE_TICK_OFFSET as usize);
+    let mr = u32_at(header + sys::PL031_STATE_MR as usize);
+    if let (true, Some(tick_offset), Some(mr)) = (is_pl031, tick_offset, mr) {
+        if tick_offset.wrapping_add((now_ns / NS_PER_SECOND) as u32) == mr {
+            let is = header + sys::PL031_STATE_IS as usize;
+            expected[is..is + 4].copy_from_slice(&1u32.to_le_bytes());
+            portlab_device::migration::fix_crc(&mut expected);
+        }
+    }
+    expected
 }

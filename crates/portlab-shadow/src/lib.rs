@@ -20,7 +20,7 @@ use std::cell::RefCell;
 use std::fmt::Debug;
 use std::marker::PhantomData;
 
-use portlab_device::{Device, DeviceInfo, DeviceType, Error, Host, Instance, LoadError, LogKind};
+use portlab_device::{Device, DeviceInfo, DeviceType, Error, Host, Instance, LoadError, LogKind, Properties};
 
 /// The two implementations a shadow device runs.
 pub trait ShadowPair: 'static {
@@ -44,6 +44,8 @@ enum Effect {
     TimerArm(u32, u64),
     TimerCancel(u32),
     Log(LogKind, String),
+    MemWrite(u64, u32, u64),
+    TimerArmFirst(u32),
 }
 
 /// The host of an inner device: answers the clock from the outer host's
@@ -80,6 +82,12 @@ impl Host for Recorder {
     fn log(&mut self, kind: LogKind, message: &str) {
         self.effects.push(Effect::Log(kind, message.to_owned()));
     }
+    fn mem_write(&mut self, addr: u64, size: u32, value: u64) {
+        self.effects.push(Effect::MemWrite(addr, size, value));
+    }
+    fn timer_arm_first(&mut self, timer: u32) {
+        self.effects.push(Effect::TimerArmFirst(timer));
+    }
 }
 
 fn replay(effects: Vec<Effect>, host: &mut impl Host) {
@@ -91,6 +99,8 @@ fn replay(effects: Vec<Effect>, host: &mut impl Host) {
             Effect::TimerArm(timer, deadline) => host.timer_arm(timer, deadline),
             Effect::TimerCancel(timer) => host.timer_cancel(timer),
             Effect::Log(kind, message) => host.log(kind, &message),
+            Effect::MemWrite(addr, size, value) => host.mem_write(addr, size, value),
+            Effect::TimerArmFirst(timer) => host.timer_arm_first(timer),
         }
     }
 }
@@ -177,9 +187,17 @@ fn describe_state(a: &Result<Vec<u8>, Error>, b: &Result<Vec<u8>, Error>) -> Str
     }
 }
 
-fn create(device_type: DeviceType, host: &mut impl Host) -> Instance<Recorder> {
+fn create(device_type: DeviceType, host: &mut impl Host, properties: &Properties) -> Instance<Recorder> {
     let recorder = Recorder { clock_ns: host.clock_ns(), epoch_s: host.rtc_epoch_s(), effects: Vec::new() };
-    match Instance::new(device_type, recorder) {
+    // Both inner devices get the shadow's resolved values, by name.
+    let given: Vec<(String, u64)> = device_type
+        .description()
+        .properties
+        .iter()
+        .zip(properties.values())
+        .map(|(p, v)| (p.name.to_string(), *v))
+        .collect();
+    match Instance::with_properties(device_type, recorder, &given) {
         Ok(instance) => instance,
         // Caught by the FFI adapter: the host sees PORTLAB_ERR_POISONED.
         Err(e) => panic!("shadow: cannot create {}: {e}", device_type.type_name()),
@@ -189,10 +207,10 @@ fn create(device_type: DeviceType, host: &mut impl Host) -> Instance<Recorder> {
 impl<P: ShadowPair> Device for Shadow<P> {
     const INFO: DeviceInfo = P::INFO;
 
-    fn new(host: &mut impl Host) -> Self {
+    fn new(host: &mut impl Host, properties: &Properties) -> Self {
         Shadow {
-            primary: RefCell::new(create(P::primary(), host)),
-            candidate: RefCell::new(create(P::candidate(), host)),
+            primary: RefCell::new(create(P::primary(), host, properties)),
+            candidate: RefCell::new(create(P::candidate(), host, properties)),
             calls: 0,
             pending_report: RefCell::new(None),
             reported: false,
@@ -223,8 +241,12 @@ impl<P: ShadowPair> Device for Shadow<P> {
         p.unwrap_or(0)
     }
 
-    fn receive(&mut self, host: &mut impl Host, byte: u8) {
-        let _ = self.forward(host, &format!("receive 0x{byte:02x}"), |d| d.receive(byte));
+    fn receive(&mut self, host: &mut impl Host, byte: u8) -> Result<(), Error> {
+        self.forward(host, &format!("receive 0x{byte:02x}"), |d| d.receive(byte))
+    }
+
+    fn set_input(&mut self, host: &mut impl Host, line: u32, level: bool) {
+        let _ = self.forward(host, &format!("input {line} {}", u8::from(level)), |d| d.set_input(line, level));
     }
 
     fn receive_break(&mut self, host: &mut impl Host) {

@@ -2,7 +2,7 @@
 //! divergence of the Rust one, once, on the diagnostic channel.
 
 use portlab_device::testing::Recorder;
-use portlab_device::{Device, DeviceInfo, DeviceType, Host, Instance, LoadError, LogKind};
+use portlab_device::{Device, DeviceInfo, DeviceType, Error, Host, Instance, LoadError, LogKind, Properties};
 use portlab_pl011::Pl011;
 use portlab_shadow::{Pl011Shadow, Shadow, ShadowPair};
 
@@ -33,8 +33,8 @@ struct WrongId(Pl011);
 
 impl Device for WrongId {
     const INFO: DeviceInfo = DeviceInfo { type_name: c"x-pl011-wrong-id", ..Pl011::INFO };
-    fn new(host: &mut impl Host) -> Self {
-        WrongId(Pl011::new(host))
+    fn new(host: &mut impl Host, properties: &Properties) -> Self {
+        WrongId(Pl011::new(host, properties))
     }
     fn reset(&mut self, host: &mut impl Host) {
         self.0.reset(host);
@@ -48,8 +48,8 @@ impl Device for WrongId {
     fn can_receive(&self) -> u32 {
         self.0.can_receive()
     }
-    fn receive(&mut self, host: &mut impl Host, byte: u8) {
-        self.0.receive(host, byte);
+    fn receive(&mut self, host: &mut impl Host, byte: u8) -> Result<(), Error> {
+        self.0.receive(host, byte)
     }
     fn save(&self, out: &mut Vec<u8>) {
         self.0.save(out);

@@ -38,9 +38,15 @@ static void bad_offset({Name}State *s, const char *what, uint64_t offset)
     s->host->log(s->host_ctx, PORTLAB_LOG_GUEST_ERROR, msg);
 }
 
-static PortlabStatus {name}_create(const PortlabHostOps *host, void *host_ctx, PortlabDevice **out)
+static PortlabStatus {name}_create(const PortlabHostOps *host, void *host_ctx, const PortlabProperty *props,
+                                  uint32_t num_props, PortlabDevice **out)
 {
     if (host == NULL || out == NULL) {
+        return PORTLAB_ERR_INVALID;
+    }
+    /* No creation properties yet: declare them in the ops table (and in
+     * the Rust rewrite's INFO) when the device gets some. */
+    if (devprops_resolve(host, host_ctx, "{name}", NULL, 0, props, num_props, NULL) != PORTLAB_OK) {
         return PORTLAB_ERR_INVALID;
     }
     {Name}State *s = calloc(1, sizeof *s);
@@ -163,8 +169,8 @@ static PortlabStatus {name}_save(PortlabDevice *dev, uint8_t *buf, uint32_t cap,
     if (p == NULL) {
         return PORTLAB_ERR_BUFFER_TOO_SMALL;
     }
-    devstate_put_u32(p + 0, state_of(dev)->data);
-    devstate_put_u32(p + 4, state_of(dev)->ctrl);
+    devstate_put_u32(p + {NAME}_STATE_DATA, state_of(dev)->data);
+    devstate_put_u32(p + {NAME}_STATE_CTRL, state_of(dev)->ctrl);
     devstate_end_save(buf, {NAME}_STATE_PAYLOAD_SIZE_V1);
     return PORTLAB_OK;
 }
@@ -181,14 +187,36 @@ static PortlabStatus {name}_load(PortlabDevice *dev, const uint8_t *blob, uint32
     if (st != PORTLAB_OK) {
         return st;
     }
-    uint32_t ctrl = devstate_get_u32(p + 4);
+    uint32_t ctrl = devstate_get_u32(p + {NAME}_STATE_CTRL);
     if (ctrl & ~(uint32_t){NAME}_CTRL_IRQ_ENABLE) {
         return PORTLAB_ERR_OUT_OF_RANGE;
     }
-    state_of(dev)->data = devstate_get_u32(p + 0);
+    state_of(dev)->data = devstate_get_u32(p + {NAME}_STATE_DATA);
     state_of(dev)->ctrl = ctrl;
     return PORTLAB_OK;
 }
+
+/* No input lines yet. */
+static PortlabStatus {name}_set_input(PortlabDevice *dev, uint32_t line, uint32_t level)
+{
+    (void)dev;
+    (void)line;
+    (void)level;
+    return PORTLAB_ERR_INVALID;
+}
+
+/* The payload as data: what state diffs, coverage and importers read. */
+static const PortlabStateField {name}_state_fields[] = {
+    { "data", {NAME}_STATE_DATA, 4, 1, 0 },
+    { "ctrl", {NAME}_STATE_CTRL, 4, 1, 0 },
+};
+
+static const PortlabStateSchema {name}_state_schema = {
+    .version = {NAME}_STATE_VERSION,
+    .fixed_size = {NAME}_STATE_PAYLOAD_SIZE_V1,
+    .fields = {name}_state_fields,
+    .num_fields = sizeof {name}_state_fields / sizeof {name}_state_fields[0],
+};
 
 const PortlabDeviceOps portlab_{name}_c_ops = {
     .abi_version = PORTLAB_ABI_VERSION,
@@ -198,6 +226,10 @@ const PortlabDeviceOps portlab_{name}_c_ops = {
     .num_timers = 0,
     .access_sizes = PORTLAB_ACCESS_4,
     .state_device_id = {NAME}_STATE_DEVICE_ID,
+    .num_inputs = 0,
+    .properties = NULL,
+    .num_properties = 0,
+    .state_schema = &{name}_state_schema,
     .create = {name}_create,
     .destroy = {name}_destroy,
     .reset = {name}_reset,
@@ -209,4 +241,5 @@ const PortlabDeviceOps portlab_{name}_c_ops = {
     .timer_expired = {name}_timer_expired,
     .save = {name}_save,
     .load = {name}_load,
+    .set_input = {name}_set_input,
 };

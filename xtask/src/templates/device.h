@@ -21,6 +21,10 @@ extern "C" {
 #define {NAME}_STATE_DEVICE_ID {ID}
 #define {NAME}_STATE_VERSION 1
 #define {NAME}_STATE_PAYLOAD_SIZE_V1 8
+/* Payload field offsets: the state schema in {name}.c and the Rust
+ * rewrite both use these. */
+#define {NAME}_STATE_DATA 0
+#define {NAME}_STATE_CTRL 4
 
 /* ---- Register offsets (bytes) ---------------------------------------- */
 #define {NAME}_ID 0x000   /* identification, read-only */

@@ -1,4 +1,4 @@
-//! The trace parser (trace-format.md, version 1). Streaming: it reads one
+//! The trace parser (trace-format.md, versions 1 and 2). Streaming: it reads one
 //! line at a time, so a trace of any length parses in constant memory.
 
 use std::fmt;
@@ -69,6 +69,22 @@ pub enum Command {
         /// Target implementation (default: the other one).
         to: Option<Implementation>,
     },
+    /// `config DEV NAME=VALUE ...` (version 2): creation properties.
+    Config {
+        /// Device instance name.
+        dev: String,
+        /// Property names and values, in the order written.
+        properties: Vec<(String, u64)>,
+    },
+    /// `input DEV LINE LEVEL` (version 2): drive an input line.
+    Input {
+        /// Device instance name.
+        dev: String,
+        /// Input line, from 0.
+        line: u32,
+        /// Level.
+        level: bool,
+    },
 }
 
 impl Command {
@@ -79,7 +95,9 @@ impl Command {
             | Command::Read { dev, .. }
             | Command::Rx { dev, .. }
             | Command::Break { dev }
-            | Command::Migrate { dev, .. } => Some(dev),
+            | Command::Migrate { dev, .. }
+            | Command::Config { dev, .. }
+            | Command::Input { dev, .. } => Some(dev),
             Command::Reset { dev } => dev.as_deref(),
             Command::Advance { .. } | Command::Epoch { .. } => None,
         }
@@ -113,6 +131,11 @@ impl fmt::Display for Command {
             Command::Reset { dev: None } => write!(f, "reset"),
             Command::Migrate { dev, to: Some(to) } => write!(f, "migrate {dev} {to}"),
             Command::Migrate { dev, to: None } => write!(f, "migrate {dev}"),
+            Command::Config { dev, properties } => {
+                write!(f, "config {dev}")?;
+                properties.iter().try_for_each(|(name, value)| write!(f, " {name}=0x{value:x}"))
+            }
+            Command::Input { dev, line, level } => write!(f, "input {dev} {line} {}", u8::from(*level)),
         }
     }
 }
@@ -285,6 +308,8 @@ fn usage_error(command: &str) -> String {
         "epoch" => "epoch SECONDS",
         "reset" => "reset [DEV]",
         "migrate" => "migrate DEV [c|rust]",
+        "config" => "config DEV NAME=VALUE ...",
+        "input" => "input DEV LINE LEVEL",
         _ => "",
     };
     format!("expected `{usage}`")
@@ -327,12 +352,32 @@ pub fn parse_line(line: &str) -> Result<Option<Command>, String> {
         ("reset", 1) => Command::Reset { dev: Some(dev(0)) },
         ("migrate", 1) => Command::Migrate { dev: dev(0), to: None },
         ("migrate", 2) => Command::Migrate { dev: dev(0), to: Some(args[1].parse()?) },
-        ("write" | "read" | "rx" | "break" | "advance" | "epoch" | "reset" | "migrate", _) => {
+        ("config", 2..) => {
+            let properties = args[1..]
+                .iter()
+                .map(|word| match word.split_once('=') {
+                    Some((name, value)) if !name.is_empty() => Ok((name.to_string(), parse_number(value)?)),
+                    _ => Err(format!("expected `NAME=VALUE`, found `{word}`")),
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            Command::Config { dev: dev(0), properties }
+        }
+        ("input", 3) => {
+            let line =
+                u32::try_from(parse_number(args[1])?).map_err(|_| format!("input line `{}` is too large", args[1]))?;
+            let level = match parse_number(args[2])? {
+                0 => false,
+                1 => true,
+                _ => return Err(format!("input level must be 0 or 1, found `{}`", args[2])),
+            };
+            Command::Input { dev: dev(0), line, level }
+        }
+        ("write" | "read" | "rx" | "break" | "advance" | "epoch" | "reset" | "migrate" | "config" | "input", _) => {
             return Err(usage_error(name));
         }
         _ => {
             return Err(format!(
-                "unknown command `{name}` (expected write, read, rx, break, advance, epoch, reset or migrate)"
+                "unknown command `{name}` (expected write, read, rx, break, advance, epoch, reset, migrate, config or input)"
             ));
         }
     };

@@ -53,12 +53,14 @@ pub struct Runner {
     registry: Registry,
     config: BoardConfig,
     board: Option<Board>,
+    /// Slots a `config` line has named (also with an empty list).
+    configured: Vec<usize>,
 }
 
 impl Runner {
     /// A runner for a board laid out as `config`.
     pub fn new(registry: &Registry, config: BoardConfig) -> Self {
-        Runner { registry: registry.clone(), config, board: None }
+        Runner { registry: registry.clone(), config, board: None, configured: Vec::new() }
     }
 
     /// The board, once the first non-`epoch` command created it.
@@ -83,6 +85,9 @@ impl Runner {
             self.config.epoch = *seconds;
             return Ok(());
         }
+        if let Command::Config { dev, properties } = command {
+            return self.configure(dev, properties);
+        }
         let board = self.board_mut()?;
         let dev = match command.device() {
             Some(name) => Some(board.device_index(name)?),
@@ -91,6 +96,29 @@ impl Runner {
         let result = Self::apply(board, command, dev);
         board.drain_events(events);
         result
+    }
+
+    /// `config DEV NAME=VALUE ...`: before the board exists, at most once
+    /// per device, every property known to the device and in its range.
+    fn configure(&mut self, dev: &str, properties: &[(String, u64)]) -> Result<(), StepError> {
+        if self.board.is_some() {
+            return Err(StepError::Invalid(
+                "`config` is allowed only before the first command other than `epoch` and `config`".into(),
+            ));
+        }
+        let names: Vec<&str> = self.config.slots.iter().map(|s| s.name.as_str()).collect();
+        let Some(slot) = self.config.slots.iter().position(|s| s.name == dev) else {
+            return Err(StepError::Invalid(format!("unknown device `{dev}` (this board has: {})", names.join(", "))));
+        };
+        if !self.config.slots[slot].properties.is_empty() || self.configured.contains(&slot) {
+            return Err(StepError::Invalid(format!("`config {dev}` is allowed once per device")));
+        }
+        let (kind, implementation) = (&self.config.slots[slot].kind, self.config.slots[slot].implementation);
+        let device_type = self.registry.device_type(kind, implementation).map_err(StepError::Invalid)?;
+        device_type.description().resolve_properties(properties).map_err(StepError::Invalid)?;
+        self.config.slots[slot].properties = properties.to_vec();
+        self.configured.push(slot);
+        Ok(())
     }
 
     fn apply(board: &mut Board, command: &Command, dev: Option<usize>) -> Result<(), StepError> {
@@ -112,7 +140,8 @@ impl Runner {
             Command::Migrate { to, .. } => {
                 board.migrate(d(), *to)?;
             }
-            Command::Epoch { .. } => unreachable!("handled in execute"),
+            Command::Input { line, level, .. } => board.input(d(), *line, *level)?,
+            Command::Epoch { .. } | Command::Config { .. } => unreachable!("handled in execute"),
         }
         Ok(())
     }

@@ -1,0 +1,484 @@
+//! What a device declares about itself (interface version 2): its creation
+//! properties and the layout of its migration payload, as data.
+//!
+//! # Where this sits in the port
+//!
+//! A device describes itself once, in its own files: the C model in its
+//! ops table (`PortlabPropertyInfo`, `PortlabStateSchema`), the Rust
+//! rewrite in [`DeviceInfo`](crate::DeviceInfo) with the `const fn`
+//! builders below, which produce the very same C structures. Every tool
+//! reads a device through these descriptions and never by name: the board
+//! resolves `config` properties, state diffs name fields
+//! (`timer[1].cmp differs`), coverage counts fields, and a test asserts
+//! that the C and Rust descriptions of a device are identical.
+//!
+//! The raw tables are checked once, when a [`DeviceType`](crate::DeviceType)
+//! is made from them ([`Description::of_table`]); after that hosts trust
+//! them.
+
+use std::collections::HashMap;
+use std::ffi::{CStr, c_char};
+use std::sync::{Mutex, OnceLock};
+
+use portlab_sys as sys;
+use sys::{PortlabDeviceOps, PortlabPropertyInfo, PortlabStateField, PortlabStateSchema};
+
+/// A creation property for a device's `INFO.properties` (a `const fn`, so
+/// the table is a constant).
+pub const fn property(
+    name: &'static CStr,
+    doc: &'static CStr,
+    default: u64,
+    min: u64,
+    max: u64,
+) -> PortlabPropertyInfo {
+    PortlabPropertyInfo { name: name.as_ptr(), doc: doc.as_ptr(), default_value: default, min, max }
+}
+
+/// A payload field of the fixed part: `count` elements of `width` bytes.
+pub const fn field(name: &'static CStr, offset: u32, width: u32, count: u32) -> PortlabStateField {
+    PortlabStateField { name: name.as_ptr(), offset, width, count, flags: 0 }
+}
+
+/// A field of the repeated record; `offset` counts from the record's start.
+pub const fn record_field(name: &'static CStr, offset: u32, width: u32) -> PortlabStateField {
+    PortlabStateField { name: name.as_ptr(), offset, width, count: 1, flags: sys::PORTLAB_FIELD_IN_RECORD }
+}
+
+/// A payload of a fixed part only.
+pub const fn schema(version: u16, fixed_size: u32, fields: &'static [PortlabStateField]) -> PortlabStateSchema {
+    PortlabStateSchema {
+        version,
+        fixed_size,
+        record_name: std::ptr::null(),
+        record_count_field: std::ptr::null(),
+        record_size: 0,
+        max_records: 0,
+        fields: fields.as_ptr(),
+        num_fields: fields.len() as u32,
+    }
+}
+
+/// The repeated part of a payload: its name (`timer`), the fixed field
+/// that counts the records, one record's size, and the most records.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordLayout {
+    /// The array's name, as in `timer[2].cmp`.
+    pub name: &'static CStr,
+    /// The fixed-part field holding the number of records.
+    pub count_field: &'static CStr,
+    /// Bytes per record.
+    pub size: u32,
+    /// The most records a payload may hold.
+    pub max: u32,
+}
+
+/// A payload with a fixed part followed by records.
+pub const fn schema_with_records(
+    version: u16,
+    fixed_size: u32,
+    records: RecordLayout,
+    fields: &'static [PortlabStateField],
+) -> PortlabStateSchema {
+    PortlabStateSchema {
+        version,
+        fixed_size,
+        record_name: records.name.as_ptr(),
+        record_count_field: records.count_field.as_ptr(),
+        record_size: records.size,
+        max_records: records.max,
+        fields: fields.as_ptr(),
+        num_fields: fields.len() as u32,
+    }
+}
+
+/// A declared creation property, read from its table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Property {
+    /// Name, as `config DEV NAME=VALUE` spells it.
+    pub name: &'static str,
+    /// One line for `portlab list`.
+    pub doc: &'static str,
+    /// Value when not given.
+    pub default: u64,
+    /// Smallest accepted value.
+    pub min: u64,
+    /// Largest accepted value.
+    pub max: u64,
+}
+
+/// One field of a payload schema, read from its table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    /// Name, as in the device's spec.
+    pub name: &'static str,
+    /// Offset in the fixed part, or in the record.
+    pub offset: u32,
+    /// Bytes per element (1, 2, 4 or 8).
+    pub width: u32,
+    /// Elements (1 for a scalar).
+    pub count: u32,
+    /// Whether the field belongs to the repeated record.
+    pub in_record: bool,
+}
+
+/// The repeated record of a schema.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Records {
+    /// The array's name.
+    pub name: &'static str,
+    /// The fixed field that counts the records.
+    pub count_field: &'static str,
+    /// Bytes per record.
+    pub size: u32,
+    /// The most records a payload may hold.
+    pub max: u32,
+}
+
+/// A device's migration payload layout, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schema {
+    /// The payload version described.
+    pub version: u16,
+    /// Bytes of the fixed part.
+    pub fixed_size: u32,
+    /// The repeated record, if any.
+    pub records: Option<Records>,
+    /// Every field, fixed part first.
+    pub fields: Vec<Field>,
+}
+
+/// One decoded value of a payload: a scalar, an array element or a record
+/// member, named as tools print it (`lcr`, `read_fifo[3]`, `timer[1].cmp`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldValue {
+    /// Printable name.
+    pub name: String,
+    /// Width in bytes.
+    pub width: u32,
+    /// Offset in the payload.
+    pub offset: usize,
+    /// The value, zero-extended.
+    pub value: u64,
+}
+
+/// Reads a little-endian unsigned integer of `width` bytes.
+fn le_at(bytes: &[u8], at: usize, width: u32) -> Option<u64> {
+    let slice = bytes.get(at..at.checked_add(width as usize)?)?;
+    Some(slice.iter().rev().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)))
+}
+
+impl Schema {
+    /// The fixed field named `name`.
+    pub fn fixed_field(&self, name: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| !f.in_record && f.name == name)
+    }
+
+    /// How many records `payload` declares (0 without records), or an
+    /// error when the count field is missing or above the maximum.
+    pub fn record_count(&self, payload: &[u8]) -> Result<u32, String> {
+        let Some(records) = &self.records else { return Ok(0) };
+        let count_field = self.fixed_field(records.count_field).ok_or("record count field missing")?;
+        let count = le_at(payload, count_field.offset as usize, count_field.width)
+            .ok_or_else(|| format!("payload too short for `{}`", records.count_field))?;
+        if count > u64::from(records.max) {
+            return Err(format!("`{}` = {count} is above the most records ({})", records.count_field, records.max));
+        }
+        Ok(count as u32)
+    }
+
+    /// The payload length for `count` records.
+    pub fn payload_len(&self, count: u32) -> usize {
+        self.fixed_size as usize + self.records.as_ref().map_or(0, |r| r.size as usize * count as usize)
+    }
+
+    /// Every value of `payload`, in payload order, or why the payload does
+    /// not fit the schema.
+    pub fn decode(&self, payload: &[u8]) -> Result<Vec<FieldValue>, String> {
+        let count = self.record_count(payload)?;
+        let expected = self.payload_len(count);
+        if payload.len() != expected {
+            return Err(format!("payload is {} bytes, the schema says {expected}", payload.len()));
+        }
+        let mut out = Vec::new();
+        for f in self.fields.iter().filter(|f| !f.in_record) {
+            for k in 0..f.count {
+                let offset = f.offset as usize + (k * f.width) as usize;
+                let name = if f.count == 1 { f.name.to_string() } else { format!("{}[{k}]", f.name) };
+                let value = le_at(payload, offset, f.width).ok_or("field outside the payload")?;
+                out.push(FieldValue { name, width: f.width, offset, value });
+            }
+        }
+        if let Some(records) = &self.records {
+            for i in 0..count {
+                let base = self.fixed_size as usize + (i * records.size) as usize;
+                for f in self.fields.iter().filter(|f| f.in_record) {
+                    let offset = base + f.offset as usize;
+                    let value = le_at(payload, offset, f.width).ok_or("field outside the payload")?;
+                    let name = format!("{}[{i}].{}", records.name, f.name);
+                    out.push(FieldValue { name, width: f.width, offset, value });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The fields' names with their element counts, for coverage: one entry
+    /// per scalar, array element and record member (records up to `count`).
+    pub fn field_names(&self, count: u32) -> Vec<String> {
+        let mut names = Vec::new();
+        for f in self.fields.iter().filter(|f| !f.in_record) {
+            if f.count == 1 {
+                names.push(f.name.to_string());
+            } else {
+                names.extend((0..f.count).map(|k| format!("{}[{k}]", f.name)));
+            }
+        }
+        if let Some(records) = &self.records {
+            for i in 0..count {
+                names.extend(
+                    self.fields.iter().filter(|f| f.in_record).map(|f| format!("{}[{i}].{}", records.name, f.name)),
+                );
+            }
+        }
+        names
+    }
+}
+
+/// Everything a device type declares, read from its ops table once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Description {
+    /// Type name.
+    pub type_name: &'static str,
+    /// Input lines.
+    pub num_inputs: u32,
+    /// Creation properties, in declaration order.
+    pub properties: Vec<Property>,
+    /// The migration payload.
+    pub schema: Schema,
+}
+
+/// A NUL-terminated string of a table, as UTF-8.
+///
+/// # Safety
+///
+/// `ptr` must be null or point to a NUL-terminated string valid for
+/// `'static`.
+unsafe fn table_str(ptr: *const c_char, what: &str) -> Result<&'static str, String> {
+    if ptr.is_null() {
+        return Err(format!("{what} is NULL"));
+    }
+    // SAFETY: non-null, and the caller guarantees a 'static C string.
+    let s = unsafe { CStr::from_ptr(ptr) };
+    s.to_str().map_err(|_| format!("{what} is not UTF-8"))
+}
+
+/// A table's array as a slice (empty for 0 elements, whatever the pointer).
+///
+/// # Safety
+///
+/// When `len` > 0, `ptr` must point to `len` elements valid for `'static`.
+unsafe fn table_slice<T>(ptr: *const T, len: u32, what: &str) -> Result<&'static [T], String> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if ptr.is_null() {
+        return Err(format!("{what} is NULL but its count is {len}"));
+    }
+    // SAFETY: non-null, and the caller guarantees `len` 'static elements.
+    Ok(unsafe { std::slice::from_raw_parts(ptr, len as usize) })
+}
+
+impl Description {
+    /// Reads and checks an ops table: ABI version, every entry point
+    /// present, type name, properties (names unique, default within
+    /// range) and the state schema (widths, bounds, no overlap, every
+    /// byte covered, the record count field). Results are cached per
+    /// table, so each table is checked once per process.
+    ///
+    /// # Safety
+    ///
+    /// Every pointer in `ops` must be null or valid for `'static`, as the
+    /// header describes (NUL-terminated strings, arrays of the stated
+    /// length).
+    pub unsafe fn of_table(ops: &'static PortlabDeviceOps) -> Result<&'static Description, String> {
+        static CACHE: OnceLock<Mutex<HashMap<usize, &'static Description>>> = OnceLock::new();
+        let key = std::ptr::from_ref(ops) as usize;
+        let cache = CACHE.get_or_init(Default::default);
+        if let Some(d) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return Ok(d);
+        }
+        // SAFETY: forwarded from the caller.
+        let description = unsafe { Self::check(ops) }?;
+        let leaked: &'static Description = Box::leak(Box::new(description));
+        cache.lock().unwrap_or_else(|e| e.into_inner()).insert(key, leaked);
+        Ok(leaked)
+    }
+
+    /// # Safety
+    ///
+    /// As [`Description::of_table`].
+    unsafe fn check(ops: &'static PortlabDeviceOps) -> Result<Description, String> {
+        if ops.abi_version != sys::PORTLAB_ABI_VERSION {
+            return Err(format!(
+                "the table was built against device interface version {}, this host implements version {}",
+                ops.abi_version,
+                sys::PORTLAB_ABI_VERSION
+            ));
+        }
+        // SAFETY: the caller guarantees the table's pointers.
+        let type_name = unsafe { table_str(ops.type_name, "type_name") }?;
+        let missing: Vec<&str> = [
+            ("create", ops.create.is_none()),
+            ("destroy", ops.destroy.is_none()),
+            ("reset", ops.reset.is_none()),
+            ("read", ops.read.is_none()),
+            ("write", ops.write.is_none()),
+            ("can_receive", ops.can_receive.is_none()),
+            ("receive", ops.receive.is_none()),
+            ("receive_break", ops.receive_break.is_none()),
+            ("timer_expired", ops.timer_expired.is_none()),
+            ("save", ops.save.is_none()),
+            ("load", ops.load.is_none()),
+            ("set_input", ops.set_input.is_none()),
+        ]
+        .into_iter()
+        .filter_map(|(name, absent)| absent.then_some(name))
+        .collect();
+        if !missing.is_empty() {
+            return Err(format!("{type_name}: entry points missing: {}", missing.join(", ")));
+        }
+        // SAFETY: the caller guarantees the table's pointers.
+        let raw_props = unsafe { table_slice(ops.properties, ops.num_properties, "properties") }?;
+        let mut properties = Vec::with_capacity(raw_props.len());
+        for p in raw_props {
+            // SAFETY: as above.
+            let name = unsafe { table_str(p.name, "a property name") }?;
+            // SAFETY: as above.
+            let doc = if p.doc.is_null() { "" } else { unsafe { table_str(p.doc, "a property doc") }? };
+            if properties.iter().any(|q: &Property| q.name == name) {
+                return Err(format!("{type_name}: property `{name}` declared twice"));
+            }
+            if p.min > p.max || p.default_value < p.min || p.default_value > p.max {
+                return Err(format!(
+                    "{type_name}: property `{name}` has default {} outside {}..={}",
+                    p.default_value, p.min, p.max
+                ));
+            }
+            properties.push(Property { name, doc, default: p.default_value, min: p.min, max: p.max });
+        }
+        if ops.state_schema.is_null() {
+            return Err(format!("{type_name}: state_schema is NULL"));
+        }
+        // SAFETY: non-null; the caller guarantees it is valid for 'static.
+        let raw_schema: &'static PortlabStateSchema = unsafe { &*ops.state_schema };
+        // SAFETY: as above.
+        let schema = unsafe { check_schema(raw_schema) }.map_err(|e| format!("{type_name}: state schema: {e}"))?;
+        Ok(Description { type_name, num_inputs: ops.num_inputs, properties, schema })
+    }
+
+    /// Resolves `config` values against the declared properties: every
+    /// property in declaration order, given values replacing defaults.
+    /// An unknown name, a repeated one or a value out of range is an error
+    /// that names the property and its range.
+    pub fn resolve_properties(&self, given: &[(String, u64)]) -> Result<Vec<u64>, String> {
+        resolve(self.type_name, &self.properties, given)
+    }
+}
+
+/// The property resolution shared by hosts (before creating) and the Rust
+/// adapter (inside `create`), the same rules as the C `devprops_resolve`.
+pub fn resolve(type_name: &str, properties: &[Property], given: &[(String, u64)]) -> Result<Vec<u64>, String> {
+    let mut values: Vec<u64> = properties.iter().map(|p| p.default).collect();
+    for (i, (name, value)) in given.iter().enumerate() {
+        let Some(index) = properties.iter().position(|p| p.name == name) else {
+            let known: Vec<&str> = properties.iter().map(|p| p.name).collect();
+            return Err(if known.is_empty() {
+                format!("{type_name}: unknown property `{name}` (the device has no properties)")
+            } else {
+                format!("{type_name}: unknown property `{name}` (known: {})", known.join(", "))
+            });
+        };
+        if given[..i].iter().any(|(n, _)| n == name) {
+            return Err(format!("{type_name}: property `{name}` given twice"));
+        }
+        let p = &properties[index];
+        if *value < p.min || *value > p.max {
+            return Err(format!("{type_name}: property `{name}` = {value} is outside {}..={}", p.min, p.max));
+        }
+        values[index] = *value;
+    }
+    Ok(values)
+}
+
+/// # Safety
+///
+/// The schema's pointers must be null or valid for `'static`.
+unsafe fn check_schema(raw: &'static PortlabStateSchema) -> Result<Schema, String> {
+    // SAFETY: forwarded from the caller.
+    let raw_fields = unsafe { table_slice(raw.fields, raw.num_fields, "fields") }?;
+    let mut fields = Vec::with_capacity(raw_fields.len());
+    for f in raw_fields {
+        // SAFETY: as above.
+        let name = unsafe { table_str(f.name, "a field name") }?;
+        if !matches!(f.width, 1 | 2 | 4 | 8) || f.count == 0 {
+            return Err(format!(
+                "field `{name}`: width {} count {} (width must be 1, 2, 4 or 8, count at least 1)",
+                f.width, f.count
+            ));
+        }
+        if f.flags & !sys::PORTLAB_FIELD_IN_RECORD != 0 {
+            return Err(format!("field `{name}`: unknown flags {:#x}", f.flags));
+        }
+        fields.push(Field {
+            name,
+            offset: f.offset,
+            width: f.width,
+            count: f.count,
+            in_record: f.flags & sys::PORTLAB_FIELD_IN_RECORD != 0,
+        });
+    }
+    let records = if raw.record_name.is_null() && raw.record_count_field.is_null() && raw.record_size == 0 {
+        None
+    } else {
+        // SAFETY: as above.
+        let name = unsafe { table_str(raw.record_name, "record_name") }?;
+        // SAFETY: as above.
+        let count_field = unsafe { table_str(raw.record_count_field, "record_count_field") }?;
+        if raw.record_size == 0 {
+            return Err("record_size is 0".into());
+        }
+        Some(Records { name, count_field, size: raw.record_size, max: raw.max_records })
+    };
+    // Each part's bytes are covered exactly once.
+    let check_part = |part: &str, size: u32, in_record: bool| -> Result<(), String> {
+        let mut owner: Vec<Option<&str>> = vec![None; size as usize];
+        for f in fields.iter().filter(|f| f.in_record == in_record) {
+            let bytes = u64::from(f.width) * u64::from(f.count);
+            let end = u64::from(f.offset) + bytes;
+            if end > u64::from(size) {
+                return Err(format!("field `{}` ends at byte {end}, past the {part} ({size} bytes)", f.name));
+            }
+            for slot in &mut owner[f.offset as usize..end as usize] {
+                if let Some(other) = slot {
+                    return Err(format!("fields `{other}` and `{}` overlap", f.name));
+                }
+                *slot = Some(f.name);
+            }
+        }
+        match owner.iter().position(Option::is_none) {
+            Some(gap) => Err(format!("byte {gap} of the {part} belongs to no field")),
+            None => Ok(()),
+        }
+    };
+    check_part("fixed part", raw.fixed_size, false)?;
+    if let Some(r) = &records {
+        check_part("record", r.size, true)?;
+        if !fields.iter().any(|f| !f.in_record && f.count == 1 && f.name == r.count_field) {
+            return Err(format!("the record count field `{}` is not a scalar of the fixed part", r.count_field));
+        }
+    } else if fields.iter().any(|f| f.in_record) {
+        return Err("a record field, but the schema has no records".into());
+    }
+    Ok(Schema { version: raw.version, fixed_size: raw.fixed_size, records, fields })
+}
