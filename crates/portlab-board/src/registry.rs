@@ -153,9 +153,9 @@ impl Registry {
         #[cfg(not(feature = "c-models"))]
         let (c_pl011, c_pl031, shadow_pl011, shadow_pl031) = (None, None, None, None);
         #[cfg(feature = "c-models")]
-        let c_hpet = Some(c_models::hpet());
+        let (c_hpet, shadow_hpet) = (Some(c_models::hpet()), Some(DeviceType::of::<portlab_shadow::HpetShadow>()));
         #[cfg(not(feature = "c-models"))]
-        let c_hpet = None;
+        let (c_hpet, shadow_hpet) = (None, None);
         Registry {
             kinds: vec![
                 DeviceKind {
@@ -176,8 +176,8 @@ impl Registry {
                     name: "hpet",
                     description: "IA-PC High Precision Event Timer (QEMU 10.0)",
                     c: c_hpet,
-                    rust: None,
-                    shadow: None,
+                    rust: Some(DeviceType::of::<portlab_hpet::Hpet>()),
+                    shadow: shadow_hpet,
                 },
                 // `cargo xtask new-device` adds device kinds above this line.
             ],

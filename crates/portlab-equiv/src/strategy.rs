@@ -262,6 +262,9 @@ pub enum DeviceSet {
     Pl031,
     /// Both at once, interleaved.
     All,
+    /// Any other registered device, driven by the generic random guest
+    /// derived from what it declares ([`described_case`]).
+    Other(&'static str),
 }
 
 impl std::str::FromStr for DeviceSet {
@@ -271,18 +274,25 @@ impl std::str::FromStr for DeviceSet {
             "pl011" => Ok(DeviceSet::Pl011),
             "pl031" => Ok(DeviceSet::Pl031),
             "all" => Ok(DeviceSet::All),
-            other => Err(format!("unknown device `{other}` (expected pl011, pl031 or all)")),
+            other => match portlab_board::Registry::builtin().kind(other) {
+                Some(kind) => Ok(DeviceSet::Other(kind.name)),
+                None => {
+                    let names: Vec<&str> = portlab_board::Registry::builtin().kinds().iter().map(|k| k.name).collect();
+                    Err(format!("unknown device `{other}` (expected all or one of: {})", names.join(", ")))
+                }
+            },
         }
     }
 }
 
 /// A whole case: an optional `epoch` first (sometimes beyond 2^32), then
 /// up to `max_chunks` chunks for the devices in `devices`.
-pub fn case(devices: DeviceSet, max_chunks: usize) -> impl Strategy<Value = Vec<Vec<Command>>> {
+pub fn case(devices: DeviceSet, max_chunks: usize) -> BoxedStrategy<Vec<Vec<Command>>> {
     let chunk = match devices {
         DeviceSet::Pl011 => pl011_chunk().boxed(),
         DeviceSet::Pl031 => pl031_chunk().boxed(),
         DeviceSet::All => prop_oneof![pl011_chunk(), pl031_chunk()].boxed(),
+        DeviceSet::Other(name) => return described_case(name, max_chunks),
     };
     let seconds = prop_oneof![Just(5_000_000_000u64), Just(u64::from(u32::MAX)), any::<u32>().prop_map(u64::from)];
     let epoch = match devices {
@@ -290,12 +300,81 @@ pub fn case(devices: DeviceSet, max_chunks: usize) -> impl Strategy<Value = Vec<
         DeviceSet::Pl011 => Just(None).boxed(),
         _ => prop_oneof![9 => Just(None), 1 => seconds.prop_map(Some)].boxed(),
     };
-    (epoch, prop::collection::vec(chunk, 1..=max_chunks.max(1))).prop_map(|(epoch, mut chunks)| {
-        if let Some(seconds) = epoch {
-            chunks.insert(0, vec![Command::Epoch { seconds }]);
-        }
-        chunks
-    })
+    (epoch, prop::collection::vec(chunk, 1..=max_chunks.max(1)))
+        .prop_map(|(epoch, mut chunks)| {
+            if let Some(seconds) = epoch {
+                chunks.insert(0, vec![Command::Epoch { seconds }]);
+            }
+            chunks
+        })
+        .boxed()
+}
+
+/// The generic random guest for any registered device, derived from what
+/// the device declares: accesses at every offset of its region in every
+/// size it accepts (values biased toward 0, 1, single bits, all ones and
+/// small numbers, which make short timer deadlines), serial input, its
+/// input lines, resets, migrations, and clock advances from 0 ns (due
+/// timers) through small steps (just before and after short deadlines) to
+/// seconds.
+pub fn described_case(name: &'static str, max_chunks: usize) -> BoxedStrategy<Vec<Vec<Command>>> {
+    let registry = portlab_board::Registry::builtin();
+    let Some(device_type) = registry.kind(name).and_then(|k| k.c.or(k.rust)) else {
+        return Just(Vec::new()).boxed();
+    };
+    let info = device_type.info();
+    let sizes: Vec<u32> = [1u32, 2, 4, 8].into_iter().filter(|s| info.access_sizes & s != 0).collect();
+    let words: Vec<u64> = (0..info.region_size / 4).map(|w| w * 4).collect();
+    let dev = name.to_string();
+    let value = prop_oneof![
+        2 => Just(0u64),
+        1 => Just(1),
+        2 => (0u32..64).prop_map(|b| 1u64 << b),
+        1 => Just(u64::MAX),
+        3 => 0u64..2000,
+        2 => any::<u64>(),
+    ];
+    let d = dev.clone();
+    let access = (prop::sample::select(words), prop::sample::select(sizes), any::<bool>(), value).prop_map(
+        move |(word, size, is_write, v)| {
+            let offset = word & !(u64::from(size) - 1);
+            if is_write {
+                let mask = if size == 8 { u64::MAX } else { (1u64 << (size * 8)) - 1 };
+                Command::Write { dev: d.clone(), offset, value: v & mask, size }
+            } else {
+                Command::Read { dev: d.clone(), offset, size, expected: None }
+            }
+        },
+    );
+    let advance = prop_oneof![
+        3 => Just(0u64),
+        3 => 1u64..20,
+        3 => (1u64..200).prop_map(|k| k * 10),
+        2 => (1u64..100).prop_map(|k| k * 1000 - 1),
+        1 => 0u64..3_000_000_000,
+    ];
+    let inputs = info.num_inputs;
+    let d = dev.clone();
+    // A device without input lines gets a due-timer check instead.
+    let input = (0..inputs.max(1), any::<bool>()).prop_map(move |(line, level)| {
+        if inputs == 0 { vec![Command::Advance { ns: 0 }] } else { vec![Command::Input { dev: d.clone(), line, level }] }
+    });
+    let chunk = prop_oneof![
+        12 => access.prop_map(|c| vec![c]),
+        4 => advance.prop_map(|ns| vec![Command::Advance { ns }]),
+        2 => input,
+        1 => prop::collection::vec(any::<u8>(), 1..4).prop_map({
+            let d = dev.clone();
+            move |bytes| vec![Command::Rx { dev: d.clone(), bytes }]
+        }),
+        1 => Just(vec![Command::Reset { dev: Some(dev.clone()) }]),
+        1 => prop_oneof![Just(None), Just(Some(Implementation::C)), Just(Some(Implementation::Rust))]
+            .prop_map({
+                let d = dev.clone();
+                move |to| vec![Command::Migrate { dev: d.clone(), to }]
+            }),
+    ];
+    prop::collection::vec(chunk, 1..=max_chunks.max(1)).boxed()
 }
 
 /// A generic case for any device: reads and writes of every size at the

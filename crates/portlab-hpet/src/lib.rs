@@ -349,7 +349,9 @@ impl Hpet {
             self.update_irq(host, i, false);
         }
         self.timers[i].config = new;
-        if !old.contains(TimerConfig::INT_ENABLE) && new.contains(TimerConfig::INT_ENABLE) && self.isr & isr_mask(i) != 0
+        if !old.contains(TimerConfig::INT_ENABLE)
+            && new.contains(TimerConfig::INT_ENABLE)
+            && self.isr & isr_mask(i) != 0
         {
             self.update_irq(host, i, true);
         }
@@ -404,9 +406,8 @@ impl Device for Hpet {
     /// the reset's host calls. Reads the clock (for [`Device::save`]) and
     /// calls nothing else.
     fn new(host: &mut impl Host, properties: &Properties) -> Self {
-        let num_timers = properties
-            .get("timers")
-            .clamp(u64::from(sys::HPET_MIN_TIMERS), u64::from(sys::HPET_MAX_TIMERS)) as usize;
+        let num_timers =
+            properties.get("timers").clamp(u64::from(sys::HPET_MIN_TIMERS), u64::from(sys::HPET_MAX_TIMERS)) as usize;
         let timer_reset = TimerConfig::reset_value(properties.get("msi") != 0, properties.get("hpet-intcap") as u32);
         let capability = (u64::from(sys::HPET_CAP_CLK_PERIOD) << registers::HALF_BITS)
             | u64::from(sys::HPET_CAP_ID)
@@ -506,19 +507,17 @@ impl Device for Hpet {
     /// unless legacy mode owns those lines; the RTC level is remembered.
     fn set_input(&mut self, host: &mut impl Host, line: u32, level: bool) {
         self.now(host);
-        match line {
-            sys::HPET_INPUT_PIT => {
-                if !self.legacy() {
-                    host.set_irq(sys::HPET_IRQ_LEGACY_PIT, level);
-                }
-            }
+        let passed_through = match line {
+            sys::HPET_INPUT_PIT => sys::HPET_IRQ_LEGACY_PIT,
             sys::HPET_INPUT_RTC => {
                 self.rtc_irq_level = level;
-                if !self.legacy() {
-                    host.set_irq(sys::HPET_IRQ_LEGACY_RTC, level);
-                }
+                sys::HPET_IRQ_LEGACY_RTC
             }
-            _ => {}
+            _ => return,
+        };
+        // The PIT level is not remembered: leaving legacy mode lowers line 0.
+        if !self.legacy() {
+            host.set_irq(passed_through, level);
         }
     }
 

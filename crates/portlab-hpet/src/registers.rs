@@ -254,7 +254,9 @@ mod tests {
     #[test]
     fn decode_globals_both_halves_and_reserved() {
         use GlobalRegister::*;
-        for (offset, register) in [(0x000, Capabilities), (0x010, Config), (0x020, InterruptStatus), (0x0F0, MainCounter)] {
+        for (offset, register) in
+            [(0x000, Capabilities), (0x010, Config), (0x020, InterruptStatus), (0x0F0, MainCounter)]
+        {
             assert_eq!(Register::decode(offset, 3), Register::Global(register));
             assert_eq!(Register::decode(offset + 4, 3), Register::Global(register));
         }

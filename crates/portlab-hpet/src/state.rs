@@ -44,7 +44,12 @@ const STATE_FIELDS: [sys::PortlabStateField; 13] = [
 pub(crate) const STATE_SCHEMA: sys::PortlabStateSchema = schema_with_records(
     STATE_VERSION,
     sys::HPET_STATE_FIXED_SIZE,
-    RecordLayout { name: c"timer", count_field: c"num_timers", size: sys::HPET_STATE_TIMER_SIZE, max: sys::HPET_MAX_TIMERS },
+    RecordLayout {
+        name: c"timer",
+        count_field: c"num_timers",
+        size: sys::HPET_STATE_TIMER_SIZE,
+        max: sys::HPET_MAX_TIMERS,
+    },
     &STATE_FIELDS,
 );
 

@@ -10,6 +10,7 @@
 //! | --- | --- |
 //! | `portlab_x_pl011_rust_ops` | `x-pl011-rust` |
 //! | `portlab_x_pl031_rust_ops` | `x-pl031-rust` |
+//! | `portlab_x_hpet_rust_ops` | `x-hpet-rust` |
 //!
 //! `c-src/tools/chost.c` is such a host; `tests/c_host.rs` builds and runs
 //! it. `c-src/tools/trace_runner.c`, built by `make -C c-src rust`, is
@@ -17,3 +18,4 @@
 
 portlab_device::export_device!(portlab_x_pl011_rust_ops, portlab_pl011::Pl011);
 portlab_device::export_device!(portlab_x_pl031_rust_ops, portlab_pl031::Pl031);
+portlab_device::export_device!(portlab_x_hpet_rust_ops, portlab_hpet::Hpet);

@@ -313,3 +313,11 @@ c_answers_rust_shadows!(
     portlab_device::c_models::pl031,
     portlab_pl031::Pl031
 );
+c_answers_rust_shadows!(
+    HpetPair,
+    HpetShadow,
+    c"x-hpet-shadow",
+    "x-hpet-shadow",
+    portlab_device::c_models::hpet,
+    portlab_hpet::Hpet
+);
