@@ -93,7 +93,7 @@ fn save_load(c: &mut Criterion) {
     group.bench_function("rust-native", |b| {
         b.iter(|| {
             blob.clear();
-            native.save(&mut blob);
+            native.save(&mut host, &mut blob);
             native.load(&mut host, black_box(&blob)).expect("load");
         })
     });

@@ -7,7 +7,9 @@
  * its ops table. It runs the trace-format example, prints the canonical
  * event log, checks the migration blob against the spec's test vector,
  * moves the state into a second instance, and checks that an invalid
- * access is refused. Exit status 0 when every check held.
+ * access is refused. Interface version 2: the table's version, creation
+ * without properties, the mem_write and timer_arm_first callbacks, and an
+ * input line the PL011 does not have. Exit status 0 when every check held.
  *
  * Built and run by crates/portlab-rust-devices/tests/c_host.rs.
  */
@@ -23,6 +25,7 @@ extern const PortlabDeviceOps portlab_x_pl011_rust_ops;
 typedef struct HostState {
     uint32_t levels[8];
     unsigned guest_errors;
+    unsigned unexpected_calls;
 } HostState;
 
 static void host_set_irq(void *ctx, uint32_t line, uint32_t level)
@@ -73,6 +76,22 @@ static void host_timer_cancel(void *ctx, uint32_t timer)
     (void)timer;
 }
 
+/* The PL011 writes no guest memory and arms no timer: a call is a failure. */
+static void host_mem_write(void *ctx, uint64_t addr, uint32_t size, uint64_t value)
+{
+    HostState *h = ctx;
+    h->unexpected_calls++;
+    fprintf(stderr, "chost: unexpected mem_write of %u bytes of 0x%llx at 0x%llx\n", (unsigned)size,
+            (unsigned long long)value, (unsigned long long)addr);
+}
+
+static void host_timer_arm_first(void *ctx, uint32_t timer)
+{
+    HostState *h = ctx;
+    h->unexpected_calls++;
+    fprintf(stderr, "chost: unexpected timer_arm_first of timer %u\n", (unsigned)timer);
+}
+
 static void host_log(void *ctx, uint32_t kind, const char *message)
 {
     HostState *h = ctx;
@@ -89,6 +108,8 @@ static const PortlabHostOps host_ops = {
     .timer_arm = host_timer_arm,
     .timer_cancel = host_timer_cancel,
     .log = host_log,
+    .mem_write = host_mem_write,
+    .timer_arm_first = host_timer_arm_first,
 };
 
 static int failures;
@@ -124,13 +145,21 @@ static const uint8_t example_vector_crc[4] = {0xf1, 0xc5, 0xdf, 0x00};
 int main(void)
 {
     const PortlabDeviceOps *ops = &portlab_x_pl011_rust_ops;
-    HostState host = {{0}, 0};
+    HostState host = {{0}, 0, 0};
     PortlabDevice *dev = NULL;
 
     check(ops->abi_version == PORTLAB_ABI_VERSION, "ABI version matches the header");
     check(strcmp(ops->type_name, "x-pl011-rust") == 0, "type name is x-pl011-rust");
+    if (ops->abi_version != PORTLAB_ABI_VERSION) {
+        /* The rest of the table may be laid out differently: stop here. */
+        fprintf(stderr, "chost: the table has ABI version %u, the header %u\n", (unsigned)ops->abi_version,
+                (unsigned)PORTLAB_ABI_VERSION);
+        return 1;
+    }
     check(ops->region_size == 0x1000 && ops->num_irqs == 6, "description");
-    if (ops->create(&host_ops, &host, &dev) != PORTLAB_OK || dev == NULL) {
+    check(ops->num_inputs == 0 && ops->num_properties == 0 && ops->state_schema != NULL, "version 2 description");
+    check(ops->set_input != NULL, "set_input is present");
+    if (ops->create(&host_ops, &host, NULL, 0, &dev) != PORTLAB_OK || dev == NULL) {
         fprintf(stderr, "chost: create failed\n");
         return 1;
     }
@@ -155,7 +184,7 @@ int main(void)
     check(memcmp(blob + 128, example_vector_crc, 4) == 0, "blob CRC matches the test vector");
 
     PortlabDevice *copy = NULL;
-    check(ops->create(&host_ops, &host, &copy) == PORTLAB_OK, "create a second instance");
+    check(ops->create(&host_ops, &host, NULL, 0, &copy) == PORTLAB_OK, "create a second instance");
     check(ops->load(copy, blob, 10) == PORTLAB_ERR_TRUNCATED, "a truncated blob is refused");
     check(ops->load(copy, blob, len) == PORTLAB_OK, "load");
     uint64_t lcr = 0;
@@ -166,6 +195,9 @@ int main(void)
     check(ops->read(dev, 0x002, 4, &value) == PORTLAB_ERR_INVALID, "misaligned read refused");
     check(ops->read(dev, 0x1000, 1, &value) == PORTLAB_ERR_INVALID, "read outside the region refused");
     check(ops->timer_expired(dev, 0) == PORTLAB_ERR_INVALID, "no timers");
+    check(ops->set_input(dev, 0, 1) == PORTLAB_ERR_INVALID, "no input lines (set_input is refused)");
+    check(ops->set_input(dev, 0, 0) == PORTLAB_ERR_INVALID, "no input lines, level 0 either");
+    check(host.unexpected_calls == 0, "no mem_write or timer_arm_first from the PL011");
 
     ops->destroy(copy);
     ops->destroy(dev);

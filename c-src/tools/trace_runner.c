@@ -4,17 +4,22 @@
  * working C build).
  *
  * It implements the same board as crates/portlab-board (docs/spec/
- * trace-format.md: MMIO dispatch with the size and alignment rules, IRQ
- * line levels, serial input delivery, the virtual clock and its timers,
- * reset, migration) on top of the device interface only, and prints the
- * same canonical event log. `make -C c-src` builds it with the C models;
- * `make -C c-src rust` also links the Rust device library and can then
- * run x-pl011-rust and x-pl031-rust: a C core hosting Rust devices.
+ * trace-format.md, versions 1 and 2: MMIO dispatch with the size and
+ * alignment rules, IRQ line levels, input lines, serial input delivery,
+ * guest-memory writes, the virtual clock and its timers, creation
+ * properties, reset, migration) on top of the device interface only, and
+ * prints the same canonical event log. CI compares its output and exit
+ * status with `portlab run --impl c` on every trace, so every rule here
+ * follows crates/portlab-board/src/board.rs and trace/{parse,run}.rs.
+ *
+ * The board's devices come from one list, board_devices.h. `make -C c-src`
+ * builds the runner with the C models; `make -C c-src rust` also links the
+ * Rust device library and can then run the Rust rewrites (x-pl011-rust,
+ * ...): a C core hosting Rust devices.
  *
  * Usage: portlab-run [--impl c|rust] [--device NAME=IMPL]... [-v] TRACE...
  * Exit status: 0 ok, 1 a failed expectation, 2 a bad trace or usage.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -22,143 +27,104 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pl011.h"
-#include "pl031.h"
 #include "portlab_device.h"
 
+/* Every ops table of the board, declared from the one list (a device added
+ * to board_devices.h needs no #include here). */
 #ifdef PORTLAB_WITH_RUST
-extern const PortlabDeviceOps portlab_x_pl011_rust_ops;
-extern const PortlabDeviceOps portlab_x_pl031_rust_ops;
+#define PORTLAB_BOARD_DEVICE(name, c_ops, rust_ops)                                                                    \
+    extern const PortlabDeviceOps c_ops;                                                                               \
+    extern const PortlabDeviceOps rust_ops;
+#else
+#define PORTLAB_BOARD_DEVICE(name, c_ops, rust_ops) extern const PortlabDeviceOps c_ops;
+#endif
+#include "board_devices.h"
+#undef PORTLAB_BOARD_DEVICE
+
+#ifdef PORTLAB_WITH_RUST
+#define RUST_TABLE(ops) (&(ops))
+#else
+#define RUST_TABLE(ops) NULL
 #endif
 
-#define MAX_DEVICES 2
-#define MAX_TIMERS 4
-#define MAX_LINES 8
+enum Impl { IMPL_C = 0, IMPL_RUST = 1, IMPL_SHADOW = 2 };
+
+typedef struct BoardDevice {
+    const char *name;
+    /* Indexed by IMPL_C and IMPL_RUST; NULL where this build has none. */
+    const PortlabDeviceOps *impls[2];
+} BoardDevice;
+
+/* The board, in board order. */
+static const BoardDevice board_devices[] = {
+#define PORTLAB_BOARD_DEVICE(name, c_ops, rust_ops) {#name, {&(c_ops), RUST_TABLE(rust_ops)}},
+#include "board_devices.h"
+#undef PORTLAB_BOARD_DEVICE
+};
+
+#define NUM_DEVICES (sizeof board_devices / sizeof board_devices[0])
+
 #define MAX_LINE_BYTES (16u * 1024u * 1024u)
 #define DEFAULT_EPOCH 1700000000ull
+/* Timer queue sequence numbers (board.rs, Shared): ordinary arms count up
+ * from 2^63, arm-first arms count down from 2^63 - 1. */
+#define FIRST_TIMER_SEQ (UINT64_C(1) << 63)
+#define FIRST_ARM_FIRST_SEQ ((UINT64_C(1) << 63) - 1)
 
-enum Impl { IMPL_C = 0, IMPL_RUST = 1 };
-
+/* An armed timer's place in the queue: key (deadline, seq). */
 typedef struct Timer {
     int armed;
     uint64_t deadline;
     uint64_t seq;
 } Timer;
 
+struct Board;
+
+/* The host side of one instance (board.rs, BoardHost): what a device's
+ * callbacks reach. A migration creates a new one for the new instance. */
+typedef struct HostCtx {
+    struct Board *board;
+    size_t slot;
+    uint32_t num_irqs;
+    uint32_t num_timers;
+} HostCtx;
+
 typedef struct Slot {
     const char *name;
-    const PortlabDeviceOps *impls[2];
+    const PortlabDeviceOps *const *impls;
     enum Impl impl;
     const PortlabDeviceOps *ops;
     PortlabDevice *dev;
-    uint32_t levels[MAX_LINES];
-    Timer timers[MAX_TIMERS];
+    HostCtx *host;
+    /* Output line levels (board state), as many as any implementation has. */
+    uint8_t *levels;
+    uint32_t num_levels;
+    /* Timers, as many as any implementation has. */
+    Timer *timers;
+    uint32_t num_timer_slots;
+    /* Creation properties from the trace's `config` line (names point
+     * into props_text). */
+    int configured;
+    PortlabProperty *props;
+    uint32_t num_props;
+    char *props_text;
     /* Pending serial input: a growable queue. */
     uint8_t *pending;
     size_t pending_head, pending_len, pending_cap;
 } Slot;
 
 typedef struct Board {
-    Slot slots[MAX_DEVICES];
+    Slot slots[NUM_DEVICES];
     uint64_t clock_ns;
     uint64_t epoch;
     uint64_t timer_seq;
+    uint64_t first_seq;
     int created;
     int verbose;
     const char *file;
     uint64_t line;
     unsigned long long diagnostics;
 } Board;
-
-typedef struct HostCtx {
-    Board *board;
-    int slot;
-} HostCtx;
-
-static HostCtx host_ctx[MAX_DEVICES];
-
-/* ---- Host callbacks --------------------------------------------------- */
-
-static void cb_set_irq(void *ctx, uint32_t line, uint32_t level)
-{
-    HostCtx *h = ctx;
-    Slot *s = &h->board->slots[h->slot];
-    if (line >= MAX_LINES || line >= s->ops->num_irqs) {
-        return;
-    }
-    if (s->levels[line] != level) {
-        s->levels[line] = level;
-        printf("irq %s %u %u\n", s->name, (unsigned)line, (unsigned)level);
-    }
-}
-
-static void cb_serial_send(void *ctx, const uint8_t *bytes, uint32_t len)
-{
-    HostCtx *h = ctx;
-    for (uint32_t i = 0; i < len; i++) {
-        printf("tx %s 0x%02x\n", h->board->slots[h->slot].name, bytes[i]);
-    }
-}
-
-static void cb_serial_set_break(void *ctx, uint32_t on)
-{
-    (void)ctx;
-    (void)on;
-}
-
-static uint64_t cb_clock_ns(void *ctx)
-{
-    return ((HostCtx *)ctx)->board->clock_ns;
-}
-
-static uint64_t cb_rtc_epoch_s(void *ctx)
-{
-    return ((HostCtx *)ctx)->board->epoch;
-}
-
-static void cb_timer_arm(void *ctx, uint32_t timer, uint64_t deadline)
-{
-    HostCtx *h = ctx;
-    if (timer >= MAX_TIMERS) {
-        return;
-    }
-    Timer *t = &h->board->slots[h->slot].timers[timer];
-    t->armed = 1;
-    t->deadline = deadline;
-    t->seq = h->board->timer_seq++;
-}
-
-static void cb_timer_cancel(void *ctx, uint32_t timer)
-{
-    HostCtx *h = ctx;
-    if (timer < MAX_TIMERS) {
-        h->board->slots[h->slot].timers[timer].armed = 0;
-    }
-}
-
-static void cb_log(void *ctx, uint32_t kind, const char *message)
-{
-    HostCtx *h = ctx;
-    h->board->diagnostics++;
-    if (h->board->verbose) {
-        const char *label = kind == PORTLAB_LOG_UNIMPLEMENTED ? "unimplemented"
-                            : kind == PORTLAB_LOG_DIVERGENCE  ? "divergence"
-                                                              : "guest error";
-        fprintf(stderr, "%s:%" PRIu64 ": %s: %s: %s\n", h->board->file, h->board->line,
-                h->board->slots[h->slot].name, label, message);
-    }
-}
-
-static const PortlabHostOps host_ops = {
-    .set_irq = cb_set_irq,
-    .serial_send = cb_serial_send,
-    .serial_set_break = cb_serial_set_break,
-    .clock_ns = cb_clock_ns,
-    .rtc_epoch_s = cb_rtc_epoch_s,
-    .timer_arm = cb_timer_arm,
-    .timer_cancel = cb_timer_cancel,
-    .log = cb_log,
-};
 
 /* ---- Errors ------------------------------------------------------------ */
 
@@ -192,22 +158,286 @@ static const char *status_name(PortlabStatus st)
     }
 }
 
+/* "pl011, pl031, ...": the board's device names, for messages. */
+static const char *device_list(void)
+{
+    static char text[256];
+    if (text[0] == '\0') {
+        size_t used = 0;
+        for (size_t i = 0; i < NUM_DEVICES && used < sizeof text; i++) {
+            int n = snprintf(text + used, sizeof text - used, "%s%s", i ? ", " : "", board_devices[i].name);
+            if (n < 0) break;
+            used += (size_t)n;
+        }
+    }
+    return text;
+}
+
+static const char *impl_label(enum Impl impl)
+{
+    return impl == IMPL_C ? "C" : impl == IMPL_RUST ? "Rust" : "shadow";
+}
+
+/* The ops table of `impl` for a slot, or NULL (with error_text set). */
+static const PortlabDeviceOps *implementation(const Slot *s, enum Impl impl)
+{
+    const PortlabDeviceOps *ops = impl == IMPL_SHADOW ? NULL : s->impls[impl];
+    if (ops == NULL) {
+        fail("%s: no %s implementation in this build%s", s->name, impl_label(impl),
+             impl == IMPL_SHADOW  ? " (the C runner has no shadow devices)"
+             : impl == IMPL_RUST ? " (make rust links the Rust device library)"
+                                 : "");
+    }
+    return ops;
+}
+
+/* ---- Host callbacks --------------------------------------------------- */
+
+static Slot *slot_of(HostCtx *h)
+{
+    return &h->board->slots[h->slot];
+}
+
+/* A diagnostic (the device's log, or a callback the board refuses). */
+static void diagnostic(HostCtx *h, uint32_t kind, const char *fmt, ...)
+{
+    Board *b = h->board;
+    b->diagnostics++;
+    if (b->verbose) {
+        const char *label = kind == PORTLAB_LOG_UNIMPLEMENTED ? "unimplemented"
+                            : kind == PORTLAB_LOG_DIVERGENCE  ? "divergence"
+                                                              : "guest error";
+        char message[512];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(message, sizeof message, fmt, ap);
+        va_end(ap);
+        fprintf(stderr, "%s:%" PRIu64 ": %s: %s: %s\n", b->file, b->line, slot_of(h)->name, label, message);
+    }
+}
+
+static void cb_set_irq(void *ctx, uint32_t line, uint32_t level)
+{
+    HostCtx *h = ctx;
+    Slot *s = slot_of(h);
+    if (line >= h->num_irqs || line >= s->num_levels) {
+        diagnostic(h, PORTLAB_LOG_GUEST_ERROR, "device set IRQ line %u, which it does not have", (unsigned)line);
+        return;
+    }
+    uint8_t lv = level != 0;
+    if (s->levels[line] != lv) {
+        s->levels[line] = lv;
+        printf("irq %s %u %u\n", s->name, (unsigned)line, (unsigned)lv);
+    }
+}
+
+static void cb_serial_send(void *ctx, const uint8_t *bytes, uint32_t len)
+{
+    HostCtx *h = ctx;
+    for (uint32_t i = 0; i < len; i++) {
+        printf("tx %s 0x%02x\n", slot_of(h)->name, bytes[i]);
+    }
+}
+
+static void cb_serial_set_break(void *ctx, uint32_t on)
+{
+    /* The trace backend has no line to hold in break. */
+    (void)ctx;
+    (void)on;
+}
+
+static uint64_t cb_clock_ns(void *ctx)
+{
+    return ((HostCtx *)ctx)->board->clock_ns;
+}
+
+static uint64_t cb_rtc_epoch_s(void *ctx)
+{
+    return ((HostCtx *)ctx)->board->epoch;
+}
+
+static void arm(HostCtx *h, uint32_t timer, uint64_t deadline, uint64_t seq)
+{
+    Timer *t = &slot_of(h)->timers[timer];
+    t->armed = 1;
+    t->deadline = deadline;
+    t->seq = seq;
+}
+
+static int timer_exists(HostCtx *h, uint32_t timer)
+{
+    if (timer >= h->num_timers || timer >= slot_of(h)->num_timer_slots) {
+        diagnostic(h, PORTLAB_LOG_GUEST_ERROR, "device armed timer %u, which it does not have", (unsigned)timer);
+        return 0;
+    }
+    return 1;
+}
+
+static void cb_timer_arm(void *ctx, uint32_t timer, uint64_t deadline)
+{
+    HostCtx *h = ctx;
+    if (timer_exists(h, timer)) {
+        arm(h, timer, deadline, h->board->timer_seq++);
+    }
+}
+
+/* Deadline 0, ahead of every timer pending now; a later arm-first ahead of
+ * an earlier one (trace-format.md, `advance`). */
+static void cb_timer_arm_first(void *ctx, uint32_t timer)
+{
+    HostCtx *h = ctx;
+    if (timer_exists(h, timer)) {
+        arm(h, timer, 0, h->board->first_seq--);
+    }
+}
+
+static void cb_timer_cancel(void *ctx, uint32_t timer)
+{
+    HostCtx *h = ctx;
+    Slot *s = slot_of(h);
+    if (timer < s->num_timer_slots) {
+        s->timers[timer].armed = 0;
+    }
+}
+
+static void cb_log(void *ctx, uint32_t kind, const char *message)
+{
+    diagnostic(ctx, kind, "%s", message != NULL ? message : "");
+}
+
+static void cb_mem_write(void *ctx, uint64_t addr, uint32_t size, uint64_t value)
+{
+    HostCtx *h = ctx;
+    if ((size != 1 && size != 2 && size != 4 && size != 8) || (size < 8 && (value >> (size * 8)) != 0)) {
+        diagnostic(h, PORTLAB_LOG_GUEST_ERROR,
+                   "device wrote %u bytes of 0x%" PRIx64 " to guest memory: not a valid memory write", (unsigned)size,
+                   value);
+        return;
+    }
+    printf("mem %s 0x%016" PRIx64 " %u 0x%0*" PRIx64 "\n", slot_of(h)->name, addr, (unsigned)size, (int)(2 * size),
+           value);
+}
+
+static const PortlabHostOps host_ops = {
+    .set_irq = cb_set_irq,
+    .serial_send = cb_serial_send,
+    .serial_set_break = cb_serial_set_break,
+    .clock_ns = cb_clock_ns,
+    .rtc_epoch_s = cb_rtc_epoch_s,
+    .timer_arm = cb_timer_arm,
+    .timer_cancel = cb_timer_cancel,
+    .log = cb_log,
+    .mem_write = cb_mem_write,
+    .timer_arm_first = cb_timer_arm_first,
+};
+
 /* ---- The board ---------------------------------------------------------- */
+
+/* The property rules of portlab_device's schema::resolve (and of the C
+ * models' devprops_resolve), checked by the board before create so that a
+ * bad property is a trace error naming it. */
+static int check_properties(const PortlabDeviceOps *ops, const PortlabProperty *props, uint32_t num_props)
+{
+    const char *type_name = ops->type_name;
+    for (uint32_t p = 0; p < num_props; p++) {
+        const char *name = props[p].name;
+        const PortlabPropertyInfo *info = NULL;
+        for (uint32_t i = 0; i < ops->num_properties; i++) {
+            if (strcmp(ops->properties[i].name, name) == 0) {
+                info = &ops->properties[i];
+                break;
+            }
+        }
+        if (info == NULL) {
+            if (ops->num_properties == 0) {
+                return fail("%s: unknown property `%s` (the device has no properties)", type_name, name);
+            }
+            char known[256] = "";
+            size_t used = 0;
+            for (uint32_t i = 0; i < ops->num_properties && used < sizeof known; i++) {
+                int n = snprintf(known + used, sizeof known - used, "%s%s", i ? ", " : "", ops->properties[i].name);
+                if (n < 0) break;
+                used += (size_t)n;
+            }
+            return fail("%s: unknown property `%s` (known: %s)", type_name, name, known);
+        }
+        for (uint32_t q = 0; q < p; q++) {
+            if (strcmp(props[q].name, name) == 0) {
+                return fail("%s: property `%s` given twice", type_name, name);
+            }
+        }
+        if (props[p].value < info->min || props[p].value > info->max) {
+            return fail("%s: property `%s` = %" PRIu64 " is outside %" PRIu64 "..=%" PRIu64, type_name, name,
+                        props[p].value, info->min, info->max);
+        }
+    }
+    return 0;
+}
+
+/* Creates an instance of `ops` for slot `index` with the slot's properties
+ * (board.rs, Board::create): its own host context. */
+static int create_instance(Board *b, size_t index, const PortlabDeviceOps *ops, PortlabDevice **dev, HostCtx **host)
+{
+    Slot *s = &b->slots[index];
+    int rc = check_properties(ops, s->props, s->num_props);
+    if (rc) return rc;
+    HostCtx *h = malloc(sizeof *h);
+    if (h == NULL) return fail("out of memory");
+    h->board = b;
+    h->slot = index;
+    h->num_irqs = ops->num_irqs;
+    h->num_timers = ops->num_timers;
+    *dev = NULL;
+    PortlabStatus st = ops->create(&host_ops, h, s->num_props ? s->props : NULL, s->num_props, dev);
+    if (st == PORTLAB_OK && *dev == NULL) {
+        st = PORTLAB_ERR_INVALID;
+    }
+    if (st != PORTLAB_OK) {
+        free(h);
+        return fail("create failed: %s", status_name(st));
+    }
+    *host = h;
+    return 0;
+}
+
+/* The board as a trace starts it: every slot from board_devices.h. */
+static int board_init(Board *b, const enum Impl impls[NUM_DEVICES])
+{
+    for (size_t i = 0; i < NUM_DEVICES; i++) {
+        Slot *s = &b->slots[i];
+        s->name = board_devices[i].name;
+        s->impls = board_devices[i].impls;
+        s->impl = impls[i];
+        uint32_t irqs = 0, timers = 0;
+        for (int k = 0; k < 2; k++) {
+            const PortlabDeviceOps *ops = s->impls[k];
+            if (ops != NULL) {
+                irqs = ops->num_irqs > irqs ? ops->num_irqs : irqs;
+                timers = ops->num_timers > timers ? ops->num_timers : timers;
+            }
+        }
+        s->levels = calloc(irqs ? irqs : 1, sizeof *s->levels);
+        s->timers = calloc(timers ? timers : 1, sizeof *s->timers);
+        if (s->levels == NULL || s->timers == NULL) {
+            return fail("out of memory");
+        }
+        s->num_levels = irqs;
+        s->num_timer_slots = timers;
+    }
+    return 0;
+}
 
 static int board_create(Board *b)
 {
-    for (int i = 0; i < MAX_DEVICES; i++) {
+    for (size_t i = 0; i < NUM_DEVICES; i++) {
         Slot *s = &b->slots[i];
-        s->ops = s->impls[s->impl];
-        if (s->ops == NULL) {
-            return fail("%s: no %s implementation in this build", s->name, s->impl == IMPL_RUST ? "Rust" : "C");
+        const PortlabDeviceOps *ops = implementation(s, s->impl);
+        if (ops == NULL) {
+            return 2;
         }
-        host_ctx[i].board = b;
-        host_ctx[i].slot = i;
-        PortlabStatus st = s->ops->create(&host_ops, &host_ctx[i], &s->dev);
-        if (st != PORTLAB_OK) {
-            return fail("create %s failed: %s", s->name, status_name(st));
-        }
+        int rc = create_instance(b, i, ops, &s->dev, &s->host);
+        if (rc) return rc;
+        s->ops = ops;
     }
     b->created = 1;
     return 0;
@@ -215,18 +445,23 @@ static int board_create(Board *b)
 
 static void board_destroy(Board *b)
 {
-    for (int i = 0; i < MAX_DEVICES; i++) {
+    for (size_t i = 0; i < NUM_DEVICES; i++) {
         Slot *s = &b->slots[i];
         if (s->dev != NULL) {
             s->ops->destroy(s->dev);
             s->dev = NULL;
         }
+        free(s->host);
+        free(s->levels);
+        free(s->timers);
+        free(s->props);
+        free(s->props_text);
         free(s->pending);
-        s->pending = NULL;
-        s->pending_head = s->pending_len = s->pending_cap = 0;
     }
+    memset(b->slots, 0, sizeof b->slots);
 }
 
+/* Hands pending bytes to the device one at a time while it can take one. */
 static int deliver(Slot *s)
 {
     while (s->pending_len > 0) {
@@ -267,6 +502,10 @@ static int check_access(Slot *s, uint64_t offset, uint32_t size)
     return 0;
 }
 
+/* Moves the clock forward. Due timers fire in queue order, key (deadline,
+ * seq), each with the clock at its deadline or, if that is past, as it
+ * stands; timers armed while firing fire in the same advance if due. Like
+ * the Rust board, no limit on how many fire. */
 static int board_advance(Board *b, uint64_t ns)
 {
     if (UINT64_MAX - b->clock_ns < ns) {
@@ -274,35 +513,33 @@ static int board_advance(Board *b, uint64_t ns)
     }
     uint64_t target = b->clock_ns + ns;
     for (;;) {
-        int best_slot = -1, best_timer = -1;
-        for (int i = 0; i < MAX_DEVICES; i++) {
-            for (int t = 0; t < MAX_TIMERS; t++) {
-                Timer *tm = &b->slots[i].timers[t];
+        Timer *best = NULL;
+        size_t best_slot = 0;
+        uint32_t best_timer = 0;
+        for (size_t i = 0; i < NUM_DEVICES; i++) {
+            Slot *s = &b->slots[i];
+            for (uint32_t t = 0; t < s->num_timer_slots; t++) {
+                Timer *tm = &s->timers[t];
                 if (!tm->armed || tm->deadline > target) {
                     continue;
                 }
-                if (best_slot < 0) {
-                    best_slot = i;
-                    best_timer = t;
-                    continue;
-                }
-                Timer *bt = &b->slots[best_slot].timers[best_timer];
-                if (tm->deadline < bt->deadline || (tm->deadline == bt->deadline && tm->seq < bt->seq)) {
+                if (best == NULL || tm->deadline < best->deadline ||
+                    (tm->deadline == best->deadline && tm->seq < best->seq)) {
+                    best = tm;
                     best_slot = i;
                     best_timer = t;
                 }
             }
         }
-        if (best_slot < 0) {
+        if (best == NULL) {
             break;
         }
-        Timer *tm = &b->slots[best_slot].timers[best_timer];
-        tm->armed = 0;
-        if (tm->deadline > b->clock_ns) {
-            b->clock_ns = tm->deadline;
+        best->armed = 0;
+        if (best->deadline > b->clock_ns) {
+            b->clock_ns = best->deadline;
         }
         Slot *s = &b->slots[best_slot];
-        PortlabStatus st = s->ops->timer_expired(s->dev, (uint32_t)best_timer);
+        PortlabStatus st = s->ops->timer_expired(s->dev, best_timer);
         if (st != PORTLAB_OK) {
             return fail("timer expiry failed: %s", status_name(st));
         }
@@ -311,104 +548,164 @@ static int board_advance(Board *b, uint64_t ns)
     return 0;
 }
 
-static int board_migrate(Board *b, Slot *s, int to)
+/* Saves the migration blob (portlab_device's Instance::save_into: ask,
+ * grow, retry). */
+static int save_blob(Slot *s, uint8_t **out, uint32_t *out_len)
 {
-    int slot_index = (int)(s - b->slots);
-    if (to < 0) {
-        int other = s->impl == IMPL_C ? IMPL_RUST : IMPL_C;
-        /* Without the other implementation, a fresh instance of the same. */
-        to = s->impls[other] != NULL ? other : (int)s->impl;
-    }
-    const PortlabDeviceOps *target = s->impls[to];
-    if (target == NULL) {
-        return fail("%s: no %s implementation in this build", s->name, to == IMPL_RUST ? "Rust" : "C");
-    }
-    uint32_t len = 0;
-    s->ops->save(s->dev, NULL, 0, &len);
-    uint8_t *blob = malloc(len ? len : 1);
-    if (blob == NULL) {
-        return fail("out of memory");
-    }
-    PortlabStatus st = s->ops->save(s->dev, blob, len, &len);
-    if (st != PORTLAB_OK) {
-        free(blob);
+    uint8_t *buf = NULL;
+    uint32_t cap = 0;
+    for (;;) {
+        uint32_t len = 0;
+        PortlabStatus st = s->ops->save(s->dev, buf, cap, &len);
+        if (st == PORTLAB_OK && len <= cap) {
+            *out = buf;
+            *out_len = len;
+            return 0;
+        }
+        if (st == PORTLAB_ERR_BUFFER_TOO_SMALL && len > cap) {
+            uint8_t *grown = realloc(buf, len);
+            if (grown == NULL) {
+                free(buf);
+                return fail("out of memory");
+            }
+            buf = grown;
+            cap = len;
+            continue;
+        }
+        free(buf);
+        if (st == PORTLAB_OK || st == PORTLAB_ERR_BUFFER_TOO_SMALL) {
+            st = PORTLAB_ERR_INVALID;
+        }
         return fail("save failed: %s", status_name(st));
     }
-    Timer saved[MAX_TIMERS];
-    memcpy(saved, s->timers, sizeof saved);
-    memset(s->timers, 0, sizeof s->timers);
-    PortlabDevice *fresh = NULL;
-    st = target->create(&host_ops, &host_ctx[slot_index], &fresh);
-    if (st == PORTLAB_OK) {
-        const PortlabDeviceOps *old_ops = s->ops;
-        s->ops = target; /* callbacks during load see the new description */
-        st = target->load(fresh, blob, len);
-        if (st != PORTLAB_OK) {
-            s->ops = old_ops;
-            target->destroy(fresh);
-            memcpy(s->timers, saved, sizeof saved);
-        } else {
-            old_ops->destroy(s->dev);
-            s->dev = fresh;
-            s->impl = (enum Impl)to;
-        }
-    } else {
-        memcpy(s->timers, saved, sizeof saved);
-    }
-    free(blob);
-    if (st != PORTLAB_OK) {
-        return fail("migration load failed: %s", status_name(st));
-    }
-    return 0;
 }
 
-/* ---- The parser ------------------------------------------------------- */
+/* board.rs, Board::migrate. */
+static int board_migrate(Board *b, size_t index, int to)
+{
+    Slot *s = &b->slots[index];
+    if (to < 0) {
+        enum Impl other = s->impl == IMPL_C ? IMPL_RUST : IMPL_C;
+        /* Without the other implementation, a fresh instance of the same. */
+        to = s->impls[other] != NULL ? (int)other : (int)s->impl;
+    }
+    const PortlabDeviceOps *target = implementation(s, (enum Impl)to);
+    if (target == NULL) {
+        return 2;
+    }
+    uint8_t *blob = NULL;
+    uint32_t len = 0;
+    int rc = save_blob(s, &blob, &len);
+    if (rc) return rc;
+    /* The old instance's timers go; the new one re-arms what it needs while
+     * loading. Keep them to put back in their old places if that fails. */
+    Timer *saved = malloc((s->num_timer_slots ? s->num_timer_slots : 1) * sizeof *saved);
+    if (saved == NULL) {
+        free(blob);
+        return fail("out of memory");
+    }
+    memcpy(saved, s->timers, s->num_timer_slots * sizeof *saved);
+    for (uint32_t t = 0; t < s->num_timer_slots; t++) {
+        s->timers[t].armed = 0;
+    }
+    PortlabDevice *fresh = NULL;
+    HostCtx *fresh_host = NULL;
+    rc = create_instance(b, index, target, &fresh, &fresh_host);
+    if (rc == 0) {
+        PortlabStatus st = target->load(fresh, blob, len);
+        if (st != PORTLAB_OK) {
+            target->destroy(fresh);
+            free(fresh_host);
+            rc = fail("migration load failed: %s", status_name(st));
+        } else {
+            s->ops->destroy(s->dev);
+            free(s->host);
+            s->dev = fresh;
+            s->host = fresh_host;
+            s->ops = target;
+            s->impl = (enum Impl)to;
+        }
+    }
+    if (rc) {
+        for (uint32_t t = 0; t < s->num_timer_slots; t++) {
+            if (saved[t].armed) {
+                s->timers[t] = saved[t];
+            }
+        }
+    }
+    free(saved);
+    free(blob);
+    return rc;
+}
+
+/* ---- The parser (trace/parse.rs) ------------------------------------- */
+
+typedef struct Word {
+    char *s;
+    size_t len;
+    int has_nul;
+} Word;
 
 typedef struct Words {
-    char *w[8];
-    int n;
+    Word *w;
+    size_t n, cap;
 } Words;
 
-/* Splits in place; strings keep their quotes; '#' outside quotes ends. */
-static int split_words(char *line, Words *out)
+/* Splits line[0 .. len) into words in place (line[len] must exist);
+ * strings keep their quotes and may hold blanks and '#'; '#' outside
+ * quotes ends the line. */
+static int split_words(char *line, size_t len, Words *out)
 {
     out->n = 0;
-    char *p = line;
-    for (;;) {
-        while (*p == ' ' || *p == '\t' || *p == '\r') {
-            p++;
+    size_t i = 0;
+    while (i < len) {
+        char c = line[i];
+        if (c == ' ' || c == '\t' || c == '\r') {
+            i++;
+            continue;
         }
-        if (*p == '\0' || *p == '#') {
-            return 0;
+        if (c == '#') {
+            break;
         }
-        if (out->n == 8) {
-            return fail("too many words on the line");
-        }
-        out->w[out->n++] = p;
-        while (*p != '\0' && *p != ' ' && *p != '\t' && *p != '\r' && *p != '#') {
-            if (*p == '"') {
-                p++;
-                while (*p != '"') {
-                    if (*p == '\0') {
-                        return fail("unterminated string (missing closing `\"`)");
-                    }
-                    if (*p == '\\' && p[1] != '\0') {
-                        p++;
-                    }
-                    p++;
+        size_t start = i;
+        while (i < len && line[i] != ' ' && line[i] != '\t' && line[i] != '\r' && line[i] != '#') {
+            if (line[i] != '"') {
+                i++;
+                continue;
+            }
+            i++;
+            for (;;) {
+                if (i >= len) {
+                    return fail("unterminated string (missing closing `\"`)");
+                }
+                if (line[i] == '\\') {
+                    i += 2;
+                } else if (line[i] == '"') {
+                    i++;
+                    break;
+                } else {
+                    i++;
                 }
             }
-            p++;
         }
-        if (*p == '\0') {
-            return 0;
+        size_t end = i < len ? i : len;
+        if (out->n == out->cap) {
+            size_t ncap = out->cap ? out->cap * 2 : 16;
+            Word *nw = realloc(out->w, ncap * sizeof *nw);
+            if (nw == NULL) return fail("out of memory");
+            out->w = nw;
+            out->cap = ncap;
         }
-        if (*p == '#') {
-            *p = '\0';
-            return 0;
-        }
-        *p++ = '\0';
+        out->w[out->n].s = line + start;
+        out->w[out->n].len = end - start;
+        out->w[out->n].has_nul = memchr(line + start, '\0', end - start) != NULL;
+        out->n++;
     }
+    /* Terminate the words only now: a terminator may overwrite a '#'. */
+    for (size_t k = 0; k < out->n; k++) {
+        out->w[k].s[out->w[k].len] = '\0';
+    }
+    return 0;
 }
 
 static int hexval(int c)
@@ -469,17 +766,18 @@ static int fits(uint64_t v, uint32_t size, const char *what)
     return 0;
 }
 
-/* Decodes an rx operand into buf (at most strlen(word) bytes). */
-static int parse_bytes(const char *word, uint8_t *buf, size_t *n)
+/* Decodes an rx operand of `len` bytes (a quoted string may hold NUL
+ * bytes) into buf (at most len bytes). */
+static int parse_bytes(const char *word, size_t len, uint8_t *buf, size_t *n)
 {
     size_t k = 0;
-    if (strncmp(word, "hex:", 4) == 0) {
+    if (len >= 4 && memcmp(word, "hex:", 4) == 0) {
         const char *h = word + 4;
-        size_t len = strlen(h);
-        if (len == 0 || len % 2 != 0) {
+        size_t hlen = len - 4;
+        if (hlen == 0 || hlen % 2 != 0) {
             return fail("`hex:` needs an even, non-zero number of hex digits, found `%s`", h);
         }
-        for (size_t i = 0; i < len; i += 2) {
+        for (size_t i = 0; i < hlen; i += 2) {
             int a = hexval((unsigned char)h[i]), c = hexval((unsigned char)h[i + 1]);
             if (a < 0 || c < 0) {
                 return fail("`%c%c` is not a hex byte", h[i], h[i + 1]);
@@ -489,7 +787,6 @@ static int parse_bytes(const char *word, uint8_t *buf, size_t *n)
         *n = k;
         return 0;
     }
-    size_t len = strlen(word);
     if (len < 2 || word[0] != '"' || word[len - 1] != '"') {
         return fail("expected a double-quoted string or hex:..., found `%s`", word);
     }
@@ -533,173 +830,433 @@ static int parse_bytes(const char *word, uint8_t *buf, size_t *n)
     return 0;
 }
 
-static Slot *find_slot(Board *b, const char *name)
-{
-    for (int i = 0; i < MAX_DEVICES; i++) {
-        if (strcmp(b->slots[i].name, name) == 0) {
-            return &b->slots[i];
-        }
-    }
-    return NULL;
-}
-
-static int need_slot(Board *b, const char *name, Slot **out)
-{
-    *out = find_slot(b, name);
-    if (*out == NULL) {
-        return fail("unknown device `%s` (this board has: pl011, pl031)", name);
-    }
-    return 0;
-}
-
 static int parse_impl(const char *word, int *out)
 {
     if (strcmp(word, "c") == 0) {
         *out = IMPL_C;
     } else if (strcmp(word, "rust") == 0) {
         *out = IMPL_RUST;
+    } else if (strcmp(word, "shadow") == 0) {
+        /* Valid syntax (the Rust runner has shadow devices); this runner
+         * refuses it when it runs. */
+        *out = IMPL_SHADOW;
     } else {
-        return fail("unknown implementation `%s` (expected `c` or `rust`)", word);
+        return fail("unknown implementation `%s` (expected `c`, `rust` or `shadow`)", word);
     }
     return 0;
 }
 
-/* Runs one line; returns 0, 1 (expectation) or 2 (error in error_text). */
-static int run_line(Board *b, char *line)
+enum CommandKind {
+    CMD_NONE,
+    CMD_WRITE,
+    CMD_READ,
+    CMD_RX,
+    CMD_BREAK,
+    CMD_ADVANCE,
+    CMD_EPOCH,
+    CMD_RESET,
+    CMD_MIGRATE,
+    CMD_CONFIG,
+    CMD_INPUT,
+};
+
+/* One parsed line; strings point into the line. */
+typedef struct Command {
+    enum CommandKind kind;
+    const char *dev; /* NULL: none named (advance, epoch, reset) */
+    uint64_t offset, value, expected, number;
+    uint32_t size;
+    int has_expected;
+    int to; /* migrate: -1 (the other) or an Impl */
+    uint32_t line, level;
+    const Word *bytes_word; /* rx */
+    const Word *props;      /* config: the NAME=VALUE words */
+    size_t num_props;
+} Command;
+
+static int usage_error(const char *command)
 {
-    Words w;
-    int rc = split_words(line, &w);
+    static const char *const usages[][2] = {
+        {"write", "write DEV OFFSET VALUE [SIZE]"},
+        {"read", "read DEV OFFSET [SIZE] [= EXPECTED]"},
+        {"rx", "rx DEV BYTES"},
+        {"break", "break DEV"},
+        {"advance", "advance NS"},
+        {"epoch", "epoch SECONDS"},
+        {"reset", "reset [DEV]"},
+        {"migrate", "migrate DEV [c|rust]"},
+        {"config", "config DEV NAME=VALUE ..."},
+        {"input", "input DEV LINE LEVEL"},
+    };
+    for (size_t i = 0; i < sizeof usages / sizeof usages[0]; i++) {
+        if (strcmp(usages[i][0], command) == 0) {
+            return fail("expected `%s`", usages[i][1]);
+        }
+    }
+    return fail("unknown command `%s` (expected write, read, rx, break, advance, epoch, reset, migrate, config or "
+                "input)",
+                command);
+}
+
+/* A config word NAME=VALUE: splits it in place at the first '='. */
+static int split_property(char *word, const char **name, uint64_t *value)
+{
+    char *eq = strchr(word, '=');
+    if (eq == NULL || eq == word) {
+        return fail("expected `NAME=VALUE`, found `%s`", word);
+    }
+    int rc = parse_number(eq + 1, value);
     if (rc) return rc;
-    if (w.n == 0) {
+    *eq = '\0';
+    *name = word;
+    return 0;
+}
+
+/* parse.rs, parse_line: the whole line is checked before anything runs. */
+static int parse_command(const Words *words, Command *c)
+{
+    memset(c, 0, sizeof *c);
+    c->to = -1;
+    if (words->n == 0) {
+        c->kind = CMD_NONE;
         return 0;
     }
-    const char *cmd = w.w[0];
-    int args = w.n - 1;
-    if (strcmp(cmd, "epoch") == 0) {
-        if (args != 1) return fail("expected `epoch SECONDS`");
+    const char *name = words->w[0].s;
+    const Word *wa = words->w + 1;
+    size_t args = words->n - 1;
+    int is_rx = !words->w[0].has_nul && strcmp(name, "rx") == 0 && args == 2;
+    /* A NUL byte is part of a word, which makes every word but a quoted rx
+     * string wrong (an unknown name, not a number): an error either way. */
+    for (size_t i = 0; i < words->n; i++) {
+        if (words->w[i].has_nul && !(is_rx && i == 2)) {
+            return fail("unexpected NUL byte in `%s`", words->w[i].s);
+        }
+    }
+    const char *a[4] = {NULL, NULL, NULL, NULL};
+    for (size_t i = 0; i < args && i < 4; i++) {
+        a[i] = wa[i].s;
+    }
+    int rc;
+    if (strcmp(name, "write") == 0 && (args == 3 || args == 4)) {
+        c->kind = CMD_WRITE;
+        c->size = 4;
+        if (args == 4 && (rc = parse_size(a[3], &c->size))) return rc;
+        if ((rc = parse_number(a[2], &c->value)) || (rc = fits(c->value, c->size, "value"))) return rc;
+        if ((rc = parse_number(a[1], &c->offset))) return rc;
+        c->dev = a[0];
+    } else if (strcmp(name, "read") == 0 && args >= 2 && args <= 5) {
+        c->kind = CMD_READ;
+        c->size = 4;
+        if ((rc = parse_number(a[1], &c->offset))) return rc;
+        size_t rest = 2;
+        if (args > 2 && strcmp(wa[2].s, "=") != 0) {
+            if ((rc = parse_size(wa[2].s, &c->size))) return rc;
+            rest = 3;
+        }
+        if (args - rest == 2 && strcmp(wa[rest].s, "=") == 0) {
+            if ((rc = parse_number(wa[rest + 1].s, &c->expected)) ||
+                (rc = fits(c->expected, c->size, "expected value")))
+                return rc;
+            c->has_expected = 1;
+        } else if (args != rest) {
+            return usage_error("read");
+        }
+        c->dev = a[0];
+    } else if (strcmp(name, "rx") == 0 && args == 2) {
+        c->kind = CMD_RX;
+        c->dev = a[0];
+        c->bytes_word = &wa[1];
+    } else if (strcmp(name, "break") == 0 && args == 1) {
+        c->kind = CMD_BREAK;
+        c->dev = a[0];
+    } else if (strcmp(name, "advance") == 0 && args == 1) {
+        c->kind = CMD_ADVANCE;
+        if ((rc = parse_number(a[0], &c->number))) return rc;
+    } else if (strcmp(name, "epoch") == 0 && args == 1) {
+        c->kind = CMD_EPOCH;
+        if ((rc = parse_number(a[0], &c->number))) return rc;
+    } else if (strcmp(name, "reset") == 0 && args <= 1) {
+        c->kind = CMD_RESET;
+        c->dev = args == 1 ? a[0] : NULL;
+    } else if (strcmp(name, "migrate") == 0 && (args == 1 || args == 2)) {
+        c->kind = CMD_MIGRATE;
+        c->dev = a[0];
+        if (args == 2 && (rc = parse_impl(a[1], &c->to))) return rc;
+    } else if (strcmp(name, "config") == 0 && args >= 2) {
+        c->kind = CMD_CONFIG;
+        c->dev = a[0];
+        c->props = wa + 1;
+        c->num_props = args - 1;
+        for (size_t i = 1; i < args; i++) {
+            const char *pname = NULL;
+            uint64_t pvalue = 0;
+            if ((rc = split_property(wa[i].s, &pname, &pvalue))) return rc;
+            /* Put the '=' back: configure splits the words again. */
+            wa[i].s[strlen(pname)] = '=';
+        }
+    } else if (strcmp(name, "input") == 0 && args == 3) {
+        c->kind = CMD_INPUT;
+        c->dev = a[0];
         uint64_t v;
-        if ((rc = parse_number(w.w[1], &v))) return rc;
-        if (b->created) return fail("`epoch` is allowed only before the first other command");
-        b->epoch = v;
+        if ((rc = parse_number(a[1], &v))) return rc;
+        if (v > UINT32_MAX) return fail("input line `%s` is too large", a[1]);
+        c->line = (uint32_t)v;
+        if ((rc = parse_number(a[2], &v))) return rc;
+        if (v > 1) return fail("input level must be 0 or 1, found `%s`", a[2]);
+        c->level = (uint32_t)v;
+    } else {
+        return usage_error(name);
+    }
+    if (c->dev != NULL && (c->dev[0] == '"' || strncmp(c->dev, "hex:", 4) == 0 || strcmp(c->dev, "=") == 0)) {
+        return fail("expected a device name, found `%s`", c->dev);
+    }
+    return 0;
+}
+
+/* ---- Running commands (trace/run.rs) ---------------------------------- */
+
+static int find_slot(const char *name, size_t *index)
+{
+    for (size_t i = 0; i < NUM_DEVICES; i++) {
+        if (strcmp(board_devices[i].name, name) == 0) {
+            *index = i;
+            return 0;
+        }
+    }
+    return fail("unknown device `%s` (this board has: %s)", name, device_list());
+}
+
+/* `config DEV NAME=VALUE ...`: before the board exists, at most once per
+ * device, every property known to the device and in its range. */
+static int configure(Board *b, const Command *c)
+{
+    if (b->created) {
+        return fail("`config` is allowed only before the first command other than `epoch` and `config`");
+    }
+    size_t index = 0;
+    int rc = find_slot(c->dev, &index);
+    if (rc) return rc;
+    Slot *s = &b->slots[index];
+    if (s->configured) {
+        return fail("`config %s` is allowed once per device", c->dev);
+    }
+    const PortlabDeviceOps *ops = implementation(s, s->impl);
+    if (ops == NULL) {
+        return 2;
+    }
+    /* Keep the names: copy the words, then point into the copy. */
+    size_t text_len = 0;
+    for (size_t i = 0; i < c->num_props; i++) {
+        text_len += c->props[i].len + 1;
+    }
+    PortlabProperty *props = calloc(c->num_props, sizeof *props);
+    char *text = malloc(text_len);
+    if (props == NULL || text == NULL) {
+        free(props);
+        free(text);
+        return fail("out of memory");
+    }
+    char *p = text;
+    for (size_t i = 0; i < c->num_props; i++) {
+        memcpy(p, c->props[i].s, c->props[i].len + 1);
+        const char *pname = NULL;
+        uint64_t pvalue = 0;
+        if ((rc = split_property(p, &pname, &pvalue))) break;
+        props[i].name = pname;
+        props[i].value = pvalue;
+        p += c->props[i].len + 1;
+    }
+    if (rc == 0) {
+        rc = check_properties(ops, props, (uint32_t)c->num_props);
+    }
+    if (rc) {
+        free(props);
+        free(text);
+        return rc;
+    }
+    s->props = props;
+    s->props_text = text;
+    s->num_props = (uint32_t)c->num_props;
+    s->configured = 1;
+    return 0;
+}
+
+static int append_pending(Slot *s, const uint8_t *bytes, size_t n)
+{
+    /* Compact, grow, append. */
+    if (s->pending_head > 0) {
+        memmove(s->pending, s->pending + s->pending_head, s->pending_len);
+        s->pending_head = 0;
+    }
+    if (s->pending_len + n > s->pending_cap) {
+        size_t ncap = (s->pending_len + n) * 2;
+        uint8_t *np = realloc(s->pending, ncap);
+        if (np == NULL) {
+            return fail("out of memory");
+        }
+        s->pending = np;
+        s->pending_cap = ncap;
+    }
+    memcpy(s->pending + s->pending_len, bytes, n);
+    s->pending_len += n;
+    return 0;
+}
+
+/* Runs one command; returns 0, 1 (expectation) or 2 (error in error_text). */
+static int execute(Board *b, const Command *c)
+{
+    int rc;
+    if (c->kind == CMD_NONE) {
         return 0;
     }
-    /* Validate the syntax before the board exists, as the Rust runner does. */
-    static const char *known[] = {"write", "read", "rx", "break", "advance", "reset", "migrate"};
-    int is_known = 0;
-    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
-        is_known |= strcmp(cmd, known[i]) == 0;
+    if (c->kind == CMD_EPOCH) {
+        if (b->created) return fail("`epoch` is allowed only before the first other command");
+        b->epoch = c->number;
+        return 0;
     }
-    if (!is_known) {
-        return fail("unknown command `%s` (expected write, read, rx, break, advance, epoch, reset or migrate)", cmd);
+    if (c->kind == CMD_CONFIG) {
+        return configure(b, c);
     }
     if (!b->created && (rc = board_create(b))) return rc;
-    Slot *s = NULL;
-    if (strcmp(cmd, "write") == 0) {
-        if (args != 3 && args != 4) return fail("expected `write DEV OFFSET VALUE [SIZE]`");
-        uint64_t off, val;
-        uint32_t size = 4;
-        if (args == 4 && (rc = parse_size(w.w[4], &size))) return rc;
-        if ((rc = parse_number(w.w[3], &val)) || (rc = fits(val, size, "value"))) return rc;
-        if ((rc = parse_number(w.w[2], &off))) return rc;
-        if ((rc = need_slot(b, w.w[1], &s)) || (rc = check_access(s, off, size))) return rc;
-        PortlabStatus st = s->ops->write(s->dev, off, size, val);
+    size_t index = 0;
+    if (c->dev != NULL && (rc = find_slot(c->dev, &index))) return rc;
+    Slot *s = &b->slots[index];
+    PortlabStatus st;
+    switch (c->kind) {
+    case CMD_WRITE:
+        if ((rc = check_access(s, c->offset, c->size))) return rc;
+        st = s->ops->write(s->dev, c->offset, c->size, c->value);
         if (st != PORTLAB_OK) return fail("write failed: %s", status_name(st));
         return deliver(s);
-    }
-    if (strcmp(cmd, "read") == 0) {
-        if (args < 2 || args > 5) return fail("expected `read DEV OFFSET [SIZE] [= EXPECTED]`");
-        uint64_t off, expected = 0;
-        uint32_t size = 4;
-        int idx = 3, has_expected = 0;
-        if ((rc = parse_number(w.w[2], &off))) return rc;
-        if (w.n > 3 && strcmp(w.w[3], "=") != 0) {
-            if ((rc = parse_size(w.w[3], &size))) return rc;
-            idx = 4;
-        }
-        if (w.n - idx == 2 && strcmp(w.w[idx], "=") == 0) {
-            if ((rc = parse_number(w.w[idx + 1], &expected)) || (rc = fits(expected, size, "expected value")))
-                return rc;
-            has_expected = 1;
-        } else if (w.n != idx) {
-            return fail("expected `read DEV OFFSET [SIZE] [= EXPECTED]`");
-        }
-        if ((rc = need_slot(b, w.w[1], &s)) || (rc = check_access(s, off, size))) return rc;
+    case CMD_READ: {
+        if ((rc = check_access(s, c->offset, c->size))) return rc;
         uint64_t value = 0;
-        PortlabStatus st = s->ops->read(s->dev, off, size, &value);
+        st = s->ops->read(s->dev, c->offset, c->size, &value);
         if (st != PORTLAB_OK) return fail("read failed: %s", status_name(st));
-        if (size == 8) {
-            printf("read %s 0x%03" PRIx64 " 8 0x%016" PRIx64 "\n", s->name, off, value);
+        if (c->size == 8) {
+            printf("read %s 0x%03" PRIx64 " 8 0x%016" PRIx64 "\n", s->name, c->offset, value);
         } else {
-            printf("read %s 0x%03" PRIx64 " %u 0x%08" PRIx64 "\n", s->name, off, (unsigned)size, value);
+            printf("read %s 0x%03" PRIx64 " %u 0x%08" PRIx64 "\n", s->name, c->offset, (unsigned)c->size, value);
         }
         if ((rc = deliver(s))) return rc;
-        if (has_expected && expected != value) {
+        if (c->has_expected && c->expected != value) {
             snprintf(error_text, sizeof error_text, "read %s 0x%03" PRIx64 ": expected 0x%" PRIx64 ", actual 0x%" PRIx64,
-                     s->name, off, expected, value);
+                     s->name, c->offset, c->expected, value);
             return 1;
         }
         return 0;
     }
-    if (strcmp(cmd, "rx") == 0) {
-        if (args != 2) return fail("expected `rx DEV BYTES`");
-        size_t cap = strlen(w.w[2]) + 1, n = 0;
-        uint8_t *bytes = malloc(cap);
+    case CMD_RX: {
+        const Word *w = c->bytes_word;
+        uint8_t *bytes = malloc(w->len + 1);
+        size_t n = 0;
         if (bytes == NULL) return fail("out of memory");
-        if ((rc = parse_bytes(w.w[2], bytes, &n)) || (rc = need_slot(b, w.w[1], &s))) {
-            free(bytes);
-            return rc;
-        }
-        /* Compact, grow, append. */
-        if (s->pending_head > 0) {
-            memmove(s->pending, s->pending + s->pending_head, s->pending_len);
-            s->pending_head = 0;
-        }
-        if (s->pending_len + n > s->pending_cap) {
-            size_t ncap = (s->pending_len + n) * 2;
-            uint8_t *np = realloc(s->pending, ncap);
-            if (np == NULL) {
-                free(bytes);
-                return fail("out of memory");
-            }
-            s->pending = np;
-            s->pending_cap = ncap;
-        }
-        memcpy(s->pending + s->pending_len, bytes, n);
-        s->pending_len += n;
+        rc = parse_bytes(w->s, w->len, bytes, &n);
+        if (rc == 0) rc = append_pending(s, bytes, n);
         free(bytes);
-        return deliver(s);
+        return rc ? rc : deliver(s);
     }
-    if (strcmp(cmd, "break") == 0) {
-        if (args != 1) return fail("expected `break DEV`");
-        if ((rc = need_slot(b, w.w[1], &s))) return rc;
-        PortlabStatus st = s->ops->receive_break(s->dev);
+    case CMD_BREAK:
+        st = s->ops->receive_break(s->dev);
         return st == PORTLAB_OK ? 0 : fail("break failed: %s", status_name(st));
-    }
-    if (strcmp(cmd, "advance") == 0) {
-        if (args != 1) return fail("expected `advance NS`");
-        uint64_t ns;
-        if ((rc = parse_number(w.w[1], &ns))) return rc;
-        return board_advance(b, ns);
-    }
-    if (strcmp(cmd, "reset") == 0) {
-        if (args > 1) return fail("expected `reset [DEV]`");
-        for (int i = 0; i < MAX_DEVICES; i++) {
-            if (args == 1 && strcmp(b->slots[i].name, w.w[1]) != 0) continue;
-            PortlabStatus st = b->slots[i].ops->reset(b->slots[i].dev);
+    case CMD_ADVANCE:
+        return board_advance(b, c->number);
+    case CMD_RESET:
+        for (size_t i = 0; i < NUM_DEVICES; i++) {
+            if (c->dev != NULL && i != index) continue;
+            st = b->slots[i].ops->reset(b->slots[i].dev);
             if (st != PORTLAB_OK) return fail("reset failed: %s", status_name(st));
         }
-        if (args == 1 && find_slot(b, w.w[1]) == NULL) return need_slot(b, w.w[1], &s);
         return 0;
+    case CMD_MIGRATE:
+        return board_migrate(b, index, c->to);
+    case CMD_INPUT: {
+        uint32_t n = s->ops->num_inputs;
+        if (c->line >= n) {
+            if (n == 0) return fail("%s has no input lines", s->name);
+            if (n == 1) return fail("%s has one input line (0), not %u", s->name, (unsigned)c->line);
+            return fail("%s has %u input lines (0-%u), not %u", s->name, (unsigned)n, (unsigned)(n - 1),
+                        (unsigned)c->line);
+        }
+        st = s->ops->set_input(s->dev, c->line, c->level);
+        return st == PORTLAB_OK ? 0 : fail("input failed: %s", status_name(st));
     }
-    /* migrate */
-    if (args != 1 && args != 2) return fail("expected `migrate DEV [c|rust]`");
-    int to = -1;
-    if (args == 2 && (rc = parse_impl(w.w[2], &to))) return rc;
-    if ((rc = need_slot(b, w.w[1], &s))) return rc;
-    return board_migrate(b, s, to);
+    default:
+        return fail("internal error: command %d", (int)c->kind);
+    }
 }
 
-static int run_file(const char *path, const enum Impl impls[MAX_DEVICES], int verbose)
+/* Whether s[0 .. n) is valid UTF-8 (as Rust's str::from_utf8 decides). */
+static int valid_utf8(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t k;
+        uint32_t cp, min;
+        if (c >= 0xC2 && c <= 0xDF) {
+            k = 1, cp = c & 0x1F, min = 0x80;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            k = 2, cp = c & 0x0F, min = 0x800;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            k = 3, cp = c & 0x07, min = 0x10000;
+        } else {
+            return 0;
+        }
+        if (n - i <= k) {
+            return 0;
+        }
+        for (size_t j = 1; j <= k; j++) {
+            unsigned d = s[i + j];
+            if ((d & 0xC0) != 0x80) {
+                return 0;
+            }
+            cp = cp << 6 | (d & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+            return 0;
+        }
+        i += k + 1;
+    }
+    return 1;
+}
+
+/* Reads one line (without its '\n') into *buf; 0 at the end of the input. */
+static int read_line(FILE *f, char **buf, size_t *cap, size_t *len, int *too_long)
+{
+    size_t n = 0;
+    int c = 0, any = 0;
+    *too_long = 0;
+    while ((c = getc(f)) != EOF) {
+        any = 1;
+        if (c == '\n') {
+            break;
+        }
+        if (n == MAX_LINE_BYTES) {
+            *too_long = 1;
+            break;
+        }
+        if (n + 1 >= *cap) {
+            size_t ncap = *cap * 2;
+            char *nb = realloc(*buf, ncap);
+            if (nb == NULL) {
+                return -1;
+            }
+            *buf = nb;
+            *cap = ncap;
+        }
+        (*buf)[n++] = (char)c;
+    }
+    (*buf)[n] = '\0';
+    *len = n;
+    return any;
+}
+
+static int run_file(const char *path, const enum Impl impls[NUM_DEVICES], int verbose)
 {
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
     if (f == NULL) {
@@ -709,60 +1266,48 @@ static int run_file(const char *path, const enum Impl impls[MAX_DEVICES], int ve
     static Board board;
     memset(&board, 0, sizeof board);
     board.epoch = DEFAULT_EPOCH;
+    board.timer_seq = FIRST_TIMER_SEQ;
+    board.first_seq = FIRST_ARM_FIRST_SEQ;
     board.verbose = verbose;
     board.file = path;
-    board.slots[0].name = "pl011";
-    board.slots[0].impls[IMPL_C] = &portlab_pl011_c_ops;
-    board.slots[1].name = "pl031";
-    board.slots[1].impls[IMPL_C] = &portlab_pl031_c_ops;
-#ifdef PORTLAB_WITH_RUST
-    board.slots[0].impls[IMPL_RUST] = &portlab_x_pl011_rust_ops;
-    board.slots[1].impls[IMPL_RUST] = &portlab_x_pl031_rust_ops;
-#endif
-    for (int i = 0; i < MAX_DEVICES; i++) {
-        board.slots[i].impl = impls[i];
-    }
     size_t cap = 4096;
     char *line = malloc(cap);
-    int result = 0;
-    for (;;) {
+    Words words = {NULL, 0, 0};
+    int result = line == NULL ? fail("out of memory") : board_init(&board, impls);
+    while (result == 0) {
         size_t len = 0;
-        int c = 0;
+        int too_long = 0;
         board.line++;
-        while ((c = fgetc(f)) != EOF && c != '\n') {
-            if (len + 1 >= cap) {
-                if (cap > MAX_LINE_BYTES) {
-                    break;
-                }
-                cap *= 2;
-                char *nl = realloc(line, cap);
-                if (nl == NULL) {
-                    result = fail("out of memory");
-                    break;
-                }
-                line = nl;
-            }
-            line[len++] = (char)c;
+        int got = read_line(f, &line, &cap, &len, &too_long);
+        if (got < 0) {
+            result = fail("out of memory");
+            break;
         }
-        if (result) break;
-        if (len > MAX_LINE_BYTES) {
+        if (got == 0) {
+            break;
+        }
+        if (too_long) {
             result = fail("line is longer than %u bytes", MAX_LINE_BYTES);
             break;
         }
-        if (c == EOF && len == 0) {
+        if (!valid_utf8((const unsigned char *)line, len)) {
+            result = fail("line is not valid UTF-8");
             break;
         }
-        line[len] = '\0';
-        result = run_line(&board, line);
+        Command command;
+        result = split_words(line, len, &words);
+        if (result == 0) result = parse_command(&words, &command);
+        if (result == 0) result = execute(&board, &command);
         fflush(stdout);
-        if (result || c == EOF) break;
     }
     if (result) {
         fprintf(stderr, "portlab-run: %s:%" PRIu64 ": %s\n", path, board.line, error_text);
     } else if (board.diagnostics > 0 && !verbose) {
         fprintf(stderr, "%s: %llu device diagnostic(s); -v shows them\n", path, board.diagnostics);
     }
+    fflush(stdout);
     free(line);
+    free(words.w);
     board_destroy(&board);
     if (f != stdin) fclose(f);
     return result;
@@ -771,11 +1316,18 @@ static int run_file(const char *path, const enum Impl impls[MAX_DEVICES], int ve
 static void usage(void)
 {
     fprintf(stderr, "usage: portlab-run [--impl c|rust] [--device NAME=IMPL]... [-v] TRACE...\n");
+    fprintf(stderr, "devices: %s\n", device_list());
 }
 
 int main(int argc, char **argv)
 {
-    enum Impl impls[MAX_DEVICES] = {IMPL_C, IMPL_C};
+    enum Impl impls[NUM_DEVICES];
+    for (size_t d = 0; d < NUM_DEVICES; d++) {
+        impls[d] = IMPL_C;
+    }
+    /* --device choices apply after --impl, wherever they stand. */
+    int device_set[NUM_DEVICES] = {0};
+    enum Impl device_impl[NUM_DEVICES] = {IMPL_C};
     int verbose = 0, first_trace = 0, worst = 0;
     for (int i = 1; i < argc; i++) {
         int to = IMPL_C;
@@ -784,20 +1336,33 @@ int main(int argc, char **argv)
                 fprintf(stderr, "portlab-run: %s\n", error_text);
                 return 2;
             }
-            impls[0] = impls[1] = (enum Impl)to;
-        } else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) {
-            char *spec = argv[++i];
-            char *eq = strchr(spec, '=');
-            int slot = -1;
-            if (eq != NULL) {
-                *eq = '\0';
-                slot = strcmp(spec, "pl011") == 0 ? 0 : strcmp(spec, "pl031") == 0 ? 1 : -1;
+            for (size_t d = 0; d < NUM_DEVICES; d++) {
+                impls[d] = (enum Impl)to;
             }
-            if (slot < 0 || parse_impl(eq + 1, &to)) {
-                fprintf(stderr, "portlab-run: expected --device NAME=IMPL with NAME pl011 or pl031\n");
+        } else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) {
+            const char *spec = argv[++i];
+            const char *eq = strchr(spec, '=');
+            if (eq == NULL || eq == spec) {
+                fprintf(stderr, "portlab-run: expected --device NAME=IMPL (NAME one of: %s), found `%s`\n",
+                        device_list(), spec);
                 return 2;
             }
-            impls[slot] = (enum Impl)to;
+            if (parse_impl(eq + 1, &to)) {
+                fprintf(stderr, "portlab-run: %s\n", error_text);
+                return 2;
+            }
+            size_t d = 0;
+            while (d < NUM_DEVICES && (strlen(board_devices[d].name) != (size_t)(eq - spec) ||
+                                       strncmp(board_devices[d].name, spec, (size_t)(eq - spec)) != 0)) {
+                d++;
+            }
+            if (d == NUM_DEVICES) {
+                fprintf(stderr, "portlab-run: the board has no device `%.*s` (devices: %s)\n", (int)(eq - spec), spec,
+                        device_list());
+                return 2;
+            }
+            device_set[d] = 1;
+            device_impl[d] = (enum Impl)to;
         } else if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) {
             verbose = 1;
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
@@ -811,12 +1376,17 @@ int main(int argc, char **argv)
         usage();
         return 2;
     }
-#ifndef PORTLAB_WITH_RUST
-    if (impls[0] == IMPL_RUST || impls[1] == IMPL_RUST) {
-        fprintf(stderr, "portlab-run: built without the Rust device library (make rust)\n");
-        return 2;
+    /* Every chosen implementation must exist before any trace runs. */
+    for (size_t d = 0; d < NUM_DEVICES; d++) {
+        if (device_set[d]) {
+            impls[d] = device_impl[d];
+        }
+        Slot probe = {.name = board_devices[d].name, .impls = board_devices[d].impls};
+        if (implementation(&probe, impls[d]) == NULL) {
+            fprintf(stderr, "portlab-run: %s\n", error_text);
+            return 2;
+        }
     }
-#endif
     for (int i = first_trace; i < argc; i++) {
         if (strcmp(argv[i], "--impl") == 0 || strcmp(argv[i], "--device") == 0) {
             i++;

@@ -110,7 +110,7 @@ impl Target for Native {
 
     fn save_into(&mut self, out: &mut Vec<u8>) {
         out.clear();
-        self.device.save(out);
+        self.device.save(&mut self.host, out);
     }
 
     fn load(&mut self, blob: &[u8]) {

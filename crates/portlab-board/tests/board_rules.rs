@@ -160,7 +160,7 @@ impl Device for TimerProbe {
         host.set_irq(timer, true);
         host.set_irq(timer, true); // same level again: not an event
     }
-    fn save(&self, _out: &mut Vec<u8>) {}
+    fn save(&self, _host: &mut impl Host, _out: &mut Vec<u8>) {}
     fn load(&mut self, _host: &mut impl Host, _blob: &[u8]) -> Result<(), LoadError> {
         Ok(())
     }

@@ -41,7 +41,7 @@ impl<const MASK: u32> Device for Reg<MASK> {
             self.value = value as u32 & MASK;
         }
     }
-    fn save(&self, out: &mut Vec<u8>) {
+    fn save(&self, _host: &mut impl Host, out: &mut Vec<u8>) {
         let mut w = BlobWriter::new(out, 0x7f20, 1, 4);
         w.u32(self.value);
         w.finish();

@@ -129,12 +129,20 @@ fn compare_reports_identical_with_the_event_count() {
     let o = portlab(&["compare", trace.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0));
     assert!(stdout(&o).contains("identical (7 events, 7 commands, c vs rust)"), "{}", stdout(&o));
-    let o = portlab(&["compare", "--device", "pl011=c", "--device", "pl031=c", trace.to_str().unwrap()]);
+    // Every device of the board pinned: nothing left to compare.
+    let mut args = vec!["compare".to_string()];
+    for kind in portlab_board::Registry::builtin().kinds() {
+        args.extend(["--device".to_string(), format!("{}=c", kind.name)]);
+    }
+    args.push(trace.to_str().unwrap().to_string());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = portlab(&args);
     assert_eq!(o.status.code(), Some(2), "everything pinned: nothing to compare");
     // A mix: the RTC pinned to C, the UART compared.
     let o = portlab(&["compare", "--device", "pl031=c", trace.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0));
     assert!(stdout(&o).contains("c vs pl011=rust,pl031=c"), "{}", stdout(&o));
+    assert!(!stdout(&o).contains("pl031=rust"), "{}", stdout(&o));
 }
 
 #[cfg(feature = "c-compare")]

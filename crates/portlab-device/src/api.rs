@@ -204,8 +204,9 @@ pub trait Device: Sized + 'static {
     /// Input line `line` (below `INFO.num_inputs`, already checked) was
     /// driven to `level`; called for every drive, also a repeated level.
     fn set_input(&mut self, _host: &mut impl Host, _line: u32, _level: bool) {}
-    /// Appends the migration blob to `out`. Never changes the device.
-    fn save(&self, out: &mut Vec<u8>);
+    /// Appends the migration blob to `out`. Never changes the device; may
+    /// read the clock (an HPET saves its running counter as of now).
+    fn save(&self, host: &mut impl Host, out: &mut Vec<u8>);
     /// Replaces the state with a blob's; on error leaves it untouched.
     fn load(&mut self, host: &mut impl Host, blob: &[u8]) -> Result<(), LoadError>;
 }

@@ -354,9 +354,9 @@ unsafe extern "C" fn save<D: Device>(dev: *mut PortlabDevice, buf: *mut u8, cap:
     if len.is_null() {
         return sys::PORTLAB_ERR_INVALID;
     }
-    with_instance::<D>(dev, |d, _, blob| {
+    with_instance::<D>(dev, |d, host, blob| {
         blob.clear();
-        d.save(blob);
+        d.save(host, blob);
         let Ok(size) = u32::try_from(blob.len()) else {
             return sys::PORTLAB_ERR_INVALID;
         };

@@ -61,7 +61,7 @@
 //!             host.set_irq(0, self.value != 0);
 //!         }
 //!     }
-//!     fn save(&self, out: &mut Vec<u8>) {
+//!     fn save(&self, _host: &mut impl Host, out: &mut Vec<u8>) {
 //!         let mut blob = BlobWriter::new(out, 0x7f00, 1, 4);
 //!         blob.u32(self.value);
 //!         blob.finish();

@@ -57,7 +57,7 @@ impl Device for Echo {
     fn can_receive(&self) -> u32 {
         3
     }
-    fn save(&self, out: &mut Vec<u8>) {
+    fn save(&self, _host: &mut impl Host, out: &mut Vec<u8>) {
         let mut w = BlobWriter::new(out, 0x7f01, 1, 4);
         w.u32(self.last);
         w.finish();
@@ -155,7 +155,8 @@ fn properties_are_resolved_and_bad_ones_refused_with_the_name() {
         (vec![("start".to_string(), u64::MAX)], "outside 0..=100"),
         (vec![("start".to_string(), 5), ("start".to_string(), 6)], "given twice"),
     ] {
-        assert_eq!(echo.description().resolve_properties(&given).unwrap_err().contains(words), true, "{words}");
+        let message = echo.description().resolve_properties(&given).unwrap_err();
+        assert!(message.contains(words), "`{message}` does not say `{words}`");
         assert!(Instance::with_properties(echo, Recorder::default(), &given).is_err());
     }
 }
@@ -178,7 +179,7 @@ fn schemas_are_read_and_checked_once() {
     assert_eq!(d.properties[0].name, "start");
     assert_eq!(d.num_inputs, 1);
     let mut blob = Vec::new();
-    Echo { last: 9 }.save(&mut blob);
+    Echo { last: 9 }.save(&mut Recorder::default(), &mut blob);
     let values = d.schema.decode(&blob[12..16]).unwrap();
     assert_eq!((values[0].name.as_str(), values[0].value), ("last", 9));
 }
@@ -315,7 +316,7 @@ impl<const OP: u8> Device for PanicOn<OP> {
     fn timer_expired(&mut self, _host: &mut impl Host, _timer: u32) {
         Self::maybe("timer_expired");
     }
-    fn save(&self, out: &mut Vec<u8>) {
+    fn save(&self, _host: &mut impl Host, out: &mut Vec<u8>) {
         Self::maybe("save");
         let w = BlobWriter::new(out, 0x7f02, 1, 0);
         w.finish();

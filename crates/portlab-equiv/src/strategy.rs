@@ -357,7 +357,11 @@ pub fn described_case(name: &'static str, max_chunks: usize) -> BoxedStrategy<Ve
     let d = dev.clone();
     // A device without input lines gets a due-timer check instead.
     let input = (0..inputs.max(1), any::<bool>()).prop_map(move |(line, level)| {
-        if inputs == 0 { vec![Command::Advance { ns: 0 }] } else { vec![Command::Input { dev: d.clone(), line, level }] }
+        if inputs == 0 {
+            vec![Command::Advance { ns: 0 }]
+        } else {
+            vec![Command::Input { dev: d.clone(), line, level }]
+        }
     });
     let chunk = prop_oneof![
         12 => access.prop_map(|c| vec![c]),

@@ -121,8 +121,8 @@ impl Device for SwappedMasks {
     fn receive_break(&mut self, host: &mut impl Host) {
         self.0.receive_break(host);
     }
-    fn save(&self, out: &mut Vec<u8>) {
-        self.0.save(out);
+    fn save(&self, host: &mut impl Host, out: &mut Vec<u8>) {
+        self.0.save(host, out);
     }
     fn load(&mut self, host: &mut impl Host, blob: &[u8]) -> Result<(), LoadError> {
         self.0.load(host, blob)

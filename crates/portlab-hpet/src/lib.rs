@@ -82,16 +82,16 @@
 //! output back into an input has to queue it until the call returns, a
 //! decision made visibly in the host rather than by a runtime flag.
 //!
-//! # One gap in the current interface
+//! # What the port changed in the interface
 //!
-//! [`Device::save`] receives no [`Host`], hence no clock, but an enabled
-//! HPET saves TICKS() at save time. [`Hpet::save_at`] is the exact save;
-//! `Device::save` calls it with the last clock reading the device saw
-//! (every entry point with a host records it). The blob is exact whenever
-//! the device was accessed at the save instant, and after a load with
-//! `hpet-offset-saved` 1 the counter runs on correctly either way, because
-//! the offset travels exactly; what can differ is the `counter` field of
-//! the blob of an enabled HPET. Passing the host to `save` closes the gap.
+//! An enabled HPET saves its running counter, TICKS() at the instant of the
+//! save, so saving needs the clock: [`Device::save`] takes the [`Host`]
+//! (read-only use: the clock). The first draft of this port had no host
+//! there and saved with the last clock reading it had seen, which the
+//! generic random guest of `portlab fuzz --device hpet` caught at once
+//! (`counter differs: c=0x1 rust=0x0` after `write hpet 0x010 0x1`,
+//! `advance 10`): a C model reads the clock whenever it likes, a Rust
+//! device only through what the trait hands it.
 
 #![forbid(unsafe_code)]
 
@@ -159,8 +159,6 @@ pub struct Hpet {
     rtc_irq_level: bool,
     /// All 32 comparators, as QEMU allocates them; `n` is the ghost.
     timers: [Comparator; MAX_TIMERS],
-    /// The last clock reading, for [`Device::save`] (see the crate docs).
-    clock_seen_ns: u64,
 }
 
 impl Hpet {
@@ -169,11 +167,9 @@ impl Hpet {
         self.num_timers
     }
 
-    /// The clock, remembered for [`Device::save`].
+    /// The virtual clock.
     fn now(&mut self, host: &mut impl Host) -> u64 {
-        let now = host.clock_ns();
-        self.clock_seen_ns = now;
-        now
+        host.clock_ns()
     }
 
     fn enabled(&self) -> bool {
@@ -405,7 +401,7 @@ impl Device for Hpet {
     /// Section 11: the state after QEMU's realize and first reset, without
     /// the reset's host calls. Reads the clock (for [`Device::save`]) and
     /// calls nothing else.
-    fn new(host: &mut impl Host, properties: &Properties) -> Self {
+    fn new(_host: &mut impl Host, properties: &Properties) -> Self {
         let num_timers =
             properties.get("timers").clamp(u64::from(sys::HPET_MIN_TIMERS), u64::from(sys::HPET_MAX_TIMERS)) as usize;
         let timer_reset = TimerConfig::reset_value(properties.get("msi") != 0, properties.get("hpet-intcap") as u32);
@@ -427,7 +423,6 @@ impl Device for Hpet {
             offset: 0,
             rtc_irq_level: false,
             timers,
-            clock_seen_ns: host.clock_ns(),
         }
     }
 
@@ -521,10 +516,9 @@ impl Device for Hpet {
         }
     }
 
-    /// Section 12.2, at the last clock reading the device saw: the trait
-    /// gives `save` no host (see the crate docs and [`Hpet::save_at`]).
-    fn save(&self, out: &mut Vec<u8>) {
-        self.save_at(self.clock_seen_ns, out);
+    /// Section 12.2, with the counter as of now.
+    fn save(&self, host: &mut impl Host, out: &mut Vec<u8>) {
+        self.save_at(host.clock_ns(), out);
     }
 
     /// Section 12.2: every check first, then the state, then the timers.

@@ -436,7 +436,7 @@ impl Device for Pl011 {
         }
     }
 
-    fn save(&self, out: &mut Vec<u8>) {
+    fn save(&self, _host: &mut impl Host, out: &mut Vec<u8>) {
         let mut blob = BlobWriter::new(out, STATE_DEVICE_ID, STATE_VERSION, PAYLOAD_V1);
         self.save_payload(&mut blob);
         blob.finish();

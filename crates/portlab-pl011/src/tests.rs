@@ -24,7 +24,7 @@ fn rx_then_read_raises_and_lowers_rx_lines() {
     let (mut d, mut h) = fresh();
     d.write(&mut h, 0x038, 4, 0x10);
     assert_eq!(d.can_receive(), 1);
-    d.receive(&mut h, b'a');
+    d.receive(&mut h, b'a').unwrap();
     assert_eq!(d.can_receive(), 0);
     assert_eq!(h.irq_changes, vec![(0, true), (1, true)]);
     assert_eq!(d.read(&mut h, 0, 4), 0x61);
@@ -56,10 +56,10 @@ fn overflow_reports_no_room() {
 fn save_load_round_trip() {
     let (mut d, mut h) = fresh();
     d.write(&mut h, 0x02c, 4, 0x10);
-    d.receive(&mut h, 1);
-    d.receive(&mut h, 2);
+    d.receive(&mut h, 1).unwrap();
+    d.receive(&mut h, 2).unwrap();
     let mut blob = Vec::new();
-    d.save(&mut blob);
+    d.save(&mut h, &mut blob);
     assert_eq!(blob.len(), 132);
     let (mut e, mut h2) = fresh();
     e.load(&mut h2, &blob).unwrap();

@@ -238,7 +238,7 @@ impl Device for Pl031 {
         self.fire(host);
     }
 
-    fn save(&self, out: &mut Vec<u8>) {
+    fn save(&self, _host: &mut impl Host, out: &mut Vec<u8>) {
         let mut blob = BlobWriter::new(out, STATE_DEVICE_ID, STATE_VERSION, PAYLOAD_V1);
         blob.u32(self.tick_offset).u32(self.mr).u32(self.lr).u32(self.im).u32(self.is);
         blob.finish();
@@ -256,6 +256,29 @@ impl Device for Pl031 {
         self.arm_alarm(host);
         Ok(())
     }
+}
+
+/// What a PL031 saves right after loading `blob` at virtual time `now_ns`:
+/// the same bytes, except that a PL031 whose count equals MR at load time
+/// fires during the load (section 9.2, R21), so its `is` reads 1. This is
+/// the device's after-load rule, plugged into the registry: the property
+/// tests and the `migration_load` fuzz target hold both implementations
+/// to it.
+pub fn saved_after_load(blob: &[u8], now_ns: u64) -> Vec<u8> {
+    let mut expected = blob.to_vec();
+    let header = sys::PORTLAB_STATE_HEADER_SIZE as usize;
+    let u32_at = |at: usize| blob.get(at..at + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    let is_pl031 = blob.get(4..6) == Some(&STATE_DEVICE_ID.to_le_bytes()[..]);
+    let tick_offset = u32_at(header + sys::PL031_STATE_TICK_OFFSET as usize);
+    let mr = u32_at(header + sys::PL031_STATE_MR as usize);
+    if let (true, Some(tick_offset), Some(mr)) = (is_pl031, tick_offset, mr) {
+        if tick_offset.wrapping_add((now_ns / NS_PER_SECOND) as u32) == mr {
+            let is = header + sys::PL031_STATE_IS as usize;
+            expected[is..is + 4].copy_from_slice(&1u32.to_le_bytes());
+            portlab_device::migration::fix_crc(&mut expected);
+        }
+    }
+    expected
 }
 
 #[cfg(test)]
@@ -290,27 +313,4 @@ mod tests {
         assert_eq!(h.armed.get(&0), None);
         assert_eq!(d.read(&mut h, 0x014, 4), 1);
     }
-}
-
-/// What a PL031 saves right after loading `blob` at virtual time `now_ns`:
-/// the same bytes, except that a PL031 whose count equals MR at load time
-/// fires during the load (section 9.2, R21), so its `is` reads 1. This is
-/// the device's after-load rule, plugged into the registry: the property
-/// tests and the `migration_load` fuzz target hold both implementations
-/// to it.
-pub fn saved_after_load(blob: &[u8], now_ns: u64) -> Vec<u8> {
-    let mut expected = blob.to_vec();
-    let header = sys::PORTLAB_STATE_HEADER_SIZE as usize;
-    let u32_at = |at: usize| blob.get(at..at + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-    let is_pl031 = blob.get(4..6) == Some(&STATE_DEVICE_ID.to_le_bytes()[..]);
-    let tick_offset = u32_at(header + sys::PL031_STATE_TICK_OFFSET as usize);
-    let mr = u32_at(header + sys::PL031_STATE_MR as usize);
-    if let (true, Some(tick_offset), Some(mr)) = (is_pl031, tick_offset, mr) {
-        if tick_offset.wrapping_add((now_ns / NS_PER_SECOND) as u32) == mr {
-            let is = header + sys::PL031_STATE_IS as usize;
-            expected[is..is + 4].copy_from_slice(&1u32.to_le_bytes());
-            portlab_device::migration::fix_crc(&mut expected);
-        }
-    }
-    expected
 }

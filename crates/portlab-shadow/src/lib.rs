@@ -258,8 +258,12 @@ impl<P: ShadowPair> Device for Shadow<P> {
     }
 
     /// The primary's state: a shadow migrates as the trusted model would.
-    fn save(&self, out: &mut Vec<u8>) {
-        if let Ok(blob) = self.primary.borrow_mut().save() {
+    /// The inner device reads the clock as the outer host has it now (an
+    /// HPET saves its running counter).
+    fn save(&self, host: &mut impl Host, out: &mut Vec<u8>) {
+        let mut primary = self.primary.borrow_mut();
+        primary.host_mut().clock_ns = host.clock_ns();
+        if let Ok(blob) = primary.save() {
             out.extend_from_slice(&blob);
         }
     }

@@ -51,8 +51,8 @@ impl Device for WrongId {
     fn receive(&mut self, host: &mut impl Host, byte: u8) -> Result<(), Error> {
         self.0.receive(host, byte)
     }
-    fn save(&self, out: &mut Vec<u8>) {
-        self.0.save(out);
+    fn save(&self, host: &mut impl Host, out: &mut Vec<u8>) {
+        self.0.save(host, out);
     }
     fn load(&mut self, host: &mut impl Host, blob: &[u8]) -> Result<(), LoadError> {
         self.0.load(host, blob)
