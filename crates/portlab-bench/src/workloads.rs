@@ -266,6 +266,7 @@ fn board_with_every_slot(implementation: Implementation) -> (Registry, BoardConf
                 c: Some(c_models::null()),
                 rust: Some(c_models::null()),
                 shadow: None,
+                guest: None,
             });
             (registry, BoardConfig::default_board(BoardImpl::C))
         }

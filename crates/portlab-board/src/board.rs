@@ -16,6 +16,13 @@ use portlab_device::{DeviceInfo, DeviceType, Error as DeviceError, Host, Instanc
 use crate::event::Event;
 use crate::registry::{Implementation, Registry};
 
+/// The most timer expiries one `advance` may run. A device that keeps
+/// re-arming due deadlines would otherwise hang the board (and QEMU: an
+/// HPET periodic comparator whose deadline wraps negative re-fires 1000 ns
+/// later for 2^63 ns). Both implementations meet the same limit at the
+/// same expiry, so it is never a difference between them.
+pub const MAX_EXPIRIES_PER_ADVANCE: u64 = 1_000_000;
+
 /// The default wall-clock time at virtual time 0 (trace `epoch`).
 pub const DEFAULT_EPOCH: u64 = 1_700_000_000;
 
@@ -112,6 +119,15 @@ pub enum BoardError {
     NoImplementation(String),
     /// The virtual clock would overflow.
     ClockOverflow,
+    /// One `advance` fired more timers than [`MAX_EXPIRIES_PER_ADVANCE`]
+    /// without the clock moving past them: a device re-arms due timers for
+    /// ever (an HPET can, as QEMU's does, hpet.md section 8.4).
+    TimerStorm {
+        /// Device index of the last expiry.
+        dev: usize,
+        /// Its timer.
+        timer: u32,
+    },
     /// A creation property the device does not accept.
     BadProperty(String),
     /// The device returned an error.
@@ -131,6 +147,11 @@ impl fmt::Display for BoardError {
             | BoardError::NoImplementation(msg)
             | BoardError::BadProperty(msg) => f.write_str(msg),
             BoardError::ClockOverflow => f.write_str("the virtual clock would pass 2^64 - 1 ns"),
+            BoardError::TimerStorm { dev, timer } => write!(
+                f,
+                "timer storm: more than {MAX_EXPIRIES_PER_ADVANCE} expiries in one advance (device {dev}, timer {timer} \
+                 keeps re-arming a due deadline; QEMU would hang here)"
+            ),
             BoardError::Device { operation, error } => write!(f, "{operation} failed: {error}"),
         }
     }
@@ -549,6 +570,7 @@ impl Board {
     /// with the clock at its own deadline.
     pub fn advance(&mut self, ns: u64) -> Result<(), BoardError> {
         let target = self.clock_ns().checked_add(ns).ok_or(BoardError::ClockOverflow)?;
+        let mut fired = 0u64;
         loop {
             let due = {
                 let mut shared = self.shared.borrow_mut();
@@ -563,6 +585,10 @@ impl Board {
                 }
             };
             let Some((dev, timer)) = due else { break };
+            fired += 1;
+            if fired > MAX_EXPIRIES_PER_ADVANCE {
+                return Err(BoardError::TimerStorm { dev, timer });
+            }
             self.slots[dev]
                 .instance
                 .timer_expired(timer)

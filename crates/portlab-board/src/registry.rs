@@ -114,7 +114,14 @@ pub struct DeviceKind {
     pub rust: Option<DeviceType>,
     /// The shadow device (C answers, Rust is compared), if there is one.
     pub shadow: Option<DeviceType>,
+    /// The device's deep-state guest, if it has one: a plug-in beside the
+    /// device that the equivalence tests mix into the generic random guest.
+    pub guest: Option<GuestChunk>,
 }
+
+/// A device's deep-state guest: for an instance name and a seed, one chunk
+/// of driver-like behaviour as trace lines (the same seed, the same lines).
+pub type GuestChunk = fn(dev: &str, seed: u64) -> Vec<String>;
 
 impl DeviceKind {
     /// The implementation `implementation` of this kind, if it exists.
@@ -164,6 +171,7 @@ impl Registry {
                     c: c_pl011,
                     rust: Some(DeviceType::of::<portlab_pl011::Pl011>()),
                     shadow: shadow_pl011,
+                    guest: None,
                 },
                 DeviceKind {
                     name: "pl031",
@@ -171,6 +179,7 @@ impl Registry {
                     c: c_pl031,
                     rust: Some(DeviceType::of::<portlab_pl031::Pl031>()),
                     shadow: shadow_pl031,
+                    guest: None,
                 },
                 DeviceKind {
                     name: "hpet",
@@ -178,6 +187,7 @@ impl Registry {
                     c: c_hpet,
                     rust: Some(DeviceType::of::<portlab_hpet::Hpet>()),
                     shadow: shadow_hpet,
+                    guest: Some(portlab_hpet::guest::default_chunk),
                 },
                 // `cargo xtask new-device` adds device kinds above this line.
             ],

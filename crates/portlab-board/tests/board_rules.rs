@@ -174,6 +174,7 @@ fn timer_board() -> Board {
         c: None,
         rust: Some(DeviceType::of::<TimerProbe>()),
         shadow: None,
+        guest: None,
     });
     let config = BoardConfig {
         slots: vec![SlotConfig {

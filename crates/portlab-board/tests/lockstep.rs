@@ -60,6 +60,7 @@ fn lockstep(check_state: bool) -> Lockstep {
         c: Some(DeviceType::of::<Reg<0xffff>>()),
         rust: Some(DeviceType::of::<Reg<0xffffff>>()),
         shadow: None,
+        guest: None,
     });
     let config = |implementation| BoardConfig {
         slots: vec![SlotConfig {

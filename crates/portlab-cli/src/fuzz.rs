@@ -118,7 +118,7 @@ pub(crate) fn run_fuzz(args: &FuzzArgs) -> ExitCode {
         }
     };
     let tty = std::io::stderr().is_terminal();
-    eprintln!("portlab fuzz: {} driving {:?}, seed {seed}", eq.label(), args.device);
+    eprintln!("portlab fuzz: {} driving {}, seed {seed}", eq.label(), args.device);
     let summary = run(&eq, &options, |p| {
         if tty {
             draw(p, args);

@@ -9,7 +9,7 @@ use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
 use crate::coverage::{Coverage, DeviceView, Observation};
-use crate::strategy::{DeviceSet, case};
+use crate::strategy::{DeviceSet, case, resolve_advance};
 
 /// What to compare: a registry, the two sides' board layouts, and the
 /// intentional differences to accept.
@@ -51,12 +51,18 @@ impl Equivalence {
         Ok(eq)
     }
 
-    /// A crossed mix: the first side runs the UART in C and the RTC in
-    /// Rust, the second the other way round.
+    /// A crossed mix, for any number of devices: the first side runs the
+    /// board's devices alternately in C and in Rust (the first in C), the
+    /// second side the other way round, so every device is compared while
+    /// its neighbours run the other language.
     pub fn crossed(registry: Registry, allowances: Vec<Allowance>) -> Equivalence {
         let mut eq = Equivalence::c_against_rust(registry, allowances);
-        let _ = eq.side_a.set_implementation("pl031", Implementation::Rust);
-        let _ = eq.side_b.set_implementation("pl031", Implementation::C);
+        for (i, (a, b)) in eq.side_a.slots.iter_mut().zip(eq.side_b.slots.iter_mut()).enumerate() {
+            if i % 2 == 1 {
+                a.implementation = Implementation::Rust;
+                b.implementation = Implementation::C;
+            }
+        }
         eq
     }
 
@@ -88,6 +94,7 @@ fn views(lockstep: &mut Lockstep) -> (Vec<DeviceView>, u64, u64) {
             blob: board.save(dev).unwrap_or_default(),
             lines: std::array::from_fn(|i| board.irq_level(dev, i as u32)),
             pending: board.pending_input(dev),
+            schema: Some(&board.description(dev).schema),
         })
         .collect();
     (views, board.clock_ns(), epoch)
@@ -100,6 +107,7 @@ pub fn run_case(eq: &Equivalence, commands: &[Command], mut coverage: Option<&mu
     let mut lockstep =
         Lockstep::new(&eq.registry, eq.side_a.clone(), eq.side_b.clone(), true).with_allowances(eq.allowances.clone());
     for (step, command) in commands.iter().enumerate() {
+        let command = &resolve(&mut lockstep, command);
         let before = coverage.is_some().then(|| views(&mut lockstep));
         match lockstep.execute(command) {
             Ok(report) => {
@@ -121,6 +129,29 @@ pub fn run_case(eq: &Equivalence, commands: &[Command], mut coverage: Option<&mu
         }
     }
     (commands.len() as u64, None)
+}
+
+/// `command` made concrete on the first side's board (deadline-relative
+/// advances, see [`crate::strategy::advance_to_deadline`]).
+fn resolve(lockstep: &mut Lockstep, command: &Command) -> Command {
+    match lockstep.a().board() {
+        Some(board) => resolve_advance(command, board.clock_ns(), &board.armed_deadlines()),
+        None => resolve_advance(command, 0, &[]),
+    }
+}
+
+/// The commands as they run: every deadline-relative advance resolved, so
+/// that a shrunk trace replays with `portlab compare` as it was found.
+pub fn resolved(eq: &Equivalence, commands: &[Command]) -> Vec<Command> {
+    let mut lockstep =
+        Lockstep::new(&eq.registry, eq.side_a.clone(), eq.side_b.clone(), false).with_allowances(eq.allowances.clone());
+    let mut out = Vec::with_capacity(commands.len());
+    for command in commands {
+        let concrete = resolve(&mut lockstep, command);
+        let _ = lockstep.execute(&concrete);
+        out.push(concrete);
+    }
+    out
 }
 
 /// Cuts a failing command list down: drops everything after the failing
@@ -294,7 +325,7 @@ pub fn run_with(
         summary.ops += ops;
         if failure.is_some() {
             let original_len = commands.len();
-            let shrunk = shrink(eq, &mut tree);
+            let shrunk = resolved(eq, &shrink(eq, &mut tree));
             if let Some((commands, failure)) = minimise(eq, shrunk) {
                 summary.finding = Some(Finding {
                     seed: options.seed,

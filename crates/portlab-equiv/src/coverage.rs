@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use portlab_board::Command;
 use portlab_board::state::decode;
 use portlab_device::DeviceType;
+use portlab_device::schema::Schema;
 
 /// The spec's edge cases that a run can be seen to exercise, with the
 /// condition that counts as exercising each.
@@ -141,6 +142,8 @@ pub struct DeviceView {
     pub lines: [bool; 6],
     /// Serial bytes pending.
     pub pending: usize,
+    /// The device's state schema, to read the blob by field.
+    pub schema: Option<&'static Schema>,
 }
 
 /// What one command did, as coverage sees it.
@@ -174,6 +177,73 @@ pub struct Coverage {
     rtc_edges: BTreeMap<&'static str, u64>,
     pl011_seen: bool,
     pl031_seen: bool,
+    devices: BTreeMap<String, DeviceCoverage>,
+}
+
+/// What any device went through, from its description alone: commands by
+/// kind, registers read and written, and how often each state field of its
+/// schema changed. Works for every registered device, scaffolded ones too.
+#[derive(Debug, Clone, Default)]
+pub struct DeviceCoverage {
+    commands: BTreeMap<&'static str, u64>,
+    reads: BTreeMap<u64, u64>,
+    writes: BTreeMap<u64, u64>,
+    fields: BTreeMap<String, u64>,
+}
+
+impl DeviceCoverage {
+    fn observe(&mut self, o: &Observation<'_>, before: &DeviceView, after: &DeviceView) {
+        let verb = match o.command {
+            Command::Write { offset, .. } => {
+                *self.writes.entry(*offset).or_default() += 1;
+                "write"
+            }
+            Command::Read { offset, .. } => {
+                *self.reads.entry(*offset).or_default() += 1;
+                "read"
+            }
+            Command::Rx { .. } => "rx",
+            Command::Break { .. } => "break",
+            Command::Advance { .. } => "advance",
+            Command::Epoch { .. } => "epoch",
+            Command::Reset { .. } => "reset",
+            Command::Migrate { .. } => "migrate",
+            Command::Config { .. } => "config",
+            Command::Input { .. } => "input",
+        };
+        *self.commands.entry(verb).or_default() += 1;
+        let Some(schema) = before.schema else { return };
+        let (Ok(x), Ok(y)) = (decode(schema, &before.blob), decode(schema, &after.blob)) else { return };
+        for f in &x {
+            self.fields.entry(f.name.clone()).or_default();
+        }
+        for (p, q) in x.iter().zip(&y) {
+            if p.name == q.name && p.value != q.value {
+                *self.fields.entry(p.name.clone()).or_default() += 1;
+            }
+        }
+    }
+
+    /// The report lines for device `name`.
+    fn report(&self, name: &str) -> String {
+        let mut out = String::new();
+        let commands: Vec<String> = self.commands.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        let _ = writeln!(out, "  {name}: commands: {}", commands.join(", "));
+        let _ = writeln!(out, "  {name}: offsets read: {}, written: {}", self.reads.len(), self.writes.len());
+        let changed = self.fields.values().filter(|n| **n > 0).count();
+        let _ = writeln!(out, "  {name}: state fields changed: {changed}/{}", self.fields.len());
+        let never: Vec<&str> = self.fields.iter().filter(|(_, n)| **n == 0).map(|(f, _)| f.as_str()).collect();
+        if !never.is_empty() {
+            let shown: Vec<&str> = never.iter().take(12).copied().collect();
+            let more = if never.len() > shown.len() {
+                format!(" (+{} more)", never.len() - shown.len())
+            } else {
+                String::new()
+            };
+            let _ = writeln!(out, "  {name}: never changed: {}{more}", shown.join(", "));
+        }
+        out
+    }
 }
 
 const REGISTER_NAMES: [(u64, &str); 14] = [
@@ -205,6 +275,9 @@ impl Coverage {
     /// Records one command.
     pub fn observe(&mut self, o: &Observation<'_>) {
         for (b, a) in o.before.iter().zip(o.after) {
+            if o.command.device().is_none_or(|d| d == b.name) {
+                self.devices.entry(b.name.clone()).or_default().observe(o, b, a);
+            }
             if let (Some(before), Some(after)) = (Pl011View::from_blob(&b.blob), Pl011View::from_blob(&a.blob)) {
                 self.pl011_seen = true;
                 let aimed = o.command.device().is_none_or(|d| d == b.name);
@@ -411,10 +484,32 @@ impl Coverage {
             .collect()
     }
 
-    /// The report, as text: a section for each device kind the run
-    /// drove.
+    /// How many `verb` commands (`write`, `migrate`, ...) device `name` got.
+    pub fn device_commands(&self, name: &str, verb: &str) -> u64 {
+        self.devices.get(name).and_then(|d| d.commands.get(verb)).copied().unwrap_or(0)
+    }
+
+    /// The state fields of device `name` that changed at least once, and
+    /// every field seen.
+    pub fn fields_changed(&self, name: &str) -> (usize, usize) {
+        self.devices.get(name).map_or((0, 0), |d| (d.fields.values().filter(|n| **n > 0).count(), d.fields.len()))
+    }
+
+    /// The distinct offsets of device `name` written.
+    pub fn offsets_written(&self, name: &str) -> usize {
+        self.devices.get(name).map_or(0, |d| d.writes.len())
+    }
+
+    /// The coverage report as text: every device's generic coverage, then
+    /// the PL011's and PL031's edge cases.
     pub fn report(&self) -> String {
         let mut out = String::from("equivalence coverage\n");
+        // Devices the run addressed (not only advanced the clock around).
+        for (name, device) in &self.devices {
+            if device.commands.keys().any(|k| !matches!(*k, "advance" | "epoch")) {
+                out.push_str(&device.report(name));
+            }
+        }
         if !self.reads.is_empty() || !self.writes.is_empty() {
             out.push_str(&self.pl011_report());
         }

@@ -267,6 +267,17 @@ pub enum DeviceSet {
     Other(&'static str),
 }
 
+impl std::fmt::Display for DeviceSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DeviceSet::Pl011 => "pl011",
+            DeviceSet::Pl031 => "pl031",
+            DeviceSet::All => "all",
+            DeviceSet::Other(name) => name,
+        })
+    }
+}
+
 impl std::str::FromStr for DeviceSet {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -310,6 +321,39 @@ pub fn case(devices: DeviceSet, max_chunks: usize) -> BoxedStrategy<Vec<Vec<Comm
         .boxed()
 }
 
+/// Deadline-relative advances. A random guest cannot know, when a case is
+/// generated, where the device's timers will be armed; the board knows at
+/// run time. So the strategy emits `advance` with an encoded count in the
+/// top 4096 values of u64 (no real advance can be that long: the clock
+/// would overflow), meaning "to the next armed deadline, plus DELTA ns",
+/// and [`resolve_advance`] turns it into an ordinary `advance` just before
+/// running it. Shrunk traces only ever hold resolved commands.
+const DEADLINE_BASE: u64 = u64::MAX - 4095;
+const DEADLINE_BIAS: i64 = 2048;
+
+/// An advance to the next armed deadline plus `delta` ns (-2048..=2047).
+pub fn advance_to_deadline(delta: i64) -> Command {
+    let code = (delta.clamp(-DEADLINE_BIAS, DEADLINE_BIAS - 1) + DEADLINE_BIAS) as u64;
+    Command::Advance { ns: DEADLINE_BASE + code }
+}
+
+/// The concrete command for `command` on a board whose clock reads `now`
+/// and whose armed deadlines are `deadlines` (soonest first): an encoded
+/// advance becomes `advance` to the first deadline after `now`, plus its
+/// delta (no timer armed: `delta` ns from now, at least 0); every other
+/// command is returned as it is.
+pub fn resolve_advance(command: &Command, now: u64, deadlines: &[u64]) -> Command {
+    match command {
+        Command::Advance { ns } if *ns >= DEADLINE_BASE => {
+            let delta = (*ns - DEADLINE_BASE) as i64 - DEADLINE_BIAS;
+            let base = deadlines.iter().copied().find(|d| *d > now).unwrap_or(now);
+            let target = base.saturating_add_signed(delta).max(now);
+            Command::Advance { ns: target - now }
+        }
+        other => other.clone(),
+    }
+}
+
 /// The generic random guest for any registered device, derived from what
 /// the device declares: accesses at every offset of its region in every
 /// size it accepts (values biased toward 0, 1, single bits, all ones and
@@ -319,9 +363,13 @@ pub fn case(devices: DeviceSet, max_chunks: usize) -> BoxedStrategy<Vec<Vec<Comm
 /// seconds.
 pub fn described_case(name: &'static str, max_chunks: usize) -> BoxedStrategy<Vec<Vec<Command>>> {
     let registry = portlab_board::Registry::builtin();
-    let Some(device_type) = registry.kind(name).and_then(|k| k.c.or(k.rust)) else {
+    let Some(kind) = registry.kind(name) else {
         return Just(Vec::new()).boxed();
     };
+    let Some(device_type) = kind.c.or(kind.rust) else {
+        return Just(Vec::new()).boxed();
+    };
+    let plugin = kind.guest;
     let info = device_type.info();
     let sizes: Vec<u32> = [1u32, 2, 4, 8].into_iter().filter(|s| info.access_sizes & s != 0).collect();
     let words: Vec<u64> = (0..info.region_size / 4).map(|w| w * 4).collect();
@@ -346,12 +394,16 @@ pub fn described_case(name: &'static str, max_chunks: usize) -> BoxedStrategy<Ve
             }
         },
     );
+    // Timer-aware: most advances aim just before, exactly at or just
+    // after the next armed deadline (and at the 1 us re-fire after it).
+    let near_deadline = prop_oneof![Just(-1i64), Just(0), Just(1), -20i64..20, Just(999), Just(1000), Just(1001)];
     let advance = prop_oneof![
-        3 => Just(0u64),
-        3 => 1u64..20,
-        3 => (1u64..200).prop_map(|k| k * 10),
-        2 => (1u64..100).prop_map(|k| k * 1000 - 1),
-        1 => 0u64..3_000_000_000,
+        6 => near_deadline.prop_map(advance_to_deadline),
+        2 => Just(Command::Advance { ns: 0 }),
+        2 => (1u64..200).prop_map(|k| Command::Advance { ns: k * 10 }),
+        // Long advances are rare and at most 20 ms: a periodic timer
+        // paced at 1 us fires 20 000 times in that.
+        1 => (0u64..20_000_000).prop_map(|ns| Command::Advance { ns }),
     ];
     let inputs = info.num_inputs;
     let d = dev.clone();
@@ -365,7 +417,7 @@ pub fn described_case(name: &'static str, max_chunks: usize) -> BoxedStrategy<Ve
     });
     let chunk = prop_oneof![
         12 => access.prop_map(|c| vec![c]),
-        4 => advance.prop_map(|ns| vec![Command::Advance { ns }]),
+        6 => advance.prop_map(|c| vec![c]),
         2 => input,
         1 => prop::collection::vec(any::<u8>(), 1..4).prop_map({
             let d = dev.clone();
@@ -378,7 +430,46 @@ pub fn described_case(name: &'static str, max_chunks: usize) -> BoxedStrategy<Ve
                 move |to| vec![Command::Migrate { dev: d.clone(), to }]
             }),
     ];
-    prop::collection::vec(chunk, 1..=max_chunks.max(1)).boxed()
+    // Creation properties vary across cases (the HPET's comparator count,
+    // 3 to 32 after the clamp): a `config` line first, each property at its
+    // default half the time, else anywhere in its range.
+    let properties: Vec<(String, u64, u64, u64)> =
+        device_type.description().properties.iter().map(|p| (p.name.to_string(), p.default, p.min, p.max)).collect();
+    let d = dev.clone();
+    let config = prop::collection::vec((any::<bool>(), any::<u64>()), properties.len()).prop_map(move |picks| {
+        let chosen: Vec<(String, u64)> = properties
+            .iter()
+            .zip(picks)
+            .filter(|(_, (keep_default, _))| !keep_default)
+            .map(|((name, _, min, max), (_, r))| {
+                let span = max.wrapping_sub(*min).wrapping_add(1);
+                (name.clone(), if span == 0 { r } else { min + r % span })
+            })
+            .collect();
+        if chosen.is_empty() { Vec::new() } else { vec![Command::Config { dev: d.clone(), properties: chosen }] }
+    });
+    let chunk = match plugin {
+        // The device's own deep-state guest, as often as the generic one.
+        Some(guest) => {
+            let d = dev.clone();
+            let deep = any::<u64>().prop_map(move |seed| {
+                guest(&d, seed)
+                    .iter()
+                    .filter_map(|line| portlab_board::parse_line(line).ok().flatten())
+                    .collect::<Vec<Command>>()
+            });
+            prop_oneof![1 => chunk, 1 => deep].boxed()
+        }
+        None => chunk.boxed(),
+    };
+    (config, prop::collection::vec(chunk, 1..=max_chunks.max(1)))
+        .prop_map(|(config, mut chunks)| {
+            if !config.is_empty() {
+                chunks.insert(0, config);
+            }
+            chunks
+        })
+        .boxed()
 }
 
 /// A generic case for any device: reads and writes of every size at the

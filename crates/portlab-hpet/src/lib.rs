@@ -527,5 +527,7 @@ impl Device for Hpet {
     }
 }
 
+pub mod guest;
+
 #[cfg(test)]
 mod tests;
