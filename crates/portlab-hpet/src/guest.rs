@@ -118,7 +118,7 @@ pub fn chunk(dev: &str, timers: u32, seed: u64) -> Vec<String> {
     write(u64::from(sys::HPET_GEN_CONF), u64::from(sys::HPET_CFG_ENABLE) | legacy, 4);
     out.push("advance 0".to_string());
     // Wait around the deadlines: one tick is 10 ns.
-    let ticks = value.min(2000).max(1) * u64::from(sys::HPET_CLK_PERIOD_NS);
+    let ticks = value.clamp(1, 2000) * u64::from(sys::HPET_CLK_PERIOD_NS);
     for _ in 0..1 + rng.below(4) {
         let step = match rng.below(6) {
             0 => ticks.saturating_sub(1),
