@@ -70,6 +70,9 @@ static const BoardDevice board_devices[] = {
  * from 2^63, arm-first arms count down from 2^63 - 1. */
 #define FIRST_TIMER_SEQ (UINT64_C(1) << 63)
 #define FIRST_ARM_FIRST_SEQ ((UINT64_C(1) << 63) - 1)
+/* The most timer expiries one `advance` may run (board.rs,
+ * MAX_EXPIRIES_PER_ADVANCE): the next one is a trace error. */
+#define MAX_EXPIRIES_PER_ADVANCE 1000000u
 
 /* An armed timer's place in the queue: key (deadline, seq). */
 typedef struct Timer {
@@ -490,7 +493,15 @@ static int deliver(Slot *s)
 static int check_access(Slot *s, uint64_t offset, uint32_t size)
 {
     if ((s->ops->access_sizes & size) == 0) {
-        return fail("%s does not accept %u-byte accesses", s->name, (unsigned)size);
+        char accepted[32] = "";
+        size_t used = 0;
+        for (uint32_t k = 1; k <= 8; k <<= 1) {
+            if (s->ops->access_sizes & k) {
+                int n = snprintf(accepted + used, sizeof accepted - used, "%s%u", used ? ", " : "", (unsigned)k);
+                if (n > 0) used += (size_t)n;
+            }
+        }
+        return fail("%s does not accept %u-byte accesses (accepted sizes: %s)", s->name, (unsigned)size, accepted);
     }
     if (offset > s->ops->region_size || s->ops->region_size - offset < size) {
         return fail("offset 0x%" PRIx64 " (%u bytes) is outside %s's region of 0x%" PRIx64 " bytes", offset,
@@ -504,14 +515,16 @@ static int check_access(Slot *s, uint64_t offset, uint32_t size)
 
 /* Moves the clock forward. Due timers fire in queue order, key (deadline,
  * seq), each with the clock at its deadline or, if that is past, as it
- * stands; timers armed while firing fire in the same advance if due. Like
- * the Rust board, no limit on how many fire. */
+ * stands; timers armed while firing fire in the same advance if due. As
+ * on the Rust board, the expiry after the first MAX_EXPIRIES_PER_ADVANCE
+ * is a trace error (a device re-arming a due deadline for ever). */
 static int board_advance(Board *b, uint64_t ns)
 {
     if (UINT64_MAX - b->clock_ns < ns) {
         return fail("the virtual clock would pass 2^64 - 1 ns");
     }
     uint64_t target = b->clock_ns + ns;
+    uint64_t fired = 0;
     for (;;) {
         Timer *best = NULL;
         size_t best_slot = 0;
@@ -537,6 +550,11 @@ static int board_advance(Board *b, uint64_t ns)
         best->armed = 0;
         if (best->deadline > b->clock_ns) {
             b->clock_ns = best->deadline;
+        }
+        if (++fired > MAX_EXPIRIES_PER_ADVANCE) {
+            return fail("timer storm: more than %" PRIu64 " expiries in one advance (device %zu, timer %u keeps "
+                        "re-arming a due deadline; QEMU would hang here)",
+                        (uint64_t)MAX_EXPIRIES_PER_ADVANCE, best_slot, (unsigned)best_timer);
         }
         Slot *s = &b->slots[best_slot];
         PortlabStatus st = s->ops->timer_expired(s->dev, best_timer);

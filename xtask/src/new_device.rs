@@ -207,10 +207,24 @@ pub(crate) fn new_device(root: &Path, name: &str, journal: &mut Journal) -> Resu
         &format!(
             "DeviceKind {{\n    name: \"{name}\",\n    description: \"{name} (scaffolded by cargo xtask new-device)\",\n    \
              c: c_model_{name}(),\n    \
-             rust: Some(DeviceType::of::<portlab_{name}::{camel}>()),\n    shadow: None,\n    guest: None,\n}},"
+             rust: Some(DeviceType::of::<portlab_{name}::{camel}>()),\n    shadow: shadow_{name}(),\n    guest: None,\n}},"
         ),
     )?;
     append_c_model_fn(&root.join("crates/portlab-board/src/registry.rs"), name)?;
+    // Its shadow device: the C model answers, the Rust rewrite is compared.
+    let registry_rs = root.join("crates/portlab-board/src/registry.rs");
+    let text = fs::read_to_string(&registry_rs).map_err(|e| format!("cannot read {}: {e}", registry_rs.display()))?;
+    let marker = "    // The scaffold (xtask new-device) puts shadow pairs above this line.";
+    let pair = format!(
+        "    portlab_shadow::c_answers_rust_shadows!(\n        {camel}Pair,\n        {camel}Shadow,\n        \
+         c\"x-{name}-shadow\",\n        \"x-{name}-shadow\",\n        portlab_device::c_models::{name},\n        \
+         portlab_{name}::{camel}\n    );\n"
+    );
+    if !text.contains(marker) {
+        return Err(format!("{} has no shadow-pair marker line", registry_rs.display()));
+    }
+    fs::write(&registry_rs, text.replacen(marker, &format!("{pair}{marker}"), 1))
+        .map_err(|e| format!("cannot write {}: {e}", registry_rs.display()))?;
     insert_above_marker(&board_rs, &format!("slot(\"{name}\", 0x{:04x}_{:04x}),", base >> 16, base & 0xffff))?;
     println!("  registered `{name}` and `x-{name}-rust`; board slot at 0x{base:08x}");
     Ok(())
@@ -243,9 +257,10 @@ fn add_to_workspace_manifest(path: &Path, name: &str) -> Result<(), String> {
 /// A helper the registry entry calls, so the C model's name resolves only
 /// in builds that compile C.
 fn append_c_model_fn(path: &Path, name: &str) -> Result<(), String> {
+    let camel = name[..1].to_ascii_uppercase() + &name[1..];
     let mut text = fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     text.push_str(&format!(
-        "\n/// The C {name}, where C models are compiled.\n#[cfg(feature = \"c-models\")]\nfn c_model_{name}() -> Option<DeviceType> {{\n    Some(c_models::{name}())\n}}\n\n/// No C models in this build.\n#[cfg(not(feature = \"c-models\"))]\nfn c_model_{name}() -> Option<DeviceType> {{\n    None\n}}\n"
+        "\n/// The C {name}, where C models are compiled.\n#[cfg(feature = \"c-models\")]\nfn c_model_{name}() -> Option<DeviceType> {{\n    Some(c_models::{name}())\n}}\n\n/// No C models in this build.\n#[cfg(not(feature = \"c-models\"))]\nfn c_model_{name}() -> Option<DeviceType> {{\n    None\n}}\n\n/// The {name} shadow device, where C models are compiled.\n#[cfg(feature = \"c-models\")]\nfn shadow_{name}() -> Option<DeviceType> {{\n    Some(DeviceType::of::<shadows::{camel}Shadow>())\n}}\n\n/// No shadow devices in this build.\n#[cfg(not(feature = \"c-models\"))]\nfn shadow_{name}() -> Option<DeviceType> {{\n    None\n}}\n"
     ));
     fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }

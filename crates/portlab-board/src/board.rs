@@ -74,14 +74,25 @@ impl BoardConfig {
     }
 
     /// A short label of the implementations: `c` or `rust` when every
-    /// device runs the same one, else `pl011=c,pl031=rust`.
+    /// device runs the same one, else the implementation most devices run
+    /// and the exceptions, `rust (pl031=c)` (so adding a device to the
+    /// board does not change the label of a mix).
     pub fn label(&self) -> String {
-        match self.slots.split_first() {
-            Some((first, rest)) if rest.iter().all(|s| s.implementation == first.implementation) => {
-                first.implementation.to_string()
+        let Some(first) = self.slots.first() else { return String::new() };
+        let count = |imp: Implementation| self.slots.iter().filter(|s| s.implementation == imp).count();
+        let mut majority = first.implementation;
+        for imp in [Implementation::C, Implementation::Rust, Implementation::Shadow] {
+            if count(imp) > count(majority) {
+                majority = imp;
             }
-            _ => self.slots.iter().map(|s| format!("{}={}", s.name, s.implementation)).collect::<Vec<_>>().join(","),
         }
+        let exceptions: Vec<String> = self
+            .slots
+            .iter()
+            .filter(|s| s.implementation != majority)
+            .map(|s| format!("{}={}", s.name, s.implementation))
+            .collect();
+        if exceptions.is_empty() { majority.to_string() } else { format!("{majority} ({})", exceptions.join(",")) }
     }
 
     /// Sets the implementation of the device instance `name`.

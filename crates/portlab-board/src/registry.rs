@@ -12,6 +12,37 @@ use portlab_device::DeviceType;
 #[cfg(feature = "c-models")]
 use portlab_device::c_models;
 
+/// The shadow device of every device with both implementations: the C
+/// model answers, the Rust rewrite is compared (`portlab-shadow`).
+#[cfg(feature = "c-models")]
+mod shadows {
+    portlab_shadow::c_answers_rust_shadows!(
+        Pl011Pair,
+        Pl011Shadow,
+        c"x-pl011-shadow",
+        "x-pl011-shadow",
+        portlab_device::c_models::pl011,
+        portlab_pl011::Pl011
+    );
+    portlab_shadow::c_answers_rust_shadows!(
+        Pl031Pair,
+        Pl031Shadow,
+        c"x-pl031-shadow",
+        "x-pl031-shadow",
+        portlab_device::c_models::pl031,
+        portlab_pl031::Pl031
+    );
+    portlab_shadow::c_answers_rust_shadows!(
+        HpetPair,
+        HpetShadow,
+        c"x-hpet-shadow",
+        "x-hpet-shadow",
+        portlab_device::c_models::hpet,
+        portlab_hpet::Hpet
+    );
+    // The scaffold (xtask new-device) puts shadow pairs above this line.
+}
+
 /// The roadmap stage this build implements (docs/roadmap.md), chosen by
 /// the crate's `stage1` / `stage2` / `stage3` features.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,13 +185,13 @@ impl Registry {
         let (c_pl011, c_pl031, shadow_pl011, shadow_pl031) = (
             Some(c_models::pl011()),
             Some(c_models::pl031()),
-            Some(DeviceType::of::<portlab_shadow::Pl011Shadow>()),
-            Some(DeviceType::of::<portlab_shadow::Pl031Shadow>()),
+            Some(DeviceType::of::<shadows::Pl011Shadow>()),
+            Some(DeviceType::of::<shadows::Pl031Shadow>()),
         );
         #[cfg(not(feature = "c-models"))]
         let (c_pl011, c_pl031, shadow_pl011, shadow_pl031) = (None, None, None, None);
         #[cfg(feature = "c-models")]
-        let (c_hpet, shadow_hpet) = (Some(c_models::hpet()), Some(DeviceType::of::<portlab_shadow::HpetShadow>()));
+        let (c_hpet, shadow_hpet) = (Some(c_models::hpet()), Some(DeviceType::of::<shadows::HpetShadow>()));
         #[cfg(not(feature = "c-models"))]
         let (c_hpet, shadow_hpet) = (None, None);
         Registry {

@@ -141,8 +141,7 @@ fn compare_reports_identical_with_the_event_count() {
     // A mix: the RTC pinned to C, the UART compared.
     let o = portlab(&["compare", "--device", "pl031=c", trace.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0));
-    assert!(stdout(&o).contains("c vs pl011=rust,pl031=c"), "{}", stdout(&o));
-    assert!(!stdout(&o).contains("pl031=rust"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("c vs rust (pl031=c)"), "{}", stdout(&o));
 }
 
 #[cfg(feature = "c-compare")]

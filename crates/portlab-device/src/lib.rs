@@ -34,11 +34,18 @@
 //! A one-register device, exported and driven through its C ops table:
 //!
 //! ```
-//! use portlab_device::{Device, DeviceInfo, DeviceType, Host, Instance, LoadError, LogKind};
+//! use portlab_device::{Device, DeviceInfo, DeviceType, Host, Instance, LoadError, LogKind, Properties, sys};
 //! use portlab_device::migration::{check_container, BlobWriter};
+//! use portlab_device::schema::{field, property, schema};
 //!
 //! /// A scratch register at offset 0 that raises IRQ 0 while non-zero.
 //! struct Scratch { value: u32 }
+//!
+//! // What the device declares (interface v2): one creation property and
+//! // its migration payload as data.
+//! const PROPERTIES: [sys::PortlabPropertyInfo; 1] = [property(c"start", c"the value at creation", 0, 0, 99)];
+//! const FIELDS: [sys::PortlabStateField; 1] = [field(c"value", 0, 4, 1)];
+//! const SCHEMA: sys::PortlabStateSchema = schema(1, 4, &FIELDS);
 //!
 //! impl Device for Scratch {
 //!     const INFO: DeviceInfo = DeviceInfo {
@@ -48,8 +55,13 @@
 //!         num_timers: 0,
 //!         access_sizes: 4,
 //!         state_device_id: 0x7f00,
+//!         num_inputs: 0,
+//!         properties: &PROPERTIES,
+//!         state_schema: &SCHEMA,
 //!     };
-//!     fn new(_host: &mut impl Host) -> Self { Scratch { value: 0 } }
+//!     fn new(_host: &mut impl Host, properties: &Properties) -> Self {
+//!         Scratch { value: properties.get("start") as u32 }
+//!     }
 //!     fn reset(&mut self, _host: &mut impl Host) { self.value = 0; }
 //!     fn read(&mut self, host: &mut impl Host, offset: u64, _size: u32) -> u64 {
 //!         if offset != 0 { host.log(LogKind::GuestError, "bad offset"); return 0; }
@@ -85,11 +97,15 @@
 //!     fn timer_arm(&mut self, _timer: u32, _deadline_ns: u64) {}
 //!     fn timer_cancel(&mut self, _timer: u32) {}
 //!     fn log(&mut self, _kind: LogKind, _message: &str) {}
+//!     fn mem_write(&mut self, _addr: u64, _size: u32, _value: u64) {}
+//!     fn timer_arm_first(&mut self, _timer: u32) {}
 //! }
 //!
 //! let scratch = DeviceType::of::<Scratch>();
 //! assert_eq!(scratch.type_name(), "x-scratch-rust");
 //! let mut dev = Instance::new(scratch, Recorder::default()).unwrap();
+//! // A property out of range creates nothing.
+//! assert!(Instance::with_properties(scratch, Recorder::default(), &[("start".into(), 100)]).is_err());
 //! dev.write(0, 4, 7).unwrap();
 //! assert!(dev.host().irq);
 //! assert_eq!(dev.read(0, 4).unwrap(), 7);

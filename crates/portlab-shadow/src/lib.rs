@@ -22,6 +22,10 @@ use std::marker::PhantomData;
 
 use portlab_device::{Device, DeviceInfo, DeviceType, Error, Host, Instance, LoadError, LogKind, Properties};
 
+/// Re-exported for [`c_answers_rust_shadows!`], so that the macro works in
+/// any crate.
+pub use portlab_device;
+
 /// The two implementations a shadow device runs.
 pub trait ShadowPair: 'static {
     /// The shadow's description (its own type name; the rest must match
@@ -279,49 +283,36 @@ impl<P: ShadowPair> Device for Shadow<P> {
 }
 
 /// Defines a pair in which the C model answers and the Rust rewrite
-/// shadows it, and its shadow device type.
+/// shadows it, and its shadow device type. The registry invokes it once
+/// per device that has both implementations (the scaffold adds the line).
+///
+/// ```ignore
+/// portlab_shadow::c_answers_rust_shadows!(
+///     Pl011Pair, Pl011Shadow, c"x-pl011-shadow", "x-pl011-shadow",
+///     portlab_device::c_models::pl011, portlab_pl011::Pl011
+/// );
+/// ```
+#[macro_export]
 macro_rules! c_answers_rust_shadows {
     ($pair:ident, $shadow:ident, $type_name:literal, $name:literal, $c_model:path, $rust:ty) => {
         #[doc = concat!("The pair behind `", $name, "`: the C model answers, the Rust rewrite shadows it.")]
         #[derive(Debug)]
         pub struct $pair;
 
-        impl ShadowPair for $pair {
-            const INFO: DeviceInfo = DeviceInfo { type_name: $type_name, ..<$rust as Device>::INFO };
-            fn primary() -> DeviceType {
+        impl $crate::ShadowPair for $pair {
+            const INFO: $crate::portlab_device::DeviceInfo = $crate::portlab_device::DeviceInfo {
+                type_name: $type_name,
+                ..<$rust as $crate::portlab_device::Device>::INFO
+            };
+            fn primary() -> $crate::portlab_device::DeviceType {
                 $c_model()
             }
-            fn candidate() -> DeviceType {
-                DeviceType::of::<$rust>()
+            fn candidate() -> $crate::portlab_device::DeviceType {
+                $crate::portlab_device::DeviceType::of::<$rust>()
             }
         }
 
         #[doc = concat!("`", $name, "`.")]
-        pub type $shadow = Shadow<$pair>;
+        pub type $shadow = $crate::Shadow<$pair>;
     };
 }
-
-c_answers_rust_shadows!(
-    Pl011Pair,
-    Pl011Shadow,
-    c"x-pl011-shadow",
-    "x-pl011-shadow",
-    portlab_device::c_models::pl011,
-    portlab_pl011::Pl011
-);
-c_answers_rust_shadows!(
-    Pl031Pair,
-    Pl031Shadow,
-    c"x-pl031-shadow",
-    "x-pl031-shadow",
-    portlab_device::c_models::pl031,
-    portlab_pl031::Pl031
-);
-c_answers_rust_shadows!(
-    HpetPair,
-    HpetShadow,
-    c"x-hpet-shadow",
-    "x-hpet-shadow",
-    portlab_device::c_models::hpet,
-    portlab_hpet::Hpet
-);

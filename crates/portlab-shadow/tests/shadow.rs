@@ -4,7 +4,16 @@
 use portlab_device::testing::Recorder;
 use portlab_device::{Device, DeviceInfo, DeviceType, Error, Host, Instance, LoadError, LogKind, Properties};
 use portlab_pl011::Pl011;
-use portlab_shadow::{Pl011Shadow, Shadow, ShadowPair};
+use portlab_shadow::{Shadow, ShadowPair};
+
+portlab_shadow::c_answers_rust_shadows!(
+    Pl011Pair,
+    Pl011Shadow,
+    c"x-pl011-shadow",
+    "x-pl011-shadow",
+    portlab_device::c_models::pl011,
+    portlab_pl011::Pl011
+);
 
 fn divergences(r: &Recorder) -> Vec<&str> {
     r.messages(LogKind::Divergence)
