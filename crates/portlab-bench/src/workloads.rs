@@ -267,6 +267,7 @@ fn board_with_every_slot(implementation: Implementation) -> (Registry, BoardConf
                 rust: Some(c_models::null()),
                 shadow: None,
                 guest: None,
+                saved_after_load: None,
             });
             (registry, BoardConfig::default_board(BoardImpl::C))
         }

@@ -148,13 +148,30 @@ pub struct DeviceKind {
     /// The device's deep-state guest, if it has one: a plug-in beside the
     /// device that the equivalence tests mix into the generic random guest.
     pub guest: Option<GuestChunk>,
+    /// What the device saves right after loading a blob, when that is not
+    /// the blob itself (a PL031 alarm due at load fires; an enabled HPET
+    /// saves its counter as of now). None: the same bytes. The migration
+    /// property tests and the `migration_load` fuzz target use it.
+    pub saved_after_load: Option<AfterLoad>,
 }
+
+/// A device's after-load rule: the blob it saves right after loading
+/// `blob` at virtual time `now_ns` (defaults for every property).
+pub type AfterLoad = fn(blob: &[u8], now_ns: u64) -> Vec<u8>;
 
 /// A device's deep-state guest: for an instance name and a seed, one chunk
 /// of driver-like behaviour as trace lines (the same seed, the same lines).
 pub type GuestChunk = fn(dev: &str, seed: u64) -> Vec<String>;
 
 impl DeviceKind {
+    /// What this device saves right after loading `blob` at `now_ns`.
+    pub fn expected_after_load(&self, blob: &[u8], now_ns: u64) -> Vec<u8> {
+        match self.saved_after_load {
+            Some(rule) => rule(blob, now_ns),
+            None => blob.to_vec(),
+        }
+    }
+
     /// The implementation `implementation` of this kind, if it exists.
     pub fn implementation(&self, implementation: Implementation) -> Option<DeviceType> {
         match implementation {
@@ -203,6 +220,7 @@ impl Registry {
                     rust: Some(DeviceType::of::<portlab_pl011::Pl011>()),
                     shadow: shadow_pl011,
                     guest: None,
+                    saved_after_load: None,
                 },
                 DeviceKind {
                     name: "pl031",
@@ -211,6 +229,7 @@ impl Registry {
                     rust: Some(DeviceType::of::<portlab_pl031::Pl031>()),
                     shadow: shadow_pl031,
                     guest: None,
+                    saved_after_load: Some(portlab_pl031::saved_after_load),
                 },
                 DeviceKind {
                     name: "hpet",
@@ -219,6 +238,7 @@ impl Registry {
                     rust: Some(DeviceType::of::<portlab_hpet::Hpet>()),
                     shadow: shadow_hpet,
                     guest: Some(portlab_hpet::guest::default_chunk),
+                    saved_after_load: Some(portlab_hpet::saved_after_load),
                 },
                 // `cargo xtask new-device` adds device kinds above this line.
             ],

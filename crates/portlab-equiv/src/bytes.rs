@@ -102,3 +102,78 @@ mod tests {
         assert_eq!(pl011_commands(&[0xff; 100], 5).len(), 5);
     }
 }
+
+/// Decodes `data` into at most `max` commands for any device of the default
+/// board, from what each device declares: accesses in its accepted sizes
+/// anywhere in its region, input lines, serial input, clock advances (small
+/// ones, around the 1 us and 10 ns steps timers use), resets and
+/// migrations. Every registered device is reachable, so one fuzz target
+/// covers every Rust device.
+pub fn described_commands(data: &[u8], max: usize) -> Vec<Command> {
+    let registry = portlab_board::Registry::builtin();
+    let board = portlab_board::BoardConfig::default_board(Implementation::C);
+    let devices: Vec<(String, portlab_device::DeviceInfo)> = board
+        .slots
+        .iter()
+        .filter_map(|s| {
+            let kind = registry.kind(&s.kind)?;
+            Some((s.name.clone(), kind.c.or(kind.rust)?.info()))
+        })
+        .collect();
+    if devices.is_empty() {
+        return Vec::new();
+    }
+    let mut b = Bytes { data };
+    let mut out = Vec::new();
+    while !b.data.is_empty() && out.len() < max {
+        let op = b.u8();
+        let (name, info) = &devices[usize::from(b.u8()) % devices.len()];
+        let dev = name.clone();
+        let command = match op % 16 {
+            0..=9 => {
+                let sizes: Vec<u32> = [1u32, 2, 4, 8].into_iter().filter(|s| info.access_sizes & s != 0).collect();
+                let size = sizes[usize::from(b.u8()) % sizes.len().max(1)];
+                let words = (info.region_size / 4).max(1);
+                let offset = ((u64::from(b.u8()) | u64::from(b.u8()) << 8) % words) * 4 & !(u64::from(size) - 1);
+                if op % 16 < 4 {
+                    Command::Read { dev, offset, size, expected: None }
+                } else {
+                    // Small values more often: they make reachable deadlines.
+                    let raw = if op & 0x80 == 0 {
+                        u64::from(b.u8()) | u64::from(b.u8()) << 8
+                    } else {
+                        u64::from(b.u32()) | u64::from(b.u32()) << 32
+                    };
+                    let value = if size == 8 { raw } else { raw & ((1u64 << (size * 8)) - 1) };
+                    Command::Write { dev, offset, value, size }
+                }
+            }
+            10 | 11 => {
+                let ns = match b.u8() % 4 {
+                    0 => 0,
+                    1 => u64::from(b.u8()) * 10,
+                    2 => u64::from(b.u8()) * 1000,
+                    _ => u64::from(b.u32()),
+                };
+                Command::Advance { ns }
+            }
+            12 if info.num_inputs > 0 => {
+                let line = u32::from(b.u8()) % info.num_inputs;
+                Command::Input { dev, line, level: b.u8() & 1 == 1 }
+            }
+            12 => Command::Rx { dev, bytes: vec![b.u8()] },
+            13 => Command::Rx { dev, bytes: vec![b.u8()] },
+            14 => Command::Reset { dev: Some(dev) },
+            _ => {
+                let to = match b.u8() % 3 {
+                    0 => None,
+                    1 => Some(Implementation::C),
+                    _ => Some(Implementation::Rust),
+                };
+                Command::Migrate { dev, to }
+            }
+        };
+        out.push(command);
+    }
+    out
+}

@@ -531,3 +531,27 @@ pub mod guest;
 
 #[cfg(test)]
 mod tests;
+
+/// What an HPET with the default properties saves right after loading
+/// `blob` at virtual time `now_ns`: the same bytes, except that an enabled
+/// HPET saves its counter as of now, `(now + offset) / 10` with the loaded
+/// offset (section 12.2: `hpet-offset-saved` 1 keeps the offset, and the
+/// saved counter is TICKS() at save time). The migration property tests
+/// and the `migration_load` fuzz target hold both implementations to it.
+pub fn saved_after_load(blob: &[u8], now_ns: u64) -> Vec<u8> {
+    let mut expected = blob.to_vec();
+    let header = sys::PORTLAB_STATE_HEADER_SIZE as usize;
+    let u64_at = |at: usize| blob.get(at..at + 8).map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])));
+    let is_hpet = blob.get(4..6) == Some(&(sys::HPET_STATE_DEVICE_ID as u16).to_le_bytes()[..]);
+    let config = u64_at(header + sys::HPET_STATE_CONFIG as usize);
+    let offset = u64_at(header + sys::HPET_STATE_OFFSET as usize);
+    if let (true, Some(config), Some(offset)) = (is_hpet, config, offset) {
+        if config & u64::from(sys::HPET_CFG_ENABLE) != 0 {
+            let ticks = now_ns.wrapping_add(offset) / u64::from(sys::HPET_CLK_PERIOD_NS);
+            let at = header + sys::HPET_STATE_COUNTER as usize;
+            expected[at..at + 8].copy_from_slice(&ticks.to_le_bytes());
+            portlab_device::migration::fix_crc(&mut expected);
+        }
+    }
+    expected
+}
