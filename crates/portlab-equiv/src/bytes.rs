@@ -134,7 +134,8 @@ pub fn described_commands(data: &[u8], max: usize) -> Vec<Command> {
                 let sizes: Vec<u32> = [1u32, 2, 4, 8].into_iter().filter(|s| info.access_sizes & s != 0).collect();
                 let size = sizes[usize::from(b.u8()) % sizes.len().max(1)];
                 let words = (info.region_size / 4).max(1);
-                let offset = ((u64::from(b.u8()) | u64::from(b.u8()) << 8) % words) * 4 & !(u64::from(size) - 1);
+                let word = (u64::from(b.u8()) | (u64::from(b.u8()) << 8)) % words;
+                let offset = (word * 4) & !(u64::from(size) - 1);
                 if op % 16 < 4 {
                     Command::Read { dev, offset, size, expected: None }
                 } else {
