@@ -81,28 +81,6 @@ pub fn pl011_commands(data: &[u8], max: usize) -> Vec<Command> {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn any_bytes_decode_to_valid_commands() {
-        let mut data = Vec::new();
-        for i in 0..4096u32 {
-            data.push((i.wrapping_mul(2_654_435_761) >> 13) as u8);
-        }
-        let commands = pl011_commands(&data, 10_000);
-        assert!(commands.len() > 100);
-        for c in &commands {
-            // Every command prints as a trace line that parses back.
-            let line = c.to_string();
-            assert_eq!(portlab_board::parse_line(&line).unwrap().as_ref(), Some(c), "{line}");
-        }
-        assert!(pl011_commands(&[], 10).is_empty());
-        assert_eq!(pl011_commands(&[0xff; 100], 5).len(), 5);
-    }
-}
-
 /// Decodes `data` into at most `max` commands for any device of the default
 /// board, from what each device declares: accesses in its accepted sizes
 /// anywhere in its region, input lines, serial input, clock advances (small
@@ -177,4 +155,36 @@ pub fn described_commands(data: &[u8], max: usize) -> Vec<Command> {
         out.push(command);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_bytes_decode_to_valid_commands() {
+        let mut data = Vec::new();
+        for i in 0..4096u32 {
+            data.push((i.wrapping_mul(2_654_435_761) >> 13) as u8);
+        }
+        let commands = pl011_commands(&data, 10_000);
+        assert!(commands.len() > 100);
+        for c in &commands {
+            // Every command prints as a trace line that parses back.
+            let line = c.to_string();
+            assert_eq!(portlab_board::parse_line(&line).unwrap().as_ref(), Some(c), "{line}");
+        }
+        assert!(pl011_commands(&[], 10).is_empty());
+        assert_eq!(pl011_commands(&[0xff; 100], 5).len(), 5);
+    }
+
+    #[test]
+    fn described_bytes_reach_every_device_of_the_board() {
+        let data: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let commands = super::described_commands(&data, 2000);
+        for name in ["pl011", "pl031", "hpet"] {
+            assert!(commands.iter().any(|c| c.device() == Some(name)), "{name} never addressed");
+        }
+        assert!(commands.iter().any(|c| matches!(c, Command::Input { .. })));
+    }
 }
