@@ -1,5 +1,5 @@
-//! Benchmark workloads for the C and the Rust PL011, shared by the
-//! criterion benches (`benches/`) and `portlab bench`.
+//! Benchmark workloads for the C and the Rust PL011 and HPET, shared by
+//! the criterion benches (`benches/`) and `portlab bench`.
 //!
 //! # Where this sits in the port
 //!
@@ -19,6 +19,10 @@
 //!
 //! The first three are the same monomorphised code over
 //! `portlab_device::Instance<BenchHost>`; only the ops table differs.
+//!
+//! The HPET workloads (`hpet-*`, [`Workload::device`]) run on the first
+//! three: the C HPET (`c-src/hpet.c`), the Rust one (`x-hpet-rust`) and
+//! the same floor, through the ops table.
 //!
 //! The floor is written in C rather than as a Rust device behind the
 //! adapter: a Rust null device would put the adapter's own work (pointer
@@ -49,9 +53,9 @@ use workloads::Tally;
 pub enum Implementation {
     /// The C null device through the ops table: the cost of the call.
     Floor,
-    /// The C PL011 through the ops table.
+    /// The C model through the ops table.
     C,
-    /// The Rust PL011 through the ops table (the FFI adapter).
+    /// The Rust model through the ops table (the FFI adapter).
     Rust,
     /// The Rust PL011 called directly, with no FFI.
     RustNative,
@@ -76,8 +80,8 @@ impl Implementation {
     pub fn description(self) -> &'static str {
         match self {
             Implementation::Floor => "C null device through the ops table: the cost of the call alone",
-            Implementation::C => "C PL011 (c-src/pl011.c) through the ops table",
-            Implementation::Rust => "Rust PL011 (x-pl011-rust) through the same ops table",
+            Implementation::C => "C model (c-src/pl011.c, c-src/hpet.c) through the ops table",
+            Implementation::Rust => "Rust model (x-pl011-rust, x-hpet-rust) through the same ops table",
             Implementation::RustNative => "Rust PL011 called directly with a Rust host: no FFI",
         }
     }
@@ -109,11 +113,21 @@ pub enum Workload {
     DemoTrace,
     /// The recorded Linux console trace, replayed on the board.
     LinuxTrace,
+    /// HPET: the main counter read, a clocksource's hot path.
+    HpetCounterRead,
+    /// HPET: a comparator write that re-arms a one-shot timer.
+    HpetCmpWrite,
+    /// HPET: a periodic comparator's expiry, re-armed every time.
+    HpetPeriodic,
+    /// HPET: migration with the default 3 comparators.
+    HpetSaveLoad3,
+    /// HPET: migration with 32 comparators.
+    HpetSaveLoad32,
 }
 
 impl Workload {
     /// Every workload, in report order.
-    pub const ALL: [Workload; 9] = [
+    pub const ALL: [Workload; 14] = [
         Workload::FrPoll,
         Workload::WriteCr,
         Workload::WriteImsc,
@@ -123,6 +137,11 @@ impl Workload {
         Workload::SaveLoad,
         Workload::DemoTrace,
         Workload::LinuxTrace,
+        Workload::HpetCounterRead,
+        Workload::HpetCmpWrite,
+        Workload::HpetPeriodic,
+        Workload::HpetSaveLoad3,
+        Workload::HpetSaveLoad32,
     ];
 
     /// The name used by criterion groups, the CLI and the reports.
@@ -137,6 +156,11 @@ impl Workload {
             Workload::SaveLoad => "save-load",
             Workload::DemoTrace => "demo-trace",
             Workload::LinuxTrace => "linux-trace",
+            Workload::HpetCounterRead => "hpet-counter-read",
+            Workload::HpetCmpWrite => "hpet-cmp-write",
+            Workload::HpetPeriodic => "hpet-periodic",
+            Workload::HpetSaveLoad3 => "hpet-save-load-3",
+            Workload::HpetSaveLoad32 => "hpet-save-load-32",
         }
     }
 
@@ -149,8 +173,11 @@ impl Workload {
             Workload::Tx => "byte",
             Workload::Rx => "16-byte burst",
             Workload::IrqChurn => "round",
-            Workload::SaveLoad => "save+load",
+            Workload::SaveLoad | Workload::HpetSaveLoad3 | Workload::HpetSaveLoad32 => "save+load",
             Workload::DemoTrace | Workload::LinuxTrace => "replay",
+            Workload::HpetCounterRead => "MAIN_CNT read",
+            Workload::HpetCmpWrite => "CMP write",
+            Workload::HpetPeriodic => "expiry",
         }
     }
 
@@ -169,14 +196,53 @@ impl Workload {
             Workload::SaveLoad => "save the 132-byte migration blob into a reused buffer and load it back",
             Workload::DemoTrace => "the demo guest's commands (`portlab demo`) on a fresh board",
             Workload::LinuxTrace => "tests/traces/recorded/linux-interactive.pl011.trace on a fresh board",
+            Workload::HpetCounterRead => {
+                "HPET enabled: read MAIN_CNT's low half (4 bytes at 0x0F0) while the clock moves: one clock callback"
+            }
+            Workload::HpetCmpWrite => {
+                "HPET enabled, comparator 0 one-shot with its interrupt on: write Tn_COMPARATOR (8 bytes at 0x108) \
+                 with a new deadline: SET-TIMER, a clock callback and a timer_arm"
+            }
+            Workload::HpetPeriodic => {
+                "comparator 0 periodic, 100 ticks (1 us), interrupt on: the host sets the clock to the armed deadline \
+                 and calls timer_expired(0): catch-up, re-arm (timer_arm) and an edge pulse (two set_irq)"
+            }
+            Workload::HpetSaveLoad3 => {
+                "HPET with 3 comparators, enabled and armed: save the 200-byte blob into a reused buffer and load it back"
+            }
+            Workload::HpetSaveLoad32 => {
+                "HPET with 32 comparators, enabled and armed: save the 1592-byte blob into a reused buffer and load it back"
+            }
+        }
+    }
+
+    /// The device the workload measures: `pl011` or `hpet`.
+    pub fn device(self) -> &'static str {
+        match self {
+            Workload::HpetCounterRead
+            | Workload::HpetCmpWrite
+            | Workload::HpetPeriodic
+            | Workload::HpetSaveLoad3
+            | Workload::HpetSaveLoad32 => "hpet",
+            _ => "pl011",
+        }
+    }
+
+    /// The creation properties of the device (none for the PL011).
+    pub fn properties(self) -> Vec<(String, u64)> {
+        match self {
+            Workload::HpetSaveLoad32 => vec![("timers".into(), 32)],
+            _ => Vec::new(),
         }
     }
 
     /// The implementations this workload runs on. The trace replays run on
     /// the board, which drives devices only through their ops tables, so
-    /// they have no native variant.
+    /// they have no native variant; nor have the HPET workloads, whose
+    /// question is C against Rust through the same table ([`Native`] is
+    /// the PL011).
     pub fn implementations(self) -> &'static [Implementation] {
-        if self.is_replay() { &Implementation::ALL[..3] } else { &Implementation::ALL }
+        if self.is_replay() || self.device() != "pl011" { &Implementation::ALL[..3] } else { &Implementation::ALL }
     }
 
     /// Whether this is a whole-trace replay on the board.
@@ -194,7 +260,7 @@ impl Workload {
     /// that reflects a choice of algorithm rather than the language.
     pub fn algorithm_note(self) -> Option<&'static str> {
         match self {
-            Workload::SaveLoad => Some(
+            Workload::SaveLoad | Workload::HpetSaveLoad3 | Workload::HpetSaveLoad32 => Some(
                 "the C model computes the container's CRC-32 with a 16-entry table, two lookups per byte \
                  (c-src/common/devstate.c), the Rust one with a 256-entry table, one lookup per byte \
                  (portlab_device::migration::crc32)",
@@ -243,6 +309,14 @@ pub struct Outcome {
     pub rx_drained_sum: u64,
     /// The last migration blob saved (save-load only).
     pub blob: Vec<u8>,
+    /// `clock_ns` callbacks (micro workloads only).
+    pub clock_reads: u64,
+    /// `timer_arm` and `timer_arm_first` callbacks (micro workloads only).
+    pub timer_arms: u64,
+    /// Wrapping sum of the deadlines armed.
+    pub deadline_sum: u64,
+    /// `timer_cancel` callbacks (micro workloads only).
+    pub timer_cancels: u64,
     /// Canonical events produced (replays only).
     pub events: u64,
 }
@@ -269,11 +343,15 @@ impl std::fmt::Debug for Prepared {
     }
 }
 
-/// The ops table an implementation is driven through.
-fn device_type(implementation: Implementation) -> DeviceType {
+/// The ops table an implementation of `workload`'s device is driven
+/// through.
+fn device_type(workload: Workload, implementation: Implementation) -> DeviceType {
+    let hpet = workload.device() == "hpet";
     match implementation {
         Implementation::Floor => c_models::null(),
+        Implementation::C if hpet => c_models::hpet(),
         Implementation::C => c_models::pl011(),
+        Implementation::Rust if hpet => DeviceType::of::<portlab_hpet::Hpet>(),
         Implementation::Rust => DeviceType::of::<portlab_pl011::Pl011>(),
         Implementation::RustNative => unreachable!("called without a table"),
     }
@@ -300,8 +378,12 @@ impl Prepared {
             workloads::setup(workload, target.as_mut());
             Runner::Native { target, tally: Tally::default(), blob: Vec::new() }
         } else {
-            let mut target = Instance::new(device_type(implementation), BenchHost::default())
-                .map_err(|e| format!("cannot create {}: {e}", implementation.name()))?;
+            // The floor takes no properties (its `create` refuses any): it
+            // stands for the cost of the calls, whatever the device's size.
+            let properties = if implementation == Implementation::Floor { Vec::new() } else { workload.properties() };
+            let mut target =
+                Instance::with_properties(device_type(workload, implementation), BenchHost::default(), &properties)
+                    .map_err(|e| format!("cannot create {}: {e}", implementation.name()))?;
             workloads::setup(workload, &mut target);
             Runner::Table { target, tally: Tally::default(), blob: Vec::new() }
         };

@@ -6,8 +6,9 @@ use portlab_pl011::Pl011;
 
 use crate::host::BenchHost;
 
-/// The calls a workload makes, the same for every implementation. Every
-/// MMIO access is 4 bytes wide, as a driver's `readl`/`writel`.
+/// The calls a workload makes, the same for every implementation. MMIO
+/// accesses are 4 bytes wide, as a driver's `readl`/`writel`, except
+/// [`Target::write64`] (the HPET's 64-bit comparator, `writeq`).
 ///
 /// The workloads are generic over this trait, so the floor, the C PL011
 /// and the Rust PL011 behind the ops table run one monomorphised copy of
@@ -18,6 +19,10 @@ pub trait Target {
     fn read(&mut self, offset: u64) -> u64;
     /// 32-bit MMIO write.
     fn write(&mut self, offset: u64, value: u64);
+    /// 64-bit MMIO write.
+    fn write64(&mut self, offset: u64, value: u64);
+    /// The host reports that timer `timer` expired.
+    fn timer_expired(&mut self, timer: u32);
     /// Room for serial input.
     fn can_receive(&mut self) -> u32;
     /// One byte of serial input.
@@ -41,6 +46,14 @@ impl Target for Instance<BenchHost> {
 
     fn write(&mut self, offset: u64, value: u64) {
         Instance::write(self, offset, 4, value).expect("benchmark write");
+    }
+
+    fn write64(&mut self, offset: u64, value: u64) {
+        Instance::write(self, offset, 8, value).expect("benchmark write");
+    }
+
+    fn timer_expired(&mut self, timer: u32) {
+        Instance::timer_expired(self, timer).expect("benchmark timer_expired");
     }
 
     fn can_receive(&mut self) -> u32 {
@@ -98,6 +111,16 @@ impl Target for Native {
 
     fn write(&mut self, offset: u64, value: u64) {
         self.device.write(&mut self.host, offset, 4, value);
+    }
+
+    // The PL011 takes no 8-byte access and has no timer: no PL011
+    // workload makes these calls (the HPET workloads do not run natively).
+    fn write64(&mut self, offset: u64, value: u64) {
+        self.device.write(&mut self.host, offset, 8, value);
+    }
+
+    fn timer_expired(&mut self, timer: u32) {
+        self.device.timer_expired(&mut self.host, timer);
     }
 
     fn can_receive(&mut self) -> u32 {

@@ -143,3 +143,65 @@ fn measure_interleaves_every_implementation() {
     assert!(s.implementation(Implementation::Floor).unwrap().over_floor_ns.is_none());
     assert!(s.implementation(Implementation::C).unwrap().over_floor_ns.is_some());
 }
+
+#[test]
+fn hpet_workloads_run_on_the_hpets_and_the_floor() {
+    for workload in Workload::ALL.into_iter().filter(|w| w.device() == "hpet") {
+        assert_eq!(workload.implementations(), &Implementation::ALL[..3], "{}", workload.name());
+        assert!(Prepared::new(workload, Implementation::RustNative).is_err());
+    }
+    assert_eq!(Workload::ALL.iter().filter(|w| w.device() == "hpet").count(), 5);
+}
+
+#[test]
+fn hpet_counter_read_computes_a_moving_counter() {
+    for imp in [Implementation::C, Implementation::Rust] {
+        let mut p = Prepared::new(Workload::HpetCounterRead, imp).unwrap();
+        p.run(1);
+        let first = p.outcome().reads_sum;
+        p.run(1);
+        let second = p.outcome().reads_sum - first;
+        assert!(second > first, "{}: the counter moved ({first} then {second})", imp.name());
+        let o = run(Workload::HpetCounterRead, imp, 1000);
+        assert_eq!(o.clock_reads, 1000, "{}: one clock callback per read", imp.name());
+        assert_eq!((o.timer_arms, o.irq_calls), (0, 0));
+    }
+}
+
+#[test]
+fn hpet_cmp_write_rearms_once_per_write() {
+    for imp in [Implementation::C, Implementation::Rust] {
+        let o = run(Workload::HpetCmpWrite, imp, 500);
+        assert_eq!((o.clock_reads, o.timer_arms, o.timer_cancels), (500, 500, 0), "{}", imp.name());
+        assert_eq!(o.irq_calls, 0, "a deadline ahead of the counter: no interrupt");
+    }
+}
+
+#[test]
+fn hpet_periodic_fires_rearms_and_pulses_every_expiry() {
+    for imp in [Implementation::C, Implementation::Rust] {
+        let o = run(Workload::HpetPeriodic, imp, 100);
+        assert_eq!(o.timer_arms, 100, "{}: one re-arm per expiry", imp.name());
+        assert_eq!((o.irq_calls, o.irq_edges), (200, 200), "{}: an edge pulse per expiry", imp.name());
+        // Deadlines 1 us apart: the enable (at 1 s, counter 0) armed the
+        // match at 100 ticks, 1 s + 1 us; each expiry re-arms 1 us later.
+        let first = 1_000_000_000 + 1000;
+        let expected: u64 = (1..=100u64).map(|k| first + 1000 * k).sum();
+        assert_eq!(o.deadline_sum, expected, "{}", imp.name());
+    }
+}
+
+#[test]
+fn hpet_save_load_round_trips_3_and_32_comparators() {
+    for (workload, n) in [(Workload::HpetSaveLoad3, 3u64), (Workload::HpetSaveLoad32, 32)] {
+        let c = run(workload, Implementation::C, 4);
+        let header = 12;
+        assert_eq!(c.blob.len() as u64, header + 40 + 48 * n + 4, "{}", workload.name());
+        assert_eq!(&c.blob[..4], b"DEVS");
+        // Per save+load: the save and the load each read the clock once;
+        // the load re-arms comparators 0 and 1 and cancels the others.
+        assert_eq!((c.clock_reads, c.timer_arms, c.timer_cancels), (8, 8, 4 * (n - 2)), "{}", workload.name());
+        assert_eq!(run(workload, Implementation::Rust, 4), c, "{}: C and Rust save the same bytes", workload.name());
+        assert!(run(workload, Implementation::Floor, 2).blob.is_empty());
+    }
+}

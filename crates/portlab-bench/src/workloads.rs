@@ -4,7 +4,8 @@
 //! Every workload makes a fixed sequence of calls that does not depend on
 //! what the device answers (poll loops are bounded by what a PL011 would
 //! answer), so the floor, whose reads return 0, makes exactly the calls
-//! the PL011s make and its time is the cost of those calls alone.
+//! the PL011s and the HPETs make and its time is the cost of those calls
+//! alone.
 
 use std::hint::black_box;
 use std::sync::OnceLock;
@@ -44,6 +45,37 @@ pub const RX_BURST: u64 = 16;
 /// device that does.
 const POLL_LIMIT: u32 = 1000;
 
+// HPET offsets and bits (the IA-PC HPET specification's numbers, as
+// Linux's hpet.h has them; spec sections 5 and 6).
+const HPET_GEN_CONF: u64 = 0x010;
+const HPET_MAIN_CNT: u64 = 0x0f0;
+/// Comparator `i`'s block is at 0x100 + 0x20 i.
+const HPET_TN_STRIDE: u64 = 0x20;
+const HPET_TN_CONF: u64 = 0x100;
+const HPET_TN_CMP: u64 = 0x108;
+const HPET_ENABLE: u64 = 0x1;
+const HPET_TN_INT_ENB: u64 = 0x4;
+const HPET_TN_PERIODIC: u64 = 0x8;
+const HPET_TN_SETVAL: u64 = 0x40;
+const HPET_TN_ROUTE_SHIFT: u64 = 9;
+/// Comparator 0's interrupt goes to line 2 (allowed by the default
+/// `hpet-intcap`, 0x00FF0104).
+const HPET_ROUTE: u64 = 2;
+/// The virtual clock when the guest enables the HPET: one second after
+/// boot, the counter still at 0 (so the offset is "negative", as usual).
+const HPET_START_NS: u64 = 1_000_000_000;
+/// How far the clock moves per reading where it runs: not a multiple of
+/// the 10 ns tick, so the division in TICKS() has a varying remainder.
+const HPET_CLOCK_STEP_NS: u64 = 37;
+/// `hpet-periodic`'s period: 100 ticks, 1 us, the shortest one the 1 us
+/// clamp of ARM does not stretch (spec section 8.4, "short periods").
+const HPET_SHORT_PERIOD: u64 = 100;
+/// The save-load workloads' periodic comparator: 1 ms, a HZ=1000 tick.
+const HPET_TICK_PERIOD: u64 = 100_000;
+/// How far ahead `hpet-cmp-write` programs the comparator: 10 us, plus a
+/// varying part.
+const HPET_CMP_DELTA: u64 = 1_000;
+
 /// What the workloads add up besides the host's counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Tally {
@@ -75,6 +107,11 @@ fn bring_up(t: &mut impl Target) {
 
 /// Puts the device in the state `workload` measures from.
 pub(crate) fn setup(workload: Workload, t: &mut impl Target) {
+    if workload.device() == "hpet" {
+        hpet_setup(workload, t);
+        t.host_mut().clear_counters();
+        return;
+    }
     bring_up(t);
     match workload {
         Workload::Rx => t.write(IMSC, INT_RX | INT_RT),
@@ -105,8 +142,106 @@ pub(crate) fn run_micro(workload: Workload, t: &mut impl Target, ops: u64, tally
         Workload::IrqChurn => irq_churn(t, ops, tally),
         Workload::SaveLoad => save_load(t, ops, blob),
         Workload::DemoTrace | Workload::LinuxTrace => unreachable!("trace replays run on the board"),
+        Workload::HpetCounterRead => hpet_counter_read(t, ops, tally),
+        Workload::HpetCmpWrite => hpet_cmp_write(t, ops),
+        Workload::HpetPeriodic => hpet_periodic(t, ops),
+        Workload::HpetSaveLoad3 | Workload::HpetSaveLoad32 => save_load(t, ops, blob),
     }
     tally.ops += ops;
+}
+
+/// Tn_CONF of comparator 0 with its interrupt on, routed to line 2, edge.
+fn hpet_tn_conf(extra: u64) -> u64 {
+    HPET_TN_INT_ENB | extra | (HPET_ROUTE << HPET_TN_ROUTE_SHIFT)
+}
+
+/// The HPET states the workloads start from, set up as Linux does it:
+/// comparators configured while the counter is stopped, then GEN_CONF's
+/// ENABLE (which arms every comparator, spec section 8.3). The clock
+/// starts at [`HPET_START_NS`]; it runs ([`HPET_CLOCK_STEP_NS`] per
+/// reading) except for `hpet-periodic`, whose host sets it to each
+/// deadline.
+fn hpet_setup(workload: Workload, t: &mut impl Target) {
+    let host = t.host_mut();
+    host.clock = HPET_START_NS;
+    host.clock_step = if workload == Workload::HpetPeriodic { 0 } else { HPET_CLOCK_STEP_NS };
+    match workload {
+        Workload::HpetCounterRead => {}
+        Workload::HpetCmpWrite => t.write(HPET_TN_CONF, hpet_tn_conf(0)),
+        Workload::HpetPeriodic => {
+            // SETVAL: the 8-byte write sets both the comparator and the
+            // period (spec section 8.5).
+            t.write(HPET_TN_CONF, hpet_tn_conf(HPET_TN_PERIODIC | HPET_TN_SETVAL));
+            t.write64(HPET_TN_CMP, HPET_SHORT_PERIOD);
+        }
+        Workload::HpetSaveLoad3 | Workload::HpetSaveLoad32 => {
+            // A state worth migrating: comparator 0 a 1 ms periodic tick,
+            // comparator 1 a one-shot 10 ms ahead, both armed.
+            t.write(HPET_TN_CONF, hpet_tn_conf(HPET_TN_PERIODIC | HPET_TN_SETVAL));
+            t.write64(HPET_TN_CMP, HPET_TICK_PERIOD);
+            t.write(HPET_TN_CONF + HPET_TN_STRIDE, hpet_tn_conf(0));
+            t.write64(HPET_TN_CMP + HPET_TN_STRIDE, 10 * HPET_TICK_PERIOD);
+        }
+        _ => unreachable!("not an HPET workload"),
+    }
+    t.write(HPET_GEN_CONF, HPET_ENABLE);
+    if matches!(workload, Workload::HpetSaveLoad3 | Workload::HpetSaveLoad32) {
+        // The other comparators are at their reset value, which expires
+        // at once on enable (spec section 8.4); deliver those expiries, as
+        // a host would have long before a migration, so that they are
+        // saved disarmed. The count comes from the workload, not from the
+        // device, so the floor gets the same calls.
+        let timers = workload.properties().iter().find(|(name, _)| name == "timers").map_or(3, |&(_, n)| n);
+        for i in 2..timers as u32 {
+            t.timer_expired(i);
+        }
+    }
+}
+
+/// One op: one 4-byte read of MAIN_CNT's low half, as Linux's HPET
+/// clocksource reads it; the clock has moved since the previous read, so
+/// the device computes TICKS() from a clock callback every time.
+fn hpet_counter_read(t: &mut impl Target, ops: u64, tally: &mut Tally) {
+    for _ in 0..ops {
+        let v = t.read(black_box(HPET_MAIN_CNT));
+        tally.reads_sum = tally.reads_sum.wrapping_add(black_box(v));
+    }
+}
+
+/// One op: one 8-byte write of comparator 0 (one-shot, interrupt on), as a
+/// clockevent driver programs its next event: "now" plus a delta that
+/// changes from write to write. "Now" is taken from the host's clock (the
+/// counter is its ticks since the enable), not read from the device, so
+/// that the floor makes the same calls. Each write runs SET-TIMER: a clock
+/// callback and a `timer_arm`.
+fn hpet_cmp_write(t: &mut impl Target, ops: u64) {
+    for i in 0..ops {
+        let now_ticks = t.host().clock.wrapping_sub(HPET_START_NS) / 10;
+        let value = now_ticks + HPET_CMP_DELTA + (i & 0xff);
+        t.write64(black_box(HPET_TN_CMP), black_box(value));
+    }
+}
+
+/// One op: comparator 0's periodic expiry. The host moves its clock to the
+/// deadline the device last armed and calls `timer_expired(0)`; the device
+/// catches up by one period, re-arms (`timer_arm`, the next deadline) and
+/// pulses line 2 (two `set_irq`).
+///
+/// Why through the host and not the board's `advance`: every micro
+/// workload drives an `Instance` directly with [`BenchHost`](crate::BenchHost),
+/// and only the replays go through the board. The board's `advance` would
+/// add its own timer queue and event log to every expiry, the same for
+/// every implementation, and that shared cost would hide the device's. What
+/// the board does before `timer_expired` (set the clock to the deadline) is
+/// done here by the workload from the host's record of the last arm. On
+/// the floor, which arms nothing, the recorded deadline stays 0: same
+/// calls, no work.
+fn hpet_periodic(t: &mut impl Target, ops: u64) {
+    for _ in 0..ops {
+        let deadline = t.host().deadline(0);
+        t.host_mut().clock = deadline;
+        t.timer_expired(black_box(0));
+    }
 }
 
 // `black_box` on offsets and values: a guest's accesses are not known at
@@ -327,6 +462,10 @@ pub(crate) fn micro_outcome(tally: &Tally, t: &impl Target, blob: &[u8]) -> Outc
         rx_drained_sum: tally.rx_drained_sum,
         blob: blob.to_vec(),
         events: 0,
+        clock_reads: h.clock_reads,
+        timer_arms: h.timer_arms,
+        deadline_sum: h.deadline_sum,
+        timer_cancels: h.timer_cancels,
     }
 }
 

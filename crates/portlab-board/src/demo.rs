@@ -36,6 +36,18 @@ const RTC_MIS: u64 = 0x018;
 const RTC_ICR: u64 = 0x01c;
 /// The RTC's IRQ line index on the default board.
 const RTC_DEV: usize = 1;
+// The HPET, as Linux's hpet driver sets up a periodic tick.
+const HPET_GCAP_ID: u64 = 0x000;
+const HPET_GEN_CONF: u64 = 0x010;
+const HPET_MAIN_CNT: u64 = 0x0f0;
+const HPET_T0_CONF: u64 = 0x100;
+const HPET_T0_CMP: u64 = 0x108;
+/// Timer 0: periodic, SETVAL, interrupt enabled, edge, route 2.
+const HPET_T0_PERIODIC: u64 = 0x40 | 0x08 | 0x04 | (2 << 9);
+/// The tick's line (its route).
+const HPET_TICK_LINE: u32 = 2;
+/// 100 ms in 10 ns counter ticks.
+const HPET_TICK_PERIOD: u64 = 10_000_000;
 /// Virtual time that passes between two keystrokes.
 const KEYSTROKE_NS: u64 = 250_000_000;
 
@@ -80,6 +92,8 @@ pub struct DemoRun {
     pub interrupts_handled: usize,
     /// Migrations performed during the run: (after keystroke, to).
     pub migrations: Vec<(usize, Implementation)>,
+    /// Periodic HPET tick interrupts (rising edges of its route line).
+    pub hpet_ticks: usize,
 }
 
 struct Guest {
@@ -105,7 +119,13 @@ impl Guest {
                     self.run.reads += 1;
                     value = Some(v);
                 }
-                Event::Irq { .. } | Event::Mem { .. } => self.run.irqs += 1,
+                Event::Irq { dev, line, level } => {
+                    self.run.irqs += 1;
+                    if level && line == HPET_TICK_LINE && self.names[dev] == "hpet" {
+                        self.run.hpet_ticks += 1;
+                    }
+                }
+                Event::Mem { .. } => self.run.irqs += 1,
                 Event::Tx { byte, .. } => {
                     self.run.tx += 1;
                     self.run.console.push(char::from(byte));
@@ -155,6 +175,35 @@ impl Guest {
             self.kick_tx()?;
         }
         Ok(())
+    }
+
+    fn hpet_read(&mut self, offset: u64, size: u32) -> Result<u64, StepError> {
+        let v = self.exec(Command::Read { dev: "hpet".into(), offset, size, expected: None })?;
+        Ok(v.unwrap_or(0))
+    }
+
+    fn hpet_write(&mut self, offset: u64, value: u64, size: u32) -> Result<(), StepError> {
+        self.exec(Command::Write { dev: "hpet".into(), offset, value, size }).map(|_| ())
+    }
+
+    /// A periodic 100 ms tick on HPET timer 0, as a kernel's boot
+    /// clockevent: capabilities, then comparator and period with SETVAL,
+    /// then the counter enabled.
+    fn hpet_bring_up(&mut self) -> Result<(), StepError> {
+        let caps = self.hpet_read(HPET_GCAP_ID, 8)?;
+        self.hpet_write(HPET_T0_CONF, HPET_T0_PERIODIC, 4)?;
+        self.hpet_write(HPET_T0_CMP, HPET_TICK_PERIOD, 8)?;
+        self.hpet_write(HPET_GEN_CONF, 1, 4)?;
+        // Comparators still at their reset value are due at once.
+        self.exec(Command::Advance { ns: 0 })?;
+        let period_fs = caps >> 32;
+        let text = format!(
+            "hpet: {} comparators at {} MHz, periodic tick 100 ms\r\n",
+            ((caps >> 8) & 0x1f) + 1,
+            1_000_000_000 / period_fs.max(1)
+        );
+        self.tx_queue.extend(text.bytes());
+        self.kick_tx()
     }
 
     /// Probe and startup, as amba-pl011 does them.
@@ -271,11 +320,12 @@ pub fn run_demo(
 }
 
 /// The devices the demo guest drives (and migrates).
-const DRIVEN: [&str; 2] = ["pl011", "pl031"];
+const DRIVEN: [&str; 3] = ["pl011", "pl031", "hpet"];
 
 /// Runs the demo scenario on a board laid out as `config` (any mix of
-/// implementations). The guest drives the UART (console, echo) and the
-/// RTC (clock at boot, a wake alarm 2 s later).
+/// implementations). The guest drives the UART (console, echo), the RTC
+/// (clock at boot, a wake alarm 2 s later) and the HPET (a periodic 100 ms
+/// tick, and the counter read as a clocksource at the end).
 pub fn run_demo_on(
     registry: &Registry,
     config: BoardConfig,
@@ -283,6 +333,7 @@ pub fn run_demo_on(
 ) -> Result<DemoRun, StepError> {
     let names: Vec<String> = config.slots.iter().map(|s| s.name.clone()).collect();
     let has_rtc = names.iter().any(|n| n == "pl031");
+    let has_hpet = names.iter().any(|n| n == "hpet");
     let mut guest = Guest {
         runner: Runner::new(registry, config),
         names: names.clone(),
@@ -297,6 +348,9 @@ pub fn run_demo_on(
     if has_rtc {
         let now = guest.rtc_bring_up()?;
         guest.print(&format!("rtc-pl031: system clock set to {} UTC, wake alarm in 2 s\r\n", format_utc(now)))?;
+    }
+    if has_hpet {
+        guest.hpet_bring_up()?;
     }
     guest.print("$ ")?;
     for (n, key) in DEMO_INPUT.bytes().enumerate() {
@@ -318,6 +372,21 @@ pub fn run_demo_on(
                 guest.run.migrations.push((after, to));
             }
         }
+    }
+    if has_hpet {
+        // The clocksource's view of the run, read as one 64-bit access.
+        let ticks = guest.hpet_read(HPET_MAIN_CNT, 8)?;
+        // Two interrupts per period: QEMU's HPET re-fires 1 us after an
+        // on-time periodic expiry (hpet.md section 8.4), and so do both
+        // implementations here.
+        let text = format!(
+            "\r\n[hpet: counter {} ({} ms), {} tick interrupts: two per period, hpet.md 8.4]\r\n",
+            ticks,
+            ticks / 100_000,
+            guest.run.hpet_ticks
+        );
+        guest.tx_queue.extend(text.bytes());
+        guest.kick_tx()?;
     }
     // A last look at the raw status, as a driver's shutdown would.
     guest.read(RIS)?;
