@@ -187,6 +187,8 @@ pub(crate) fn new_device(root: &Path, name: &str, journal: &mut Journal) -> Resu
         "crates/portlab-board/src/board.rs",
         "crates/portlab-sys/src/bindings.rs",
         "c-src/tools/board_devices.h",
+        "crates/portlab-rust-devices/Cargo.toml",
+        "crates/portlab-rust-devices/src/lib.rs",
     ] {
         let path = root.join(edited);
         if path.exists() {
@@ -226,6 +228,19 @@ pub(crate) fn new_device(root: &Path, name: &str, journal: &mut Journal) -> Resu
     fs::write(&registry_rs, text.replacen(marker, &format!("{pair}{marker}"), 1))
         .map_err(|e| format!("cannot write {}: {e}", registry_rs.display()))?;
     insert_above_marker(&board_rs, &format!("slot(\"{name}\", 0x{:04x}_{:04x}),", base >> 16, base & 0xffff))?;
+    // The Rust device library C hosts link, and the C-only runner's board.
+    insert_above_marker(
+        &root.join("crates/portlab-rust-devices/Cargo.toml"),
+        &format!("portlab-{name}.workspace = true"),
+    )?;
+    insert_above_marker(
+        &root.join("crates/portlab-rust-devices/src/lib.rs"),
+        &format!("portlab_device::export_device!(portlab_x_{name}_rust_ops, portlab_{name}::{camel});"),
+    )?;
+    insert_above_marker(
+        &root.join("c-src/tools/board_devices.h"),
+        &format!("PORTLAB_BOARD_DEVICE({name}, portlab_{name}_c_ops, portlab_x_{name}_rust_ops)"),
+    )?;
     println!("  registered `{name}` and `x-{name}-rust`; board slot at 0x{base:08x}");
     Ok(())
 }

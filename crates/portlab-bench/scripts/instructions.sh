@@ -33,9 +33,10 @@ per_op() { # workload implementation n
 
 echo "| workload | floor | c | rust | rust-native | rust/c |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: |"
-for workload in fr-poll write-cr write-imsc tx rx irq-churn save-load demo-trace linux-trace; do
+for workload in fr-poll write-cr write-imsc tx rx irq-churn save-load demo-trace linux-trace \
+    hpet-counter-read hpet-cmp-write hpet-periodic hpet-save-load-3 hpet-save-load-32; do
     case $workload in
-        rx | save-load) n=2000 ;;
+        rx | save-load | hpet-save-load-*) n=2000 ;;
         demo-trace | linux-trace) n=2 ;;
         *) n=20000 ;;
     esac
@@ -43,7 +44,8 @@ for workload in fr-poll write-cr write-imsc tx rx irq-churn save-load demo-trace
     c=""
     rust=""
     for implementation in floor c rust rust-native; do
-        if [[ $workload == *-trace && $implementation == rust-native ]]; then
+        # The replays and the HPET workloads run through the ops table only.
+        if [[ ($workload == *-trace || $workload == hpet-*) && $implementation == rust-native ]]; then
             row+=" | -"
             continue
         fi

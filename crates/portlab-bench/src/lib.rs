@@ -327,6 +327,15 @@ enum Runner {
     Replay { registry: Registry, config: BoardConfig, commands: &'static [Command], events: Vec<Event>, tally: Tally },
 }
 
+/// The save buffer's initial capacity, above every blob saved here (the
+/// HPET's with 32 comparators is 1592 bytes), so that no save is a
+/// "buffer too small" retry. The retry is not the same call sequence on
+/// both sides: the Rust adapter's `save` runs the device's save, which
+/// reads the clock, before it finds the buffer too small, while C's
+/// container check refuses first. With the clock moving per reading, as in
+/// the HPET workloads, the Rust HPET would then save a later counter.
+const SAVE_CAPACITY: usize = 4096;
+
 /// One workload on one implementation, set up and ready to run.
 pub struct Prepared {
     workload: Workload,
@@ -376,7 +385,7 @@ impl Prepared {
         } else if implementation == Implementation::RustNative {
             let mut target = Box::new(Native::new());
             workloads::setup(workload, target.as_mut());
-            Runner::Native { target, tally: Tally::default(), blob: Vec::new() }
+            Runner::Native { target, tally: Tally::default(), blob: Vec::with_capacity(SAVE_CAPACITY) }
         } else {
             // The floor takes no properties (its `create` refuses any): it
             // stands for the cost of the calls, whatever the device's size.
@@ -385,7 +394,7 @@ impl Prepared {
                 Instance::with_properties(device_type(workload, implementation), BenchHost::default(), &properties)
                     .map_err(|e| format!("cannot create {}: {e}", implementation.name()))?;
             workloads::setup(workload, &mut target);
-            Runner::Table { target, tally: Tally::default(), blob: Vec::new() }
+            Runner::Table { target, tally: Tally::default(), blob: Vec::with_capacity(SAVE_CAPACITY) }
         };
         Ok(Prepared { workload, implementation, runner })
     }

@@ -10,7 +10,7 @@ fn run(workload: Workload, implementation: Implementation, ops: u64) -> Outcome 
 }
 
 #[test]
-fn the_pl011s_do_identical_work_on_every_workload() {
+fn the_models_do_identical_work_on_every_workload() {
     for workload in Workload::ALL {
         let ops = if workload.is_replay() { 1 } else { 37 };
         let c = run(workload, Implementation::C, ops);

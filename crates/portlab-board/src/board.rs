@@ -16,11 +16,15 @@ use portlab_device::{DeviceInfo, DeviceType, Error as DeviceError, Host, Instanc
 use crate::event::Event;
 use crate::registry::{Implementation, Registry};
 
-/// The most timer expiries one `advance` may run. A device that keeps
-/// re-arming due deadlines would otherwise hang the board (and QEMU: an
-/// HPET periodic comparator whose deadline wraps negative re-fires 1000 ns
-/// later for 2^63 ns). Both implementations meet the same limit at the
-/// same expiry, so it is never a difference between them.
+/// The most timer expiries one `advance` may run while the clock stands
+/// still (every one of them due at or before the current time). A device
+/// that keeps re-arming due deadlines would otherwise hang the board, as it
+/// hangs QEMU: an HPET periodic comparator whose deadline wraps negative
+/// re-fires "1000 ns later" at deadlines that are all in the past. Timers
+/// that fire at later and later deadlines (a 1 us periodic tick through a
+/// long `advance`) move the clock and are never stopped. Both
+/// implementations meet the same limit at the same expiry, so it is never
+/// a difference between them.
 pub const MAX_EXPIRIES_PER_ADVANCE: u64 = 1_000_000;
 
 /// The default wall-clock time at virtual time 0 (trace `epoch`).
@@ -130,9 +134,9 @@ pub enum BoardError {
     NoImplementation(String),
     /// The virtual clock would overflow.
     ClockOverflow,
-    /// One `advance` fired more timers than [`MAX_EXPIRIES_PER_ADVANCE`]
-    /// without the clock moving past them: a device re-arms due timers for
-    /// ever (an HPET can, as QEMU's does, hpet.md section 8.4).
+    /// One `advance` fired more than [`MAX_EXPIRIES_PER_ADVANCE`] timers in
+    /// a row without the clock moving: a device re-arms due timers for ever
+    /// (an HPET can, as QEMU's does, hpet.md section 8.4).
     TimerStorm {
         /// Device index of the last expiry.
         dev: usize,
@@ -160,8 +164,8 @@ impl fmt::Display for BoardError {
             BoardError::ClockOverflow => f.write_str("the virtual clock would pass 2^64 - 1 ns"),
             BoardError::TimerStorm { dev, timer } => write!(
                 f,
-                "timer storm: more than {MAX_EXPIRIES_PER_ADVANCE} expiries in one advance (device {dev}, timer {timer} \
-                 keeps re-arming a due deadline; QEMU would hang here)"
+                "timer storm: more than {MAX_EXPIRIES_PER_ADVANCE} expiries without the clock moving (device {dev}, \
+                 timer {timer} keeps re-arming a due deadline; QEMU would hang here)"
             ),
             BoardError::Device { operation, error } => write!(f, "{operation} failed: {error}"),
         }
@@ -581,7 +585,8 @@ impl Board {
     /// with the clock at its own deadline.
     pub fn advance(&mut self, ns: u64) -> Result<(), BoardError> {
         let target = self.clock_ns().checked_add(ns).ok_or(BoardError::ClockOverflow)?;
-        let mut fired = 0u64;
+        // Expiries since the clock last moved.
+        let mut fired_here = 0u64;
         loop {
             let due = {
                 let mut shared = self.shared.borrow_mut();
@@ -589,15 +594,18 @@ impl Board {
                     Some((&(deadline, seq), &(dev, timer))) if deadline <= target => {
                         shared.timers.remove(&(deadline, seq));
                         shared.armed.remove(&(dev, timer));
-                        shared.clock_ns = shared.clock_ns.max(deadline);
+                        if deadline > shared.clock_ns {
+                            shared.clock_ns = deadline;
+                            fired_here = 0;
+                        }
                         Some((dev, timer))
                     }
                     _ => None,
                 }
             };
             let Some((dev, timer)) = due else { break };
-            fired += 1;
-            if fired > MAX_EXPIRIES_PER_ADVANCE {
+            fired_here += 1;
+            if fired_here > MAX_EXPIRIES_PER_ADVANCE {
                 return Err(BoardError::TimerStorm { dev, timer });
             }
             self.slots[dev]

@@ -354,6 +354,18 @@ fn cmd_list() -> ExitCode {
             let note = if imp == default { " (default)" } else { "" };
             println!("         {name:<18} {imp}{note}");
         }
+        // What the device declares (interface v2): its creation properties
+        // (`config NAME PROP=VALUE` in a trace) and input lines.
+        let Some(device_type) = kind.c.or(kind.rust) else { continue };
+        let description = device_type.description();
+        for p in &description.properties {
+            // Wide ranges (masks, addresses) read better in hex.
+            let show = |v: u64| if p.max > 0xffff { format!("0x{v:x}") } else { v.to_string() };
+            println!("         property {}={} ({}..={}): {}", p.name, show(p.default), show(p.min), show(p.max), p.doc);
+        }
+        if description.num_inputs > 0 {
+            println!("         input lines 0-{}", description.num_inputs - 1);
+        }
     }
     println!();
     match stage {

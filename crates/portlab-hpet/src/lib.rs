@@ -399,8 +399,7 @@ impl Device for Hpet {
     };
 
     /// Section 11: the state after QEMU's realize and first reset, without
-    /// the reset's host calls. Reads the clock (for [`Device::save`]) and
-    /// calls nothing else.
+    /// the reset's host calls. Calls no host method.
     fn new(_host: &mut impl Host, properties: &Properties) -> Self {
         let num_timers =
             properties.get("timers").clamp(u64::from(sys::HPET_MIN_TIMERS), u64::from(sys::HPET_MAX_TIMERS)) as usize;
@@ -429,7 +428,6 @@ impl Device for Hpet {
     /// Section 11. The interrupt status, `fsb`, `cmp64`, `last` and the
     /// whole ghost comparator survive (QEMU quirks).
     fn reset(&mut self, host: &mut impl Host) {
-        self.now(host);
         for i in 0..self.num_timers {
             self.del_timer(host, i);
             let t = &mut self.timers[i];
@@ -501,7 +499,6 @@ impl Device for Hpet {
     /// Section 9.7: the PIT and RTC inputs pass through to lines 0 and 8
     /// unless legacy mode owns those lines; the RTC level is remembered.
     fn set_input(&mut self, host: &mut impl Host, line: u32, level: bool) {
-        self.now(host);
         let passed_through = match line {
             sys::HPET_INPUT_PIT => sys::HPET_IRQ_LEGACY_PIT,
             sys::HPET_INPUT_RTC => {

@@ -114,10 +114,8 @@ impl Hpet {
     /// The migration blob as saved at virtual time `now_ns` (spec section
     /// 12.2): the running counter is saved as TICKS() at that time.
     ///
-    /// [`Device::save`](portlab_device::Device::save) has no host, hence no
-    /// clock, so it calls this with the last clock reading the device saw
-    /// (see the crate docs); a host that can tell the time should call this
-    /// directly.
+    /// [`Device::save`](portlab_device::Device::save) calls it with the
+    /// host's clock; tests call it with a time of their choosing.
     pub fn save_at(&self, now_ns: u64, out: &mut Vec<u8>) {
         let n = self.num_timers;
         let mut payload = vec![0u8; payload_len(n) as usize];

@@ -19,3 +19,4 @@
 portlab_device::export_device!(portlab_x_pl011_rust_ops, portlab_pl011::Pl011);
 portlab_device::export_device!(portlab_x_pl031_rust_ops, portlab_pl031::Pl031);
 portlab_device::export_device!(portlab_x_hpet_rust_ops, portlab_hpet::Hpet);
+// `cargo xtask new-device` adds device exports above this line.
