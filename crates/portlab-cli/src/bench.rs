@@ -1,4 +1,4 @@
-//! `portlab bench`: the C and the Rust PL011 timed side by side, through
+//! `portlab bench`: the C and the Rust devices timed side by side, through
 //! the same ops table, against the floor (an empty device), in one process.
 //!
 //! The workloads are `portlab_bench`'s, the ones the criterion benches run.
@@ -316,13 +316,13 @@ fn text(report: &Report) -> String {
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "{:<12} {:<14} {:>6} {:>10} {:>10} {:>10} {:>11}  {:<23} {:>10} {:>10}",
+        "{:<17} {:<14} {:>6} {:>10} {:>10} {:>10} {:>11}  {:<23} {:>10} {:>10}",
         "workload", "one op", "rounds", "floor", "c", "rust", "rust-native", "rust/c [95% CI]", "c-floor", "rust-floor"
     );
     for s in &report.summaries {
         let _ = writeln!(
             out,
-            "{:<12} {:<14} {:>6} {:>10} {:>10} {:>10} {:>11}  {:<23} {:>10} {:>10}",
+            "{:<17} {:<14} {:>6} {:>10} {:>10} {:>10} {:>11}  {:<23} {:>10} {:>10}",
             s.workload.name(),
             s.workload.unit(),
             s.rounds,
@@ -601,7 +601,7 @@ fn svg(report: &Report) -> String {
     let _ = writeln!(out, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>");
     let _ = writeln!(
         out,
-        "<text x=\"{left}\" y=\"20\" font-size=\"14\" font-weight=\"bold\">Rust PL011 time / C PL011 time, per operation</text>"
+        "<text x=\"{left}\" y=\"20\" font-size=\"14\" font-weight=\"bold\">Rust time / C time, per operation</text>"
     );
     let _ = writeln!(
         out,
