@@ -121,3 +121,33 @@ fn every_trace_compares_identical_in_lockstep() {
         }
     }
 }
+
+/// H4 (hpet.md section 15): the HPET accepts 4- and 8-byte accesses only,
+/// aligned to their size; anything else is an error of the trace at that
+/// line (exit status 2), on every implementation, before the device sees it.
+#[test]
+fn h4_refused_hpet_accesses_are_trace_errors() {
+    let registry = Registry::builtin();
+    for imp in [Implementation::C, Implementation::Rust, Implementation::Shadow] {
+        if registry.device_type("hpet", imp).is_err() {
+            continue;
+        }
+        for (line, words) in [
+            ("read hpet 0x000 1", "does not accept 1-byte accesses"),
+            ("read hpet 0x002 2", "does not accept 2-byte accesses"),
+            ("write hpet 0x010 0x1 1", "does not accept 1-byte accesses"),
+            ("write hpet 0x010 0x1 2", "does not accept 2-byte accesses"),
+            ("read hpet 0x004 8", "not a multiple of the access size 8"),
+            ("write hpet 0x0f4 0x1 8", "not a multiple of the access size 8"),
+        ] {
+            let text = format!("read hpet 0x000 = 0x8086a201\n{line}\n");
+            let mut log = CollectLog::default();
+            let err = run_trace("h4", std::io::Cursor::new(text), &registry, BoardConfig::default_board(imp), &mut log)
+                .unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{imp}: `{line}`");
+            assert_eq!(err.line, 2, "{imp}: `{line}`");
+            assert!(err.to_string().contains(words), "{imp}: `{line}`: {err}");
+            assert_eq!(log.lines, vec!["read hpet 0x000 4 0x8086a201"], "{imp}: the events before the bad line");
+        }
+    }
+}
