@@ -117,6 +117,17 @@ pub(crate) fn parse_device_choice(s: &str) -> Result<(String, Implementation), S
 /// any trace runs.
 fn board_config(registry: &Registry, impls: &ImplArgs) -> Result<BoardConfig, String> {
     let mut config = BoardConfig::default_board(impls.implementation);
+    // `--impl shadow` shadows every device that has a shadow; the others
+    // run as the stage's default, and the user is told which.
+    if impls.implementation == Implementation::Shadow {
+        let fallback = Stage::CURRENT.default_implementation();
+        for slot in &mut config.slots {
+            if registry.device_type(&slot.kind, Implementation::Shadow).is_err() {
+                slot.implementation = fallback;
+                eprintln!("portlab: {} has no shadow device; it runs as {fallback}", slot.name);
+            }
+        }
+    }
     for (name, imp) in &impls.devices {
         config.set_implementation(name, *imp)?;
     }
