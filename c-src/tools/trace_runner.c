@@ -920,17 +920,17 @@ static int usage_error(const char *command)
                 command);
 }
 
-/* A config word NAME=VALUE: splits it in place at the first '='. */
-static int split_property(char *word, const char **name, uint64_t *value)
+/* A config word NAME=VALUE (split at the first '='; NAME not empty):
+ * where its '=' is, and the value. */
+static int parse_property(const char *word, const char **eq, uint64_t *value)
 {
-    char *eq = strchr(word, '=');
-    if (eq == NULL || eq == word) {
+    const char *e = strchr(word, '=');
+    if (e == NULL || e == word) {
         return fail("expected `NAME=VALUE`, found `%s`", word);
     }
-    int rc = parse_number(eq + 1, value);
+    int rc = parse_number(e + 1, value);
     if (rc) return rc;
-    *eq = '\0';
-    *name = word;
+    *eq = e;
     return 0;
 }
 
@@ -1010,11 +1010,9 @@ static int parse_command(const Words *words, Command *c)
         c->props = wa + 1;
         c->num_props = args - 1;
         for (size_t i = 1; i < args; i++) {
-            const char *pname = NULL;
-            uint64_t pvalue = 0;
-            if ((rc = split_property(wa[i].s, &pname, &pvalue))) return rc;
-            /* Put the '=' back: configure splits the words again. */
-            wa[i].s[strlen(pname)] = '=';
+            const char *eq = NULL;
+            uint64_t value = 0;
+            if ((rc = parse_property(wa[i].s, &eq, &value))) return rc;
         }
     } else if (strcmp(name, "input") == 0 && args == 3) {
         c->kind = CMD_INPUT;
@@ -1081,11 +1079,10 @@ static int configure(Board *b, const Command *c)
     char *p = text;
     for (size_t i = 0; i < c->num_props; i++) {
         memcpy(p, c->props[i].s, c->props[i].len + 1);
-        const char *pname = NULL;
-        uint64_t pvalue = 0;
-        if ((rc = split_property(p, &pname, &pvalue))) break;
-        props[i].name = pname;
-        props[i].value = pvalue;
+        const char *eq = NULL;
+        if ((rc = parse_property(p, &eq, &props[i].value))) break;
+        p[eq - p] = '\0';
+        props[i].name = p;
         p += c->props[i].len + 1;
     }
     if (rc == 0) {

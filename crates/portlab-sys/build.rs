@@ -50,12 +50,13 @@ fn build_c_models(c_src: &Path, include: &Path) {
     println!("cargo:rerun-if-changed={}", c_src.display());
     println!("cargo:rerun-if-env-changed=PORTLAB_SANITIZE");
 
-    // The models only: the C runner and hosts under c-src/tools are built
-    // by make or by tests, not into the library.
+    // The models only: the C runner and hosts under c-src/tools and the
+    // models' selftests under c-src/tests are built by make, not into the
+    // library.
     let models: Vec<&PathBuf> = sources
         .iter()
         .filter(|p| p.extension().is_some_and(|e| e == "c"))
-        .filter(|p| !p.components().any(|c| c.as_os_str() == "tools"))
+        .filter(|p| !p.components().any(|c| c.as_os_str() == "tools" || c.as_os_str() == "tests"))
         .collect();
 
     let mut build = cc::Build::new();
