@@ -15,7 +15,8 @@ fn pairs() -> Vec<(&'static str, DeviceType, DeviceType)> {
 #[test]
 fn c_and_rust_declare_the_same_schema_properties_and_outside() {
     let pairs = pairs();
-    assert!(!pairs.is_empty(), "a stage 1 build registers devices with both implementations");
+    // A stage 3 build has no C models, hence no pairs to compare.
+    assert_eq!(pairs.is_empty(), !cfg!(feature = "c-models"), "every device has both implementations where C is built");
     for (name, c, rust) in pairs {
         let (dc, dr) = (c.description(), rust.description());
         assert_eq!(dc.schema, dr.schema, "{name}: state schemas differ");
