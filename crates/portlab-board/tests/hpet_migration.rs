@@ -151,7 +151,7 @@ fn h41_every_load_error_is_atomic() {
         ("N = 232", with_u32(&fresh, 8, 232), LoadError::BadLength),
     ];
     // A valid blob of a 4-comparator instance.
-    let (mut four, dev4) = board_with(Implementation::C, &[("timers", 4)]);
+    let (mut four, dev4) = board_with(implementations()[0], &[("timers", 4)]);
     cases.push(("a 4-comparator blob", four.save(dev4).unwrap(), LoadError::BadLength));
     let mut flipped = fresh.clone();
     flipped[p + 50] ^= 1;
@@ -232,7 +232,7 @@ fn migration_between_languages_keeps_the_pending_deadline() {
 /// A `timers` property out of range fails creation, naming the property.
 #[test]
 fn bad_properties_are_refused_with_their_name() {
-    let mut config = BoardConfig::default_board(Implementation::C);
+    let mut config = BoardConfig::default_board(portlab_board::Stage::CURRENT.default_implementation());
     for imp in implementations() {
         config.set_implementation("hpet", imp).unwrap();
         for (name, value) in [("timers", 256u64), ("msi", 2), ("hpet-offset-saved", 2), ("hpet-intcap", 1 << 32)] {
