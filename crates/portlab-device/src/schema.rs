@@ -310,9 +310,11 @@ impl Description {
         }
         // SAFETY: forwarded from the caller.
         let description = unsafe { Self::check(ops) }?;
-        let leaked: &'static Description = Box::leak(Box::new(description));
-        cache.lock().unwrap_or_else(|e| e.into_inner()).insert(key, leaked);
-        Ok(leaked)
+        // Another thread may have checked the same table meanwhile: keep
+        // its copy, so each table is leaked (kept for the program's life)
+        // exactly once.
+        let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(*map.entry(key).or_insert_with(|| Box::leak(Box::new(description))))
     }
 
     /// # Safety

@@ -187,8 +187,12 @@ fn schemas_are_read_and_checked_once() {
 /// Tables with something wrong, each refused with what is wrong.
 #[test]
 fn bad_tables_are_refused_with_a_message() {
+    // The tables live for the program (from_c_table wants 'static); their
+    // addresses are kept here so that LeakSanitizer sees them reachable.
+    static KEPT: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
     fn refuse(ops: PortlabDeviceOps, words: &str) {
         let leaked: &'static PortlabDeviceOps = Box::leak(Box::new(ops));
+        KEPT.lock().unwrap().push(std::ptr::from_ref(leaked) as usize);
         // SAFETY: the table's pointers are 'static constants of this test.
         let err = unsafe { DeviceType::from_c_table(leaked) }.unwrap_err();
         assert!(err.contains(words), "`{err}` does not say `{words}`");
