@@ -265,6 +265,23 @@ pub struct BoardHost {
     shared: Rc<RefCell<Shared>>,
 }
 
+impl BoardHost {
+    /// Whether the device has timer `timer`; if not, the arm is refused
+    /// with a diagnostic (a device bug, never an event).
+    fn owns_timer(&mut self, timer: u32) -> bool {
+        if timer < self.num_timers {
+            return true;
+        }
+        let dev = self.dev;
+        self.shared.borrow_mut().diagnostics.push(Diagnostic {
+            dev,
+            kind: LogKind::GuestError,
+            message: format!("device armed timer {timer}, which it does not have"),
+        });
+        false
+    }
+}
+
 impl Host for BoardHost {
     fn set_irq(&mut self, line: u32, level: bool) {
         let mut shared = self.shared.borrow_mut();
@@ -304,17 +321,9 @@ impl Host for BoardHost {
     }
 
     fn timer_arm(&mut self, timer: u32, deadline_ns: u64) {
-        let mut shared = self.shared.borrow_mut();
-        if timer >= self.num_timers {
-            let dev = self.dev;
-            shared.diagnostics.push(Diagnostic {
-                dev,
-                kind: LogKind::GuestError,
-                message: format!("device armed timer {timer}, which it does not have"),
-            });
-            return;
+        if self.owns_timer(timer) {
+            self.shared.borrow_mut().arm_timer(self.dev, timer, deadline_ns);
         }
-        shared.arm_timer(self.dev, timer, deadline_ns);
     }
 
     fn timer_cancel(&mut self, timer: u32) {
@@ -336,17 +345,9 @@ impl Host for BoardHost {
     }
 
     fn timer_arm_first(&mut self, timer: u32) {
-        let mut shared = self.shared.borrow_mut();
-        if timer >= self.num_timers {
-            let dev = self.dev;
-            shared.diagnostics.push(Diagnostic {
-                dev,
-                kind: LogKind::GuestError,
-                message: format!("device armed timer {timer}, which it does not have"),
-            });
-            return;
+        if self.owns_timer(timer) {
+            self.shared.borrow_mut().arm_timer_first(self.dev, timer);
         }
-        shared.arm_timer_first(self.dev, timer);
     }
 
     fn log(&mut self, kind: LogKind, message: &str) {

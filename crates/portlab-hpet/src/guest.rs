@@ -14,11 +14,11 @@
 use portlab_device::sys;
 
 /// SplitMix64: a small, deterministic generator (the same seed gives the
-/// same chunk, so a finding replays).
-struct Rng(u64);
+/// same chunk, so a finding replays). The crate's tests use it too.
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);

@@ -132,20 +132,9 @@ pub fn catch_up(cmp64: u64, cur: u64, period: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// SplitMix64: a small deterministic generator, so the test is the
-    /// same on every run.
-    struct Rng(u64);
+    use crate::guest::Rng;
 
     impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        }
-
         /// A value of a random bit length, so small and huge values both
         /// come up often.
         fn spread(&mut self) -> u64 {
