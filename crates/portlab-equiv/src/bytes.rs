@@ -180,10 +180,19 @@ mod tests {
 
     #[test]
     fn described_bytes_reach_every_device_of_the_board() {
-        let data: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
-        let commands = super::described_commands(&data, 2000);
-        for name in ["pl011", "pl031", "hpet"] {
-            assert!(commands.iter().any(|c| c.device() == Some(name)), "{name} never addressed");
+        // Bytes from xorshift64: every opcode and every device index come up.
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let data: Vec<u8> = (0..65_536)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 24) as u8
+            })
+            .collect();
+        let commands = super::described_commands(&data, 20_000);
+        for slot in portlab_board::BoardConfig::default_board(Implementation::C).slots {
+            assert!(commands.iter().any(|c| c.device() == Some(slot.name.as_str())), "{} never addressed", slot.name);
         }
         assert!(commands.iter().any(|c| matches!(c, Command::Input { .. })));
     }
