@@ -42,8 +42,19 @@ fn main() -> ExitCode {
     }
 }
 
+/// The workspace the command runs in: the nearest directory at or above
+/// the current one whose Cargo.toml has a `[workspace]` table (cargo runs
+/// `cargo xtask` from inside the workspace). The path compiled into the
+/// binary is only the fallback: a binary reused from a shared target
+/// directory may have been built from another copy of the workspace.
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace root").to_path_buf()
+    let compiled = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace root");
+    let Ok(cwd) = std::env::current_dir() else { return compiled.to_path_buf() };
+    cwd.ancestors()
+        .find(|dir| {
+            std::fs::read_to_string(dir.join("Cargo.toml")).is_ok_and(|t| t.lines().any(|l| l.trim() == "[workspace]"))
+        })
+        .map_or_else(|| compiled.to_path_buf(), Path::to_path_buf)
 }
 
 /// Every bindgen option lives here, so regeneration and the check can never
