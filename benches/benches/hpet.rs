@@ -18,28 +18,8 @@
 //! Run with `cargo bench -p portlab-benches --bench hpet`; one group with
 //! `cargo bench -p portlab-benches --bench hpet -- hpet-periodic`.
 
-use std::hint::black_box;
-use std::time::{Duration, Instant};
-
 use criterion::Criterion;
-use portlab_bench::{Prepared, Workload};
-
-fn workload_group(c: &mut Criterion, workload: Workload) {
-    let mut group = c.benchmark_group(workload.name());
-    // As the PL011's micro benchmarks: 0.5 s warm-up, 2 s, 50 samples.
-    group.sample_size(50).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
-    for &implementation in workload.implementations() {
-        let mut prepared = Prepared::new(workload, implementation).expect("the workload sets up");
-        group.bench_function(implementation.name(), |b| {
-            b.iter_custom(|iters| {
-                let start = Instant::now();
-                prepared.run(black_box(iters));
-                start.elapsed()
-            });
-        });
-    }
-    group.finish();
-}
+use portlab_benches::{Workload, workload_group};
 
 // What criterion_group!/criterion_main! expand to, written out: the macro
 // makes an undocumented `pub fn`, which the workspace lints refuse.

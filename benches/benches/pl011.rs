@@ -10,35 +10,8 @@
 //! Run with `cargo bench -p portlab-benches`; one group with
 //! `cargo bench -p portlab-benches -- fr-poll`.
 
-use std::hint::black_box;
-use std::time::{Duration, Instant};
-
-use criterion::{Criterion, SamplingMode};
-use portlab_bench::{Prepared, Workload};
-
-fn workload_group(c: &mut Criterion, workload: Workload) {
-    let mut group = c.benchmark_group(workload.name());
-    // Sized so that the whole suite (34 benchmarks) stays within a few
-    // minutes on two cores: the micro workloads are nanoseconds and settle
-    // quickly; a replay is milliseconds, so it gets few, flat samples.
-    if workload.is_replay() {
-        group.sampling_mode(SamplingMode::Flat).sample_size(20).warm_up_time(Duration::from_millis(500));
-        group.measurement_time(Duration::from_secs(3));
-    } else {
-        group.sample_size(50).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
-    }
-    for &implementation in workload.implementations() {
-        let mut prepared = Prepared::new(workload, implementation).expect("the workload sets up");
-        group.bench_function(implementation.name(), |b| {
-            b.iter_custom(|iters| {
-                let start = Instant::now();
-                prepared.run(black_box(iters));
-                start.elapsed()
-            });
-        });
-    }
-    group.finish();
-}
+use criterion::Criterion;
+use portlab_benches::{Workload, workload_group};
 
 fn all_workloads(c: &mut Criterion) {
     // The HPET's workloads have their own bench target (`benches/hpet.rs`).

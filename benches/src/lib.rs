@@ -11,3 +11,34 @@
 //! `docs/benchmarks.md` has the method and the figures.
 
 pub use portlab_bench::{Implementation, Workload};
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, SamplingMode};
+use portlab_bench::Prepared;
+
+/// One criterion group for `workload`, its implementations as members.
+/// Sized so that the whole suite stays within a few minutes on two cores:
+/// the micro workloads are nanoseconds and settle quickly; a replay is
+/// milliseconds, so it gets few, flat samples.
+pub fn workload_group(c: &mut Criterion, workload: Workload) {
+    let mut group = c.benchmark_group(workload.name());
+    if workload.is_replay() {
+        group.sampling_mode(SamplingMode::Flat).sample_size(20).warm_up_time(Duration::from_millis(500));
+        group.measurement_time(Duration::from_secs(3));
+    } else {
+        group.sample_size(50).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
+    }
+    for &implementation in workload.implementations() {
+        let mut prepared = Prepared::new(workload, implementation).expect("the workload sets up");
+        group.bench_function(implementation.name(), |b| {
+            b.iter_custom(|iters| {
+                let start = Instant::now();
+                prepared.run(black_box(iters));
+                start.elapsed()
+            });
+        });
+    }
+    group.finish();
+}
