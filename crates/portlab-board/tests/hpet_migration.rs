@@ -12,39 +12,7 @@ use portlab_board::{Board, BoardConfig, Event, Implementation, Registry};
 use portlab_device::migration::fix_crc;
 use portlab_device::{Error, LoadError};
 
-/// A fresh instance with the project defaults.
-const FRESH_VECTOR: &str = "
-0000: 44 45 56 53 e7 00 01 00 b8 00 00 00 00 00 00 00
-0010: 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
-0020: 00 00 00 00 00 00 00 00 00 00 00 00 03 00 00 00
-0030: 00 00 00 00 30 00 00 00 04 01 ff 00 ff ff ff ff
-0040: ff ff ff ff 00 00 00 00 00 00 00 00 00 00 00 00
-0050: 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
-0060: 00 00 00 00 30 00 00 00 04 01 ff 00 ff ff ff ff
-0070: ff ff ff ff 00 00 00 00 00 00 00 00 00 00 00 00
-0080: 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
-0090: 00 00 00 00 30 00 00 00 04 01 ff 00 ff ff ff ff
-00a0: ff ff ff ff 00 00 00 00 00 00 00 00 00 00 00 00
-00b0: 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
-00c0: 00 00 00 00 04 75 82 9f
-";
-
-/// H42: comparator 0 armed for 10000 ns, saved at 5000 ns.
-const ARMED_VECTOR: &str = "
-0000: 44 45 56 53 e7 00 01 00 b8 00 00 00 01 00 00 00
-0010: 00 00 00 00 00 00 00 00 00 00 00 00 f4 01 00 00
-0020: 00 00 00 00 00 00 00 00 00 00 00 00 03 00 00 00
-0030: 00 00 00 00 34 04 00 00 04 01 ff 00 e8 03 00 00
-0040: 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
-0050: 00 00 00 00 10 27 00 00 00 00 00 00 01 00 00 00
-0060: 00 00 00 00 30 00 00 00 04 01 ff 00 ff ff ff ff
-0070: ff ff ff ff 00 00 00 00 00 00 00 00 00 00 00 00
-0080: 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
-0090: 00 00 00 00 30 00 00 00 04 01 ff 00 ff ff ff ff
-00a0: ff ff ff ff 00 00 00 00 00 00 00 00 00 00 00 00
-00b0: 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
-00c0: 00 00 00 00 e9 51 cb 55
-";
+use portlab_hpet::vectors::{ARMED_AT_5000 as ARMED_VECTOR, FRESH as FRESH_VECTOR};
 
 fn implementations() -> Vec<Implementation> {
     let registry = Registry::builtin();

@@ -525,6 +525,7 @@ impl Device for Hpet {
 }
 
 pub mod guest;
+pub mod vectors;
 
 #[cfg(test)]
 mod tests;
