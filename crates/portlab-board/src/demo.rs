@@ -135,13 +135,23 @@ impl Guest {
         Ok(value)
     }
 
-    fn read(&mut self, offset: u64) -> Result<u64, StepError> {
-        let v = self.exec(Command::Read { dev: "pl011".into(), offset, size: 4, expected: None })?;
+    /// An MMIO read of any device, as a trace command.
+    fn mmio_read(&mut self, dev: &str, offset: u64, size: u32) -> Result<u64, StepError> {
+        let v = self.exec(Command::Read { dev: dev.into(), offset, size, expected: None })?;
         Ok(v.unwrap_or(0))
     }
 
+    /// An MMIO write of any device, as a trace command.
+    fn mmio_write(&mut self, dev: &str, offset: u64, value: u64, size: u32) -> Result<(), StepError> {
+        self.exec(Command::Write { dev: dev.into(), offset, value, size }).map(|_| ())
+    }
+
+    fn read(&mut self, offset: u64) -> Result<u64, StepError> {
+        self.mmio_read("pl011", offset, 4)
+    }
+
     fn write(&mut self, offset: u64, value: u64) -> Result<(), StepError> {
-        self.exec(Command::Write { dev: "pl011".into(), offset, value, size: 4 }).map(|_| ())
+        self.mmio_write("pl011", offset, value, 4)
     }
 
     fn irq_pending(&self) -> bool {
@@ -149,12 +159,11 @@ impl Guest {
     }
 
     fn rtc_read(&mut self, offset: u64) -> Result<u64, StepError> {
-        let v = self.exec(Command::Read { dev: "pl031".into(), offset, size: 4, expected: None })?;
-        Ok(v.unwrap_or(0))
+        self.mmio_read("pl031", offset, 4)
     }
 
     fn rtc_write(&mut self, offset: u64, value: u64) -> Result<(), StepError> {
-        self.exec(Command::Write { dev: "pl031".into(), offset, value, size: 4 }).map(|_| ())
+        self.mmio_write("pl031", offset, value, 4)
     }
 
     /// rtc-pl031's probe: read the clock, and set a wake alarm 2 s ahead.
@@ -178,12 +187,11 @@ impl Guest {
     }
 
     fn hpet_read(&mut self, offset: u64, size: u32) -> Result<u64, StepError> {
-        let v = self.exec(Command::Read { dev: "hpet".into(), offset, size, expected: None })?;
-        Ok(v.unwrap_or(0))
+        self.mmio_read("hpet", offset, size)
     }
 
     fn hpet_write(&mut self, offset: u64, value: u64, size: u32) -> Result<(), StepError> {
-        self.exec(Command::Write { dev: "hpet".into(), offset, value, size }).map(|_| ())
+        self.mmio_write("hpet", offset, value, size)
     }
 
     /// A periodic 100 ms tick on HPET timer 0, as a kernel's boot
