@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 
+#include "common/devaccess.h"
 #include "common/devstate.h"
 
 #define LOW32 0xFFFFFFFFULL
@@ -482,14 +483,6 @@ static void write_reg(HpetState *s, uint64_t offset, unsigned shift,
     }
 }
 
-static int access_ok(uint64_t offset, uint32_t size)
-{
-    if (size != 4 && size != 8) {
-        return 0;
-    }
-    return (offset & (size - 1u)) == 0 && offset <= HPET_REGION_SIZE - size;
-}
-
 static PortlabStatus hpet_create(const PortlabHostOps *host, void *host_ctx,
                                  const PortlabProperty *props,
                                  uint32_t num_props, PortlabDevice **out)
@@ -564,7 +557,10 @@ static PortlabStatus hpet_reset(PortlabDevice *dev)
 static PortlabStatus hpet_read(PortlabDevice *dev, uint64_t offset,
                                uint32_t size, uint64_t *value)
 {
-    if (dev == NULL || value == NULL || !access_ok(offset, size)) {
+    /* Only what the ops table declares (4 and 8 bytes, aligned, inside
+     * the region) reaches the registers. */
+    if (dev == NULL || value == NULL ||
+        !devaccess_ok(&portlab_hpet_c_ops, offset, size)) {
         return PORTLAB_ERR_INVALID;
     }
     /* Section 6: one evaluation of R, then the half the access selects. */
@@ -577,7 +573,7 @@ static PortlabStatus hpet_read(PortlabDevice *dev, uint64_t offset,
 static PortlabStatus hpet_write(PortlabDevice *dev, uint64_t offset,
                                 uint32_t size, uint64_t value)
 {
-    if (dev == NULL || !access_ok(offset, size)) {
+    if (dev == NULL || !devaccess_ok(&portlab_hpet_c_ops, offset, size)) {
         return PORTLAB_ERR_INVALID;
     }
     if (size == 4 && (value >> 32) != 0) {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/devaccess.h"
 #include "common/devstate.h"
 
 /* Section 3: the device's state. Private to this file. */
@@ -193,9 +194,11 @@ static void pl011_loopback_modem(Pl011State *s)
     pl011_update(s);
 }
 
-/* One 32-bit register read, decoded by offset >> 2 (section 4). */
-static uint32_t pl011_read32(Pl011State *s, uint64_t offset)
+/* One 32-bit register read, decoded by offset >> 2 (section 4). A
+ * DevAccessRead32: devaccess_read_split calls it once per 32-bit unit. */
+static uint32_t pl011_read32(void *opaque, uint64_t offset)
 {
+    Pl011State *s = opaque;
     switch (offset >> 2) {
     case PL011_DR >> 2:
         return pl011_dr_read(s);
@@ -234,9 +237,11 @@ static uint32_t pl011_read32(Pl011State *s, uint64_t offset)
     }
 }
 
-/* One 32-bit register write, decoded by offset >> 2 (section 10). */
-static void pl011_write32(Pl011State *s, uint64_t offset, uint32_t value)
+/* One 32-bit register write, decoded by offset >> 2 (section 10). A
+ * DevAccessWrite32, like pl011_read32. */
+static void pl011_write32(void *opaque, uint64_t offset, uint32_t value)
 {
+    Pl011State *s = opaque;
     switch (offset >> 2) {
     case PL011_DR >> 2:
         pl011_dr_write(s, value);
@@ -289,15 +294,6 @@ static void pl011_write32(Pl011State *s, uint64_t offset, uint32_t value)
                 offset);
         break;
     }
-}
-
-static int access_ok(uint64_t offset, uint32_t size)
-{
-    if (size != 1 && size != 2 && size != 4 && size != 8) {
-        return 0;
-    }
-    /* size is a power of two here, so the mask is the alignment check. */
-    return (offset & (size - 1u)) == 0 && offset <= PL011_REGION_SIZE - size;
 }
 
 static void pl011_reset_state(Pl011State *s)
@@ -356,39 +352,29 @@ static PortlabStatus pl011_reset(PortlabDevice *dev)
     return PORTLAB_OK;
 }
 
+/* Section 5: the sizes and region the ops table declares are the only
+ * accesses that reach the registers, and the device works in 32-bit units:
+ * an 8-byte access is two 32-bit ones, a 1- or 2-byte access is a 32-bit
+ * one at the same offset (read masked, write zero-extended). */
 static PortlabStatus pl011_read(PortlabDevice *dev, uint64_t offset,
                                 uint32_t size, uint64_t *value)
 {
-    if (dev == NULL || value == NULL || !access_ok(offset, size)) {
+    if (dev == NULL || value == NULL ||
+        !devaccess_ok(&portlab_pl011_c_ops, offset, size)) {
         return PORTLAB_ERR_INVALID;
     }
-    Pl011State *s = state_of(dev);
-    /* Section 5: the device works in 32-bit units. */
-    uint64_t v = pl011_read32(s, offset);
-    if (size == 8) {
-        v |= (uint64_t)pl011_read32(s, offset + 4) << 32;
-    } else if (size < 4) {
-        v &= (1u << (size * 8u)) - 1u;
-    }
-    *value = v;
+    *value = devaccess_read_split(state_of(dev), pl011_read32, offset, size);
     return PORTLAB_OK;
 }
 
 static PortlabStatus pl011_write(PortlabDevice *dev, uint64_t offset,
                                  uint32_t size, uint64_t value)
 {
-    if (dev == NULL || !access_ok(offset, size)) {
+    if (dev == NULL || !devaccess_ok(&portlab_pl011_c_ops, offset, size)) {
         return PORTLAB_ERR_INVALID;
     }
-    if (size < 8 && (value >> (size * 8u)) != 0) {
-        return PORTLAB_ERR_INVALID;
-    }
-    Pl011State *s = state_of(dev);
-    pl011_write32(s, offset, (uint32_t)value);
-    if (size == 8) {
-        pl011_write32(s, offset + 4, (uint32_t)(value >> 32));
-    }
-    return PORTLAB_OK;
+    return devaccess_write_split(state_of(dev), pl011_write32, offset, size,
+                                 value);
 }
 
 static PortlabStatus pl011_can_receive(PortlabDevice *dev, uint32_t *room)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "common/devaccess.h"
 #include "common/devstate.h"
 
 /* Section 3: the device's state. Private to this file. */
@@ -79,9 +80,11 @@ static void pl031_arm_alarm(Pl031State *s)
     s->host->timer_arm(s->host_ctx, PL031_TIMER_ALARM, deadline);
 }
 
-/* One 32-bit-or-narrower register read at the exact offset (section 5). */
-static uint32_t pl031_read_reg(Pl031State *s, uint64_t offset)
+/* One 32-bit-or-narrower register read at the exact offset (section 5).
+ * A DevAccessRead32: devaccess_read_split calls it once per 32-bit unit. */
+static uint32_t pl031_read_reg(void *opaque, uint64_t offset)
 {
+    Pl031State *s = opaque;
     switch (offset) {
     case PL031_DR:
         return pl031_count(s);
@@ -109,8 +112,10 @@ static uint32_t pl031_read_reg(Pl031State *s, uint64_t offset)
     }
 }
 
-static void pl031_write_reg(Pl031State *s, uint64_t offset, uint32_t value)
+/* One register write at the exact offset (section 5); a DevAccessWrite32. */
+static void pl031_write_reg(void *opaque, uint64_t offset, uint32_t value)
 {
+    Pl031State *s = opaque;
     switch (offset) {
     case PL031_LR: {
         uint32_t count = pl031_count(s);
@@ -143,15 +148,6 @@ static void pl031_write_reg(Pl031State *s, uint64_t offset, uint32_t value)
         log_offset(s, "pl031_write: Bad offset 0x%llx", offset);
         break;
     }
-}
-
-static int access_ok(uint64_t offset, uint32_t size)
-{
-    if (size != 1 && size != 2 && size != 4 && size != 8) {
-        return 0;
-    }
-    /* size is a power of two here, so the mask is the alignment check. */
-    return (offset & (size - 1u)) == 0 && offset <= PL031_REGION_SIZE - size;
 }
 
 static PortlabStatus pl031_create(const PortlabHostOps *host, void *host_ctx,
@@ -189,43 +185,29 @@ static PortlabStatus pl031_reset(PortlabDevice *dev)
     return dev == NULL ? PORTLAB_ERR_INVALID : PORTLAB_OK;
 }
 
+/* Section 7: only the sizes and region the ops table declares reach the
+ * registers; 8-byte accesses are two 4-byte ones, A then A+4, and 1- and
+ * 2-byte ones reach the register at their own offset (read masked to the
+ * size, write zero-extended). */
 static PortlabStatus pl031_read(PortlabDevice *dev, uint64_t offset,
                                 uint32_t size, uint64_t *value)
 {
-    if (dev == NULL || value == NULL || !access_ok(offset, size)) {
+    if (dev == NULL || value == NULL ||
+        !devaccess_ok(&portlab_pl031_c_ops, offset, size)) {
         return PORTLAB_ERR_INVALID;
     }
-    Pl031State *s = state_of(dev);
-    /* Section 7: 8-byte accesses are two 4-byte ones, A then A+4. */
-    if (size == 8) {
-        uint64_t low = pl031_read_reg(s, offset);
-        uint64_t high = pl031_read_reg(s, offset + 4);
-        *value = low | (high << 32);
-        return PORTLAB_OK;
-    }
-    uint64_t v = pl031_read_reg(s, offset);
-    if (size < 4) {
-        v &= (1u << (size * 8u)) - 1u;
-    }
-    *value = v;
+    *value = devaccess_read_split(state_of(dev), pl031_read_reg, offset, size);
     return PORTLAB_OK;
 }
 
 static PortlabStatus pl031_write(PortlabDevice *dev, uint64_t offset,
                                  uint32_t size, uint64_t value)
 {
-    if (dev == NULL || !access_ok(offset, size)) {
+    if (dev == NULL || !devaccess_ok(&portlab_pl031_c_ops, offset, size)) {
         return PORTLAB_ERR_INVALID;
     }
-    if (size < 8 && (value >> (size * 8u)) != 0) {
-        return PORTLAB_ERR_INVALID;
-    }
-    Pl031State *s = state_of(dev);
-    pl031_write_reg(s, offset, (uint32_t)value);
-    if (size == 8) {
-        pl031_write_reg(s, offset + 4, (uint32_t)(value >> 32));
-    }
-    return PORTLAB_OK;
+    return devaccess_write_split(state_of(dev), pl031_write_reg, offset, size,
+                                 value);
 }
 
 static PortlabStatus pl031_can_receive(PortlabDevice *dev, uint32_t *room)

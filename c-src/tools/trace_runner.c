@@ -15,10 +15,13 @@
  * The board's devices come from one list, board_devices.h. `make -C c-src`
  * builds the runner with the C models; `make -C c-src rust` also links the
  * Rust device library and can then run the Rust rewrites (x-pl011-rust,
- * ...): a C core hosting Rust devices.
+ * ...): a C core hosting Rust devices, and shadow devices (`--impl
+ * shadow`, see "Shadow devices" below): the C model answers the guest, the
+ * Rust rewrite runs beside it, and the first difference stops the run.
  *
- * Usage: portlab-run [--impl c|rust] [--device NAME=IMPL]... [-v] TRACE...
- * Exit status: 0 ok, 1 a failed expectation, 2 a bad trace or usage.
+ * Usage: portlab-run [--impl c|rust|shadow] [--device NAME=IMPL]... [-v] TRACE...
+ * Exit status: 0 ok, 1 a failed expectation or a shadow divergence, 2 a
+ * bad trace or usage.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -27,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/devaccess.h"
 #include "portlab_device.h"
 
 /* Every ops table of the board, declared from the one list (a device added
@@ -84,6 +88,24 @@ typedef struct Timer {
 
 struct Board;
 
+/* One call a device made to its host, as a shadow run records it to
+ * compare the C model's calls with the Rust rewrite's, in order. */
+enum EffectKind { FX_IRQ, FX_TX, FX_BREAK, FX_TIMER_ARM, FX_TIMER_CANCEL, FX_LOG, FX_MEM, FX_TIMER_ARM_FIRST };
+
+typedef struct Effect {
+    enum EffectKind kind;
+    uint32_t a;  /* line, byte, on, timer, log kind or size */
+    uint64_t b;  /* level, deadline or address */
+    uint64_t c;  /* value */
+    char *text;  /* log message (owned), else NULL */
+} Effect;
+
+typedef struct Effects {
+    Effect *e;
+    size_t n, cap;
+    int lost; /* an allocation failed: the record is incomplete */
+} Effects;
+
 /* The host side of one instance (board.rs, BoardHost): what a device's
  * callbacks reach. A migration creates a new one for the new instance. */
 typedef struct HostCtx {
@@ -91,9 +113,15 @@ typedef struct HostCtx {
     size_t slot;
     uint32_t num_irqs;
     uint32_t num_timers;
+    /* Shadow runs only (NULL, 1 otherwise): where the instance's calls are
+     * recorded, and whether they also reach the board (the C model's) or
+     * are only recorded (the Rust rewrite's). */
+    Effects *record;
+    int perform;
 } HostCtx;
 
 typedef struct Slot {
+    size_t index; /* in board_devices */
     const char *name;
     const PortlabDeviceOps *const *impls;
     enum Impl impl;
@@ -128,6 +156,10 @@ typedef struct Board {
     const char *file;
     uint64_t line;
     unsigned long long diagnostics;
+    /* The first shadow divergence (exit status 1; 2 if recording failed)
+     * and its message, once there is one. */
+    int shadow_status;
+    char shadow_text[512];
 } Board;
 
 /* ---- Errors ------------------------------------------------------------ */
@@ -182,20 +214,75 @@ static const char *impl_label(enum Impl impl)
     return impl == IMPL_C ? "C" : impl == IMPL_RUST ? "Rust" : "shadow";
 }
 
+#ifdef PORTLAB_WITH_RUST
+static const PortlabDeviceOps *shadow_table(const Slot *s);
+#endif
+
 /* The ops table of `impl` for a slot, or NULL (with error_text set). */
 static const PortlabDeviceOps *implementation(const Slot *s, enum Impl impl)
 {
-    const PortlabDeviceOps *ops = impl == IMPL_SHADOW ? NULL : s->impls[impl];
+    if (impl == IMPL_SHADOW) {
+#ifdef PORTLAB_WITH_RUST
+        if (s->impls[IMPL_RUST] != NULL) {
+            return shadow_table(s);
+        }
+        /* Nothing to compare with: the C model alone, said once. */
+        static int told[NUM_DEVICES];
+        if (!told[s->index]) {
+            told[s->index] = 1;
+            fprintf(stderr, "portlab-run: %s has no Rust implementation: it runs as C, not as a shadow\n", s->name);
+        }
+        impl = IMPL_C;
+#else
+        fail("%s: no shadow implementation in this build: a shadow runs the C model and the Rust rewrite side by "
+             "side, so it needs the Rust device library (`make -C c-src rust` builds build/portlab-run-rust)",
+             s->name);
+        return NULL;
+#endif
+    }
+    const PortlabDeviceOps *ops = s->impls[impl];
     if (ops == NULL) {
         fail("%s: no %s implementation in this build%s", s->name, impl_label(impl),
-             impl == IMPL_SHADOW  ? " (the C runner has no shadow devices)"
-             : impl == IMPL_RUST ? " (make rust links the Rust device library)"
-                                 : "");
+             impl == IMPL_RUST ? " (make rust links the Rust device library)" : "");
     }
     return ops;
 }
 
 /* ---- Host callbacks --------------------------------------------------- */
+
+/* Records a callback when the instance is recorded (a shadow run); returns
+ * whether the board performs it (always, except for the Rust rewrite in a
+ * shadow, whose calls are only compared). */
+static int effect(HostCtx *h, enum EffectKind kind, uint32_t a, uint64_t b, uint64_t c, const char *text)
+{
+    Effects *fx = h->record;
+    if (fx == NULL) {
+        return h->perform;
+    }
+    if (fx->n == fx->cap) {
+        size_t ncap = fx->cap ? fx->cap * 2 : 16;
+        Effect *ne = realloc(fx->e, ncap * sizeof *ne);
+        if (ne == NULL) {
+            fx->lost = 1;
+            return h->perform;
+        }
+        fx->e = ne;
+        fx->cap = ncap;
+    }
+    Effect *e = &fx->e[fx->n];
+    *e = (Effect){kind, a, b, c, NULL};
+    if (text != NULL) {
+        size_t len = strlen(text) + 1;
+        e->text = malloc(len);
+        if (e->text == NULL) {
+            fx->lost = 1;
+            return h->perform;
+        }
+        memcpy(e->text, text, len);
+    }
+    fx->n++;
+    return h->perform;
+}
 
 static Slot *slot_of(HostCtx *h)
 {
@@ -224,6 +311,9 @@ static void cb_set_irq(void *ctx, uint32_t line, uint32_t level)
 {
     HostCtx *h = ctx;
     Slot *s = slot_of(h);
+    if (!effect(h, FX_IRQ, line, level != 0, 0, NULL)) {
+        return;
+    }
     if (line >= h->num_irqs || line >= s->num_levels) {
         diagnostic(h, PORTLAB_LOG_GUEST_ERROR, "device set IRQ line %u, which it does not have", (unsigned)line);
         return;
@@ -238,16 +328,20 @@ static void cb_set_irq(void *ctx, uint32_t line, uint32_t level)
 static void cb_serial_send(void *ctx, const uint8_t *bytes, uint32_t len)
 {
     HostCtx *h = ctx;
+    /* Recorded byte by byte: one send of two bytes and two sends of one
+     * byte are the same to the guest and give the same events. */
     for (uint32_t i = 0; i < len; i++) {
-        printf("tx %s 0x%02x\n", slot_of(h)->name, bytes[i]);
+        if (effect(h, FX_TX, bytes[i], 0, 0, NULL)) {
+            printf("tx %s 0x%02x\n", slot_of(h)->name, bytes[i]);
+        }
     }
 }
 
 static void cb_serial_set_break(void *ctx, uint32_t on)
 {
-    /* The trace backend has no line to hold in break. */
-    (void)ctx;
-    (void)on;
+    /* The trace backend has no line to hold in break; a shadow compares
+     * the call. */
+    (void)effect(ctx, FX_BREAK, on != 0, 0, 0, NULL);
 }
 
 static uint64_t cb_clock_ns(void *ctx)
@@ -280,7 +374,7 @@ static int timer_exists(HostCtx *h, uint32_t timer)
 static void cb_timer_arm(void *ctx, uint32_t timer, uint64_t deadline)
 {
     HostCtx *h = ctx;
-    if (timer_exists(h, timer)) {
+    if (effect(h, FX_TIMER_ARM, timer, deadline, 0, NULL) && timer_exists(h, timer)) {
         arm(h, timer, deadline, h->board->timer_seq++);
     }
 }
@@ -290,7 +384,7 @@ static void cb_timer_arm(void *ctx, uint32_t timer, uint64_t deadline)
 static void cb_timer_arm_first(void *ctx, uint32_t timer)
 {
     HostCtx *h = ctx;
-    if (timer_exists(h, timer)) {
+    if (effect(h, FX_TIMER_ARM_FIRST, timer, 0, 0, NULL) && timer_exists(h, timer)) {
         arm(h, timer, 0, h->board->first_seq--);
     }
 }
@@ -299,19 +393,25 @@ static void cb_timer_cancel(void *ctx, uint32_t timer)
 {
     HostCtx *h = ctx;
     Slot *s = slot_of(h);
-    if (timer < s->num_timer_slots) {
+    if (effect(h, FX_TIMER_CANCEL, timer, 0, 0, NULL) && timer < s->num_timer_slots) {
         s->timers[timer].armed = 0;
     }
 }
 
 static void cb_log(void *ctx, uint32_t kind, const char *message)
 {
-    diagnostic(ctx, kind, "%s", message != NULL ? message : "");
+    const char *text = message != NULL ? message : "";
+    if (effect(ctx, FX_LOG, kind, 0, 0, text)) {
+        diagnostic(ctx, kind, "%s", text);
+    }
 }
 
 static void cb_mem_write(void *ctx, uint64_t addr, uint32_t size, uint64_t value)
 {
     HostCtx *h = ctx;
+    if (!effect(h, FX_MEM, size, addr, value, NULL)) {
+        return;
+    }
     if ((size != 1 && size != 2 && size != 4 && size != 8) || (size < 8 && (value >> (size * 8)) != 0)) {
         diagnostic(h, PORTLAB_LOG_GUEST_ERROR,
                    "device wrote %u bytes of 0x%" PRIx64 " to guest memory: not a valid memory write", (unsigned)size,
@@ -334,6 +434,398 @@ static const PortlabHostOps host_ops = {
     .mem_write = cb_mem_write,
     .timer_arm_first = cb_timer_arm_first,
 };
+
+#ifdef PORTLAB_WITH_RUST
+/* ---- Shadow devices (--impl shadow) ------------------------------------ */
+
+/*
+ * A shadow is itself a device, as in crates/portlab-shadow: its ops table
+ * is the C model's description with the entry points below, which forward
+ * every call to a C instance and to a Rust instance. Each instance has its
+ * own host context; the C model's calls to the host are performed (the
+ * guest, the event log and the timer queue see the C model only, so stdout
+ * is that of an `--impl c` run) and recorded, the Rust rewrite's are only
+ * recorded. The C result is the answer.
+ *
+ * After every forwarded call the two are compared, in this order: the
+ * status codes, the value returned (read, can_receive), the host calls in
+ * order (irq, tx, break, timer arm/cancel, log messages, mem writes; the
+ * clock reads are not calls that change anything and are not compared),
+ * and the saved migration blobs, byte for byte. At create the ops tables'
+ * descriptions are compared too. The first difference is recorded on the
+ * board; the runner reports it after the command and stops with exit
+ * status 1 (the Rust runner's shadow only logs it and goes on). From then
+ * on the Rust instance is no longer called.
+ *
+ * save answers with the C model's blob (a shadow migrates as the C model
+ * would); `migrate DEV` with no target goes from a shadow to C, as on the
+ * Rust board; `migrate DEV shadow` loads the blob into both.
+ */
+typedef struct Shadow {
+    Board *board;
+    const char *name;
+    /* Indexed by IMPL_C and IMPL_RUST. */
+    const PortlabDeviceOps *ops[2];
+    PortlabDevice *dev[2];
+    HostCtx host[2];
+    Effects fx[2];
+    uint8_t *blob[2];
+    uint32_t cap[2];
+} Shadow;
+
+static void effects_clear(Effects *fx)
+{
+    for (size_t i = 0; i < fx->n; i++) {
+        free(fx->e[i].text);
+    }
+    fx->n = 0;
+    fx->lost = 0;
+}
+
+static Shadow *shadow_of(PortlabDevice *dev)
+{
+    return (Shadow *)(void *)dev;
+}
+
+/* Whether the Rust instance is still driven: it exists, and nothing has
+ * diverged yet. */
+static int shadow_live(const Shadow *sh)
+{
+    return sh->dev[IMPL_RUST] != NULL && sh->board->shadow_status == 0;
+}
+
+static void shadow_begin(Shadow *sh)
+{
+    effects_clear(&sh->fx[IMPL_C]);
+    effects_clear(&sh->fx[IMPL_RUST]);
+}
+
+static void describe_effect(const Effect *e, char *out, size_t n)
+{
+    if (e == NULL) {
+        snprintf(out, n, "nothing");
+        return;
+    }
+    switch (e->kind) {
+    case FX_IRQ: snprintf(out, n, "irq %u %u", (unsigned)e->a, (unsigned)e->b); break;
+    case FX_TX: snprintf(out, n, "tx 0x%02x", (unsigned)e->a); break;
+    case FX_BREAK: snprintf(out, n, "break %u", (unsigned)e->a); break;
+    case FX_TIMER_ARM: snprintf(out, n, "timer_arm %u %" PRIu64, (unsigned)e->a, e->b); break;
+    case FX_TIMER_CANCEL: snprintf(out, n, "timer_cancel %u", (unsigned)e->a); break;
+    case FX_LOG: snprintf(out, n, "log %u \"%.80s\"", (unsigned)e->a, e->text); break;
+    case FX_MEM: snprintf(out, n, "mem 0x%016" PRIx64 " %u 0x%" PRIx64, e->b, (unsigned)e->a, e->c); break;
+    case FX_TIMER_ARM_FIRST: snprintf(out, n, "timer_arm_first %u", (unsigned)e->a); break;
+    }
+}
+
+static int same_effect(const Effect *x, const Effect *y)
+{
+    return x->kind == y->kind && x->a == y->a && x->b == y->b && x->c == y->c &&
+           (x->text == NULL ? y->text == NULL : y->text != NULL && strcmp(x->text, y->text) == 0);
+}
+
+/* Saves instance k into its buffer (ask, grow, retry). */
+static PortlabStatus shadow_save(Shadow *sh, int k, uint32_t *len)
+{
+    for (;;) {
+        *len = 0;
+        PortlabStatus st = sh->ops[k]->save(sh->dev[k], sh->blob[k], sh->cap[k], len);
+        if (st == PORTLAB_ERR_BUFFER_TOO_SMALL && *len > sh->cap[k]) {
+            uint8_t *grown = realloc(sh->blob[k], *len);
+            if (grown == NULL) {
+                return PORTLAB_ERR_NO_MEMORY;
+            }
+            sh->blob[k] = grown;
+            sh->cap[k] = *len;
+            continue;
+        }
+        return st == PORTLAB_OK && *len > sh->cap[k] ? PORTLAB_ERR_INVALID : st;
+    }
+}
+
+/* Compares the two instances after one forwarded call (st and value:
+ * C's, then Rust's; value NULL when the call returns none) and records the
+ * first difference, with the call printed from fmt. */
+static void shadow_compare(Shadow *sh, const PortlabStatus st[2], const uint64_t *value, const char *fmt, ...)
+{
+    Board *b = sh->board;
+    const Effects *fc = &sh->fx[IMPL_C], *fr = &sh->fx[IMPL_RUST];
+    char why[320] = "";
+    int status = 1;
+    if (b->shadow_status != 0) {
+        return;
+    }
+    if (fc->lost || fr->lost) {
+        status = 2;
+        snprintf(why, sizeof why, "could not be compared: out of memory");
+    } else if (st[IMPL_C] != st[IMPL_RUST]) {
+        snprintf(why, sizeof why, "returned status c=%s rust=%s", status_name(st[IMPL_C]), status_name(st[IMPL_RUST]));
+    } else if (value != NULL && st[IMPL_C] == PORTLAB_OK && value[IMPL_C] != value[IMPL_RUST]) {
+        snprintf(why, sizeof why, "returned c=0x%" PRIx64 " rust=0x%" PRIx64, value[IMPL_C], value[IMPL_RUST]);
+    } else {
+        size_t n = fc->n > fr->n ? fc->n : fr->n;
+        for (size_t i = 0; i < n; i++) {
+            const Effect *ec = i < fc->n ? &fc->e[i] : NULL, *er = i < fr->n ? &fr->e[i] : NULL;
+            if (ec == NULL || er == NULL || !same_effect(ec, er)) {
+                char dc[128], dr[128];
+                describe_effect(ec, dc, sizeof dc);
+                describe_effect(er, dr, sizeof dr);
+                snprintf(why, sizeof why, "made different host calls: call %zu c=%s rust=%s", i + 1, dc, dr);
+                break;
+            }
+        }
+    }
+    if (why[0] == '\0' && sh->dev[IMPL_C] != NULL && sh->dev[IMPL_RUST] != NULL) {
+        uint32_t len[2] = {0, 0};
+        PortlabStatus sc = shadow_save(sh, IMPL_C, &len[IMPL_C]);
+        PortlabStatus sr = shadow_save(sh, IMPL_RUST, &len[IMPL_RUST]);
+        if (sc != PORTLAB_OK || sr != PORTLAB_OK) {
+            snprintf(why, sizeof why, "left states that cannot both be saved: c=%s rust=%s",
+                     sc == PORTLAB_OK ? "ok" : status_name(sc), sr == PORTLAB_OK ? "ok" : status_name(sr));
+        } else if (len[IMPL_C] != len[IMPL_RUST] || memcmp(sh->blob[IMPL_C], sh->blob[IMPL_RUST], len[IMPL_C]) != 0) {
+            const uint8_t *pc = sh->blob[IMPL_C], *pr = sh->blob[IMPL_RUST];
+            uint32_t first = 0;
+            while (first < len[IMPL_C] && first < len[IMPL_RUST] && pc[first] == pr[first]) {
+                first++;
+            }
+            snprintf(why, sizeof why, "left different saved states: from byte %u (lengths c=%u rust=%u)",
+                     (unsigned)first, (unsigned)len[IMPL_C], (unsigned)len[IMPL_RUST]);
+        }
+    }
+    if (why[0] == '\0') {
+        return;
+    }
+    char what[96];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    b->shadow_status = status;
+    snprintf(b->shadow_text, sizeof b->shadow_text, "shadow divergence: %s: %s %s", sh->name, what, why);
+}
+
+static void shadow_destroy(PortlabDevice *dev)
+{
+    Shadow *sh = shadow_of(dev);
+    for (int k = 0; k < 2; k++) {
+        if (sh->dev[k] != NULL) {
+            sh->ops[k]->destroy(sh->dev[k]);
+        }
+        effects_clear(&sh->fx[k]);
+        free(sh->fx[k].e);
+        free(sh->blob[k]);
+    }
+    free(sh);
+}
+
+/* Both instances, each with a copy of the board's host context for this
+ * slot: the C one performs and records, the Rust one only records. */
+static PortlabStatus shadow_create(const PortlabHostOps *host, void *host_ctx, const PortlabProperty *props,
+                                   uint32_t num_props, PortlabDevice **out)
+{
+    const HostCtx *outer = host_ctx;
+    const Slot *s = &outer->board->slots[outer->slot];
+    Shadow *sh = calloc(1, sizeof *sh);
+    if (sh == NULL) {
+        return PORTLAB_ERR_NO_MEMORY;
+    }
+    sh->board = outer->board;
+    sh->name = s->name;
+    PortlabStatus st[2];
+    for (int k = 0; k < 2; k++) {
+        sh->ops[k] = s->impls[k];
+        sh->host[k] = *outer;
+        sh->host[k].num_irqs = sh->ops[k]->num_irqs;
+        sh->host[k].num_timers = sh->ops[k]->num_timers;
+        sh->host[k].record = &sh->fx[k];
+        sh->host[k].perform = k == IMPL_C;
+        st[k] = sh->ops[k]->create(host, &sh->host[k], props, num_props, &sh->dev[k]);
+        if (st[k] == PORTLAB_OK && sh->dev[k] == NULL) {
+            st[k] = PORTLAB_ERR_INVALID;
+        }
+        if (st[k] != PORTLAB_OK) {
+            sh->dev[k] = NULL;
+        }
+    }
+    /* The board takes region, sizes, lines and timers from the C model's
+     * table: the Rust one must declare the same. */
+    const PortlabDeviceOps *c = sh->ops[IMPL_C], *r = sh->ops[IMPL_RUST];
+    uint64_t declared[2][6] = {
+        {c->region_size, c->access_sizes, c->num_irqs, c->num_timers, c->num_inputs, c->state_device_id},
+        {r->region_size, r->access_sizes, r->num_irqs, r->num_timers, r->num_inputs, r->state_device_id},
+    };
+    static const char *const fields[6] = {"region_size", "access_sizes", "num_irqs",
+                                          "num_timers",  "num_inputs",   "state_device_id"};
+    for (int i = 0; i < 6 && sh->board->shadow_status == 0; i++) {
+        if (declared[0][i] != declared[1][i]) {
+            sh->board->shadow_status = 1;
+            snprintf(sh->board->shadow_text, sizeof sh->board->shadow_text,
+                     "shadow divergence: %s: the ops tables declare %s c=0x%" PRIx64 " rust=0x%" PRIx64, sh->name,
+                     fields[i], declared[0][i], declared[1][i]);
+        }
+    }
+    shadow_compare(sh, st, NULL, "create");
+    if (st[IMPL_C] != PORTLAB_OK) {
+        shadow_destroy((PortlabDevice *)(void *)sh);
+        return st[IMPL_C];
+    }
+    *out = (PortlabDevice *)(void *)sh;
+    return PORTLAB_OK;
+}
+
+/* The forwarding entry points: C first, then Rust, then compare. */
+
+static PortlabStatus shadow_reset(PortlabDevice *dev)
+{
+    Shadow *sh = shadow_of(dev);
+    PortlabStatus st[2];
+    shadow_begin(sh);
+    st[IMPL_C] = sh->ops[IMPL_C]->reset(sh->dev[IMPL_C]);
+    if (shadow_live(sh)) {
+        st[IMPL_RUST] = sh->ops[IMPL_RUST]->reset(sh->dev[IMPL_RUST]);
+        shadow_compare(sh, st, NULL, "reset");
+    }
+    return st[IMPL_C];
+}
+
+static PortlabStatus shadow_read(PortlabDevice *dev, uint64_t offset, uint32_t size, uint64_t *value)
+{
+    Shadow *sh = shadow_of(dev);
+    PortlabStatus st[2];
+    uint64_t v[2] = {0, 0};
+    shadow_begin(sh);
+    st[IMPL_C] = sh->ops[IMPL_C]->read(sh->dev[IMPL_C], offset, size, &v[IMPL_C]);
+    if (shadow_live(sh)) {
+        st[IMPL_RUST] = sh->ops[IMPL_RUST]->read(sh->dev[IMPL_RUST], offset, size, &v[IMPL_RUST]);
+        shadow_compare(sh, st, v, "read 0x%03" PRIx64 " %u", offset, (unsigned)size);
+    }
+    *value = v[IMPL_C];
+    return st[IMPL_C];
+}
+
+static PortlabStatus shadow_write(PortlabDevice *dev, uint64_t offset, uint32_t size, uint64_t value)
+{
+    Shadow *sh = shadow_of(dev);
+    PortlabStatus st[2];
+    shadow_begin(sh);
+    st[IMPL_C] = sh->ops[IMPL_C]->write(sh->dev[IMPL_C], offset, size, value);
+    if (shadow_live(sh)) {
+        st[IMPL_RUST] = sh->ops[IMPL_RUST]->write(sh->dev[IMPL_RUST], offset, size, value);
+        shadow_compare(sh, st, NULL, "write 0x%03" PRIx64 " 0x%" PRIx64 " %u", offset, value, (unsigned)size);
+    }
+    return st[IMPL_C];
+}
+
+static PortlabStatus shadow_can_receive(PortlabDevice *dev, uint32_t *room)
+{
+    Shadow *sh = shadow_of(dev);
+    PortlabStatus st[2];
+    uint32_t r[2] = {0, 0};
+    shadow_begin(sh);
+    st[IMPL_C] = sh->ops[IMPL_C]->can_receive(sh->dev[IMPL_C], &r[IMPL_C]);
+    if (shadow_live(sh)) {
+        st[IMPL_RUST] = sh->ops[IMPL_RUST]->can_receive(sh->dev[IMPL_RUST], &r[IMPL_RUST]);
+        uint64_t v[2] = {r[IMPL_C], r[IMPL_RUST]};
+        shadow_compare(sh, st, v, "can_receive");
+    }
+    *room = r[IMPL_C];
+    return st[IMPL_C];
+}
+
+static PortlabStatus shadow_receive(PortlabDevice *dev, uint8_t byte)
+{
+    Shadow *sh = shadow_of(dev);
+    PortlabStatus st[2];
+    shadow_begin(sh);
+    st[IMPL_C] = sh->ops[IMPL_C]->receive(sh->dev[IMPL_C], byte);
+    if (shadow_live(sh)) {
+        st[IMPL_RUST] = sh->ops[IMPL_RUST]->receive(sh->dev[IMPL_RUST], byte);
+        shadow_compare(sh, st, NULL, "receive 0x%02x", (unsigned)byte);
+    }
+    return st[IMPL_C];
+}
+
+static PortlabStatus shadow_receive_break(PortlabDevice *dev)
+{
+    Shadow *sh = shadow_of(dev);
+    PortlabStatus st[2];
+    shadow_begin(sh);
+    st[IMPL_C] = sh->ops[IMPL_C]->receive_break(sh->dev[IMPL_C]);
+    if (shadow_live(sh)) {
+        st[IMPL_RUST] = sh->ops[IMPL_RUST]->receive_break(sh->dev[IMPL_RUST]);
+        shadow_compare(sh, st, NULL, "break");
+    }
+    return st[IMPL_C];
+}
+
+static PortlabStatus shadow_timer_expired(PortlabDevice *dev, uint32_t timer)
+{
+    Shadow *sh = shadow_of(dev);
+    PortlabStatus st[2];
+    shadow_begin(sh);
+    st[IMPL_C] = sh->ops[IMPL_C]->timer_expired(sh->dev[IMPL_C], timer);
+    if (shadow_live(sh)) {
+        st[IMPL_RUST] = sh->ops[IMPL_RUST]->timer_expired(sh->dev[IMPL_RUST], timer);
+        shadow_compare(sh, st, NULL, "timer %u expiry", (unsigned)timer);
+    }
+    return st[IMPL_C];
+}
+
+static PortlabStatus shadow_set_input(PortlabDevice *dev, uint32_t line, uint32_t level)
+{
+    Shadow *sh = shadow_of(dev);
+    PortlabStatus st[2];
+    shadow_begin(sh);
+    st[IMPL_C] = sh->ops[IMPL_C]->set_input(sh->dev[IMPL_C], line, level);
+    if (shadow_live(sh)) {
+        st[IMPL_RUST] = sh->ops[IMPL_RUST]->set_input(sh->dev[IMPL_RUST], line, level);
+        shadow_compare(sh, st, NULL, "input %u %u", (unsigned)line, (unsigned)level);
+    }
+    return st[IMPL_C];
+}
+
+/* The C model's blob: a shadow migrates as the C model would. */
+static PortlabStatus shadow_save_c(PortlabDevice *dev, uint8_t *buf, uint32_t cap, uint32_t *len)
+{
+    Shadow *sh = shadow_of(dev);
+    return sh->ops[IMPL_C]->save(sh->dev[IMPL_C], buf, cap, len);
+}
+
+static PortlabStatus shadow_load(PortlabDevice *dev, const uint8_t *blob, uint32_t len)
+{
+    Shadow *sh = shadow_of(dev);
+    PortlabStatus st[2];
+    shadow_begin(sh);
+    st[IMPL_C] = sh->ops[IMPL_C]->load(sh->dev[IMPL_C], blob, len);
+    if (shadow_live(sh)) {
+        st[IMPL_RUST] = sh->ops[IMPL_RUST]->load(sh->dev[IMPL_RUST], blob, len);
+        shadow_compare(sh, st, NULL, "load of a %u-byte blob", (unsigned)len);
+    }
+    return st[IMPL_C];
+}
+
+/* The shadow's ops table for a slot: the C model's description (it
+ * answers), the shadow's entry points. */
+static const PortlabDeviceOps *shadow_table(const Slot *s)
+{
+    static PortlabDeviceOps tables[NUM_DEVICES];
+    PortlabDeviceOps *t = &tables[s->index];
+    *t = *s->impls[IMPL_C];
+    t->create = shadow_create;
+    t->destroy = shadow_destroy;
+    t->reset = shadow_reset;
+    t->read = shadow_read;
+    t->write = shadow_write;
+    t->can_receive = shadow_can_receive;
+    t->receive = shadow_receive;
+    t->receive_break = shadow_receive_break;
+    t->timer_expired = shadow_timer_expired;
+    t->save = shadow_save_c;
+    t->load = shadow_load;
+    t->set_input = shadow_set_input;
+    return t;
+}
+#endif /* PORTLAB_WITH_RUST */
 
 /* ---- The board ---------------------------------------------------------- */
 
@@ -391,6 +883,8 @@ static int create_instance(Board *b, size_t index, const PortlabDeviceOps *ops, 
     h->slot = index;
     h->num_irqs = ops->num_irqs;
     h->num_timers = ops->num_timers;
+    h->record = NULL;
+    h->perform = 1;
     *dev = NULL;
     PortlabStatus st = ops->create(&host_ops, h, s->num_props ? s->props : NULL, s->num_props, dev);
     if (st == PORTLAB_OK && *dev == NULL) {
@@ -409,6 +903,7 @@ static int board_init(Board *b, const enum Impl impls[NUM_DEVICES])
 {
     for (size_t i = 0; i < NUM_DEVICES; i++) {
         Slot *s = &b->slots[i];
+        s->index = i;
         s->name = board_devices[i].name;
         s->impls = board_devices[i].impls;
         s->impl = impls[i];
@@ -491,9 +986,14 @@ static int deliver(Slot *s)
     return 0;
 }
 
+/* The board refuses what the device's ops table does not declare, with the
+ * same rule the C models apply (devaccess_check), and says why. */
 static int check_access(Slot *s, uint64_t offset, uint32_t size)
 {
-    if ((s->ops->access_sizes & size) == 0) {
+    switch (devaccess_check(s->ops->access_sizes, s->ops->region_size, offset, size)) {
+    case PORTLAB_ACCESS_OK:
+        return 0;
+    case PORTLAB_ACCESS_BAD_SIZE: {
         char accepted[32] = "";
         size_t used = 0;
         for (uint32_t k = 1; k <= 8; k <<= 1) {
@@ -504,14 +1004,13 @@ static int check_access(Slot *s, uint64_t offset, uint32_t size)
         }
         return fail("%s does not accept %u-byte accesses (accepted sizes: %s)", s->name, (unsigned)size, accepted);
     }
-    if (offset > s->ops->region_size || s->ops->region_size - offset < size) {
+    case PORTLAB_ACCESS_OUTSIDE_REGION:
         return fail("offset 0x%" PRIx64 " (%u bytes) is outside %s's region of 0x%" PRIx64 " bytes", offset,
                     (unsigned)size, s->name, s->ops->region_size);
-    }
-    if (offset % size != 0) {
+    case PORTLAB_ACCESS_MISALIGNED:
         return fail("offset 0x%" PRIx64 " is not a multiple of the access size %u", offset, (unsigned)size);
     }
-    return 0;
+    return fail("internal error: access check");
 }
 
 /* Moves the clock forward. Due timers fire in queue order, key (deadline,
@@ -607,6 +1106,7 @@ static int board_migrate(Board *b, size_t index, int to)
 {
     Slot *s = &b->slots[index];
     if (to < 0) {
+        /* C and Rust swap; a shadow goes to C (registry.rs, other). */
         enum Impl other = s->impl == IMPL_C ? IMPL_RUST : IMPL_C;
         /* Without the other implementation, a fresh instance of the same. */
         to = s->impls[other] != NULL ? (int)other : (int)s->impl;
@@ -859,7 +1359,7 @@ static int parse_impl(const char *word, int *out)
     } else if (strcmp(word, "rust") == 0) {
         *out = IMPL_RUST;
     } else if (strcmp(word, "shadow") == 0) {
-        /* Valid syntax (the Rust runner has shadow devices); this runner
+        /* Valid syntax everywhere; a build without the Rust device library
          * refuses it when it runs. */
         *out = IMPL_SHADOW;
     } else {
@@ -1318,6 +1818,16 @@ static int run_file(const char *path, const enum Impl impls[NUM_DEVICES], int ve
         if (result == 0) result = parse_command(&words, &command);
         if (result == 0) result = execute(&board, &command);
         fflush(stdout);
+        if (board.shadow_status != 0) {
+            /* A shadow divergence stops the run after its command: exit 1
+             * (2 if recording failed), or the command's own error. */
+            if (result == 0) {
+                snprintf(error_text, sizeof error_text, "%s", board.shadow_text);
+                result = board.shadow_status;
+            } else {
+                fprintf(stderr, "portlab-run: %s:%" PRIu64 ": %s\n", path, board.line, board.shadow_text);
+            }
+        }
     }
     if (result) {
         fprintf(stderr, "portlab-run: %s:%" PRIu64 ": %s\n", path, board.line, error_text);
@@ -1334,7 +1844,7 @@ static int run_file(const char *path, const enum Impl impls[NUM_DEVICES], int ve
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: portlab-run [--impl c|rust] [--device NAME=IMPL]... [-v] TRACE...\n");
+    fprintf(stderr, "usage: portlab-run [--impl c|rust|shadow] [--device NAME=IMPL]... [-v] TRACE...\n");
     fprintf(stderr, "devices: %s\n", device_list());
 }
 
@@ -1400,7 +1910,7 @@ int main(int argc, char **argv)
         if (device_set[d]) {
             impls[d] = device_impl[d];
         }
-        Slot probe = {.name = board_devices[d].name, .impls = board_devices[d].impls};
+        Slot probe = {.index = d, .name = board_devices[d].name, .impls = board_devices[d].impls};
         if (implementation(&probe, impls[d]) == NULL) {
             fprintf(stderr, "portlab-run: %s\n", error_text);
             return 2;

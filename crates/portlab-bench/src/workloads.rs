@@ -402,6 +402,7 @@ fn board_with_every_slot(implementation: Implementation) -> (Registry, BoardConf
                 rust: Some(c_models::null()),
                 shadow: None,
                 guest: None,
+                edge_cases: None,
                 saved_after_load: None,
             });
             (registry, BoardConfig::default_board(BoardImpl::C))

@@ -370,6 +370,10 @@ pub struct Board {
     shared: Rc<RefCell<Shared>>,
     slots: Vec<Slot>,
     names: Vec<String>,
+    /// The timer that stormed, once one has: the clock cannot move past
+    /// it (QEMU would hang there), so every later advance fails at once
+    /// with the same error instead of firing another million expiries.
+    stormed: Option<(usize, u32)>,
 }
 
 impl fmt::Debug for Board {
@@ -382,7 +386,8 @@ impl Board {
     /// Builds the board `config` from the devices in `registry`.
     pub fn new(registry: &Registry, config: &BoardConfig) -> Result<Board, BoardError> {
         let shared = Rc::new(RefCell::new(Shared::new(config.epoch)));
-        let mut board = Board { registry: registry.clone(), shared, slots: Vec::new(), names: Vec::new() };
+        let mut board =
+            Board { registry: registry.clone(), shared, slots: Vec::new(), names: Vec::new(), stormed: None };
         for (dev, slot) in config.slots.iter().enumerate() {
             let device_type = board.device_type(&slot.kind, slot.implementation)?;
             let info = device_type.info();
@@ -585,6 +590,9 @@ impl Board {
     /// Moves the clock forward; due timers fire in deadline order, each
     /// with the clock at its own deadline.
     pub fn advance(&mut self, ns: u64) -> Result<(), BoardError> {
+        if let Some((dev, timer)) = self.stormed {
+            return Err(BoardError::TimerStorm { dev, timer });
+        }
         let target = self.clock_ns().checked_add(ns).ok_or(BoardError::ClockOverflow)?;
         // Expiries since the clock last moved.
         let mut fired_here = 0u64;
@@ -607,6 +615,7 @@ impl Board {
             let Some((dev, timer)) = due else { break };
             fired_here += 1;
             if fired_here > MAX_EXPIRIES_PER_ADVANCE {
+                self.stormed = Some((dev, timer));
                 return Err(BoardError::TimerStorm { dev, timer });
             }
             self.slots[dev]

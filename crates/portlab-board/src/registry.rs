@@ -148,6 +148,9 @@ pub struct DeviceKind {
     /// The device's deep-state guest, if it has one: a plug-in beside the
     /// device that the equivalence tests mix into the generic random guest.
     pub guest: Option<GuestChunk>,
+    /// The edge cases of the device's spec, with the rule that sees each
+    /// exercised: the coverage report lists which a run reached.
+    pub edge_cases: Option<&'static EdgeCases>,
     /// What the device saves right after loading a blob, when that is not
     /// the blob itself (a PL031 alarm due at load fires; an enabled HPET
     /// saves its counter as of now). None: the same bytes. The migration
@@ -159,9 +162,7 @@ pub struct DeviceKind {
 /// `blob` at virtual time `now_ns` (defaults for every property).
 pub type AfterLoad = fn(blob: &[u8], now_ns: u64) -> Vec<u8>;
 
-/// A device's deep-state guest: for an instance name and a seed, one chunk
-/// of driver-like behaviour as trace lines (the same seed, the same lines).
-pub type GuestChunk = fn(dev: &str, seed: u64) -> Vec<String>;
+pub use portlab_device::explore::{EdgeCases, GuestChunk};
 
 impl DeviceKind {
     /// What this device saves right after loading `blob` at `now_ns`.
@@ -219,7 +220,8 @@ impl Registry {
                     c: c_pl011,
                     rust: Some(DeviceType::of::<portlab_pl011::Pl011>()),
                     shadow: shadow_pl011,
-                    guest: None,
+                    guest: Some(portlab_pl011::guest::chunk),
+                    edge_cases: Some(&portlab_pl011::guest::EDGE_CASES),
                     saved_after_load: None,
                 },
                 DeviceKind {
@@ -228,7 +230,8 @@ impl Registry {
                     c: c_pl031,
                     rust: Some(DeviceType::of::<portlab_pl031::Pl031>()),
                     shadow: shadow_pl031,
-                    guest: None,
+                    guest: Some(portlab_pl031::guest::chunk),
+                    edge_cases: Some(&portlab_pl031::guest::EDGE_CASES),
                     saved_after_load: Some(portlab_pl031::saved_after_load),
                 },
                 DeviceKind {
@@ -238,6 +241,7 @@ impl Registry {
                     rust: Some(DeviceType::of::<portlab_hpet::Hpet>()),
                     shadow: shadow_hpet,
                     guest: Some(portlab_hpet::guest::default_chunk),
+                    edge_cases: None,
                     saved_after_load: Some(portlab_hpet::saved_after_load),
                 },
                 // `cargo xtask new-device` adds device kinds above this line.

@@ -175,6 +175,7 @@ fn timer_board() -> Board {
         rust: Some(DeviceType::of::<TimerProbe>()),
         shadow: None,
         guest: None,
+        edge_cases: None,
         saved_after_load: None,
     });
     let config = BoardConfig {

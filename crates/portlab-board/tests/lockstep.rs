@@ -61,6 +61,7 @@ fn lockstep(check_state: bool) -> Lockstep {
         rust: Some(DeviceType::of::<Reg<0xffffff>>()),
         shadow: None,
         guest: None,
+        edge_cases: None,
         saved_after_load: None,
     });
     let config = |implementation| BoardConfig {

@@ -23,9 +23,9 @@ pub(crate) struct FuzzArgs {
     /// run can be repeated).
     #[arg(long)]
     seed: Option<u64>,
-    /// Devices the generated guest drives: `pl011`, `pl031` or `all`
-    /// (both at once).
-    #[arg(long, default_value = "pl011")]
+    /// Devices the generated guest drives: any registered device kind
+    /// (`portlab list`), or `all` (every one at once).
+    #[arg(long, default_value = "all")]
     device: DeviceSet,
     /// Pin a device instance to one implementation on both sides, as
     /// NAME=IMPL (repeatable): the other devices are compared.

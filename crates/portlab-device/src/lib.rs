@@ -121,6 +121,7 @@ pub mod api;
 #[cfg(feature = "c-models")]
 pub mod c_models;
 pub mod error;
+pub mod explore;
 pub mod export;
 pub mod hosting;
 pub mod migration;

@@ -82,19 +82,23 @@ pub struct Failure {
 }
 
 /// The first side's devices, as coverage sees them.
-fn views(lockstep: &mut Lockstep) -> (Vec<DeviceView>, u64, u64) {
+fn views(eq: &Equivalence, lockstep: &mut Lockstep) -> (Vec<DeviceView>, u64, u64) {
     let names = lockstep.device_names().to_vec();
     let Some(epoch) = lockstep.a().board().map(|b| b.epoch()) else { return (Vec::new(), 0, 0) };
     let Ok(board) = lockstep.a().board_mut() else { return (Vec::new(), 0, 0) };
     let views = names
         .iter()
         .enumerate()
-        .map(|(dev, name)| DeviceView {
-            name: name.clone(),
-            blob: board.save(dev).unwrap_or_default(),
-            lines: std::array::from_fn(|i| board.irq_level(dev, i as u32)),
-            pending: board.pending_input(dev),
-            schema: Some(&board.description(dev).schema),
+        .map(|(dev, name)| {
+            let kind = eq.side_a.slots.iter().find(|s| &s.name == name).and_then(|s| eq.registry.kind(&s.kind));
+            DeviceView {
+                name: name.clone(),
+                blob: board.save(dev).unwrap_or_default(),
+                lines: std::array::from_fn(|i| board.irq_level(dev, i as u32)),
+                pending: board.pending_input(dev),
+                schema: Some(&board.description(dev).schema),
+                edge_cases: kind.and_then(|k| k.edge_cases),
+            }
         })
         .collect();
     (views, board.clock_ns(), epoch)
@@ -108,11 +112,11 @@ pub fn run_case(eq: &Equivalence, commands: &[Command], mut coverage: Option<&mu
         Lockstep::new(&eq.registry, eq.side_a.clone(), eq.side_b.clone(), true).with_allowances(eq.allowances.clone());
     for (step, command) in commands.iter().enumerate() {
         let command = &resolve(&mut lockstep, command);
-        let before = coverage.is_some().then(|| views(&mut lockstep));
+        let before = coverage.is_some().then(|| views(eq, &mut lockstep));
         match lockstep.execute(command) {
             Ok(report) => {
                 if let (Some(cov), Some((before, clock_before, _))) = (coverage.as_deref_mut(), before) {
-                    let (after, clock_after, epoch) = views(&mut lockstep);
+                    let (after, clock_after, epoch) = views(eq, &mut lockstep);
                     if before.len() == after.len() {
                         cov.observe(&Observation {
                             command,
@@ -249,7 +253,7 @@ pub struct RunOptions {
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { cases: Some(64), time: None, seed: 0x5eed_5eed, max_chunks: 40, devices: DeviceSet::Pl011 }
+        RunOptions { cases: Some(64), time: None, seed: 0x5eed_5eed, max_chunks: 40, devices: DeviceSet::All }
     }
 }
 
@@ -300,9 +304,8 @@ pub fn run(eq: &Equivalence, options: &RunOptions, progress: impl FnMut(&Progres
     run_with(eq, case(options.devices, options.max_chunks), options, progress)
 }
 
-/// [`run`] with any case strategy (a list of command chunks), for devices
-/// the built-in strategies do not know, such as a freshly scaffolded one
-/// (see [`crate::strategy::register_case`]). `options.devices` is ignored.
+/// [`run`] with any case strategy (a list of command chunks), for a test
+/// that brings its own guest. `options.devices` is ignored.
 pub fn run_with(
     eq: &Equivalence,
     strategy: impl Strategy<Value = Vec<Vec<Command>>>,

@@ -1,279 +1,32 @@
-//! proptest strategies for guest behaviour against a PL011.
+//! proptest strategies for guest behaviour, for any registered device.
 //!
 //! A case is a list of *chunks*; a chunk is one guest action or a short
-//! sequence that drives the device into a deep state on purpose (a
-//! loopback overflow, FEN toggled with data queued, breaks). Shrinking
-//! removes and simplifies whole chunks first, then the caller minimises
-//! the flattened command list.
+//! sequence that drives a device into a deep state on purpose. Every chunk
+//! comes from what the device declares (its region, access sizes,
+//! properties, input lines and timers: [`described_case`]), mixed with the
+//! device's own deep-state guest when its registry entry has one (a
+//! plug-in beside the device: `portlab_pl011::guest`, `portlab_hpet::guest`).
+//! No device is named here. Shrinking removes and simplifies whole chunks
+//! first, then the caller minimises the flattened command list.
 
-use portlab_board::{Command, Implementation};
+use portlab_board::{Command, Implementation, Registry};
 use proptest::prelude::*;
-
-/// The PL011's registers (word offsets).
-pub const PL011_REGISTERS: [u64; 14] =
-    [0x000, 0x004, 0x018, 0x020, 0x024, 0x028, 0x02c, 0x030, 0x034, 0x038, 0x03c, 0x040, 0x044, 0x048];
-/// Unmapped offsets worth hitting (reserved, the TRM's test registers).
-const PL011_UNMAPPED: [u64; 10] = [0x008, 0x00c, 0x010, 0x014, 0x01c, 0x04c, 0x080, 0x084, 0x08c, 0xfdc];
-/// The ID block.
-const PL011_IDS: [u64; 8] = [0xfe0, 0xfe4, 0xfe8, 0xfec, 0xff0, 0xff4, 0xff8, 0xffc];
-
-const DEV: &str = "pl011";
-
-fn write(offset: u64, value: u64, size: u32) -> Command {
-    Command::Write { dev: DEV.into(), offset, value, size }
-}
-
-fn read(offset: u64, size: u32) -> Command {
-    Command::Read { dev: DEV.into(), offset, size, expected: None }
-}
-
-/// Any combination of `bits`, or now and then any u32 at all.
-fn bits(bits: &'static [u32]) -> impl Strategy<Value = u32> {
-    (prop::collection::vec(any::<bool>(), bits.len()), any::<u32>(), 0u8..8).prop_map(move |(pick, random, dice)| {
-        if dice == 0 { random } else { bits.iter().zip(pick).filter(|(_, on)| *on).fold(0, |acc, (b, _)| acc | b) }
-    })
-}
-
-const CR_BITS: &[u32] = &[0x1, 0x80, 0x100, 0x200, 0x400, 0x800, 0x1000, 0x2000, 0x4000, 0x8000];
-const LCR_BITS: &[u32] = &[0x01, 0x02, 0x10, 0x20, 0x40, 0x80];
-const INT_BITS: &[u32] = &[0x1, 0x2, 0x4, 0x8, 0x10, 0x20, 0x40, 0x80, 0x100, 0x200, 0x400];
-const DMA_BITS: &[u32] = &[0x1, 0x2, 0x4];
-
-/// A value to write at word offset `reg`, biased toward the bits that
-/// matter there, and toward values beyond IBRD/FBRD's masks.
-fn value_for(reg: u64) -> BoxedStrategy<u32> {
-    match reg {
-        0x000 => prop_oneof![4 => any::<u8>().prop_map(u32::from), 1 => any::<u32>()].boxed(),
-        0x030 => bits(CR_BITS).boxed(),
-        0x02c => bits(LCR_BITS).boxed(),
-        0x038 | 0x044 => prop_oneof![4 => bits(INT_BITS), 1 => Just(0xffff_ffff), 1 => Just(0x7ff)].boxed(),
-        0x048 => bits(DMA_BITS).boxed(),
-        0x024 => prop_oneof![Just(0x1_2345), any::<u32>(), 0u32..0x1_0000].boxed(),
-        0x028 => prop_oneof![Just(0xff), any::<u32>(), 0u32..0x40].boxed(),
-        _ => any::<u32>().boxed(),
-    }
-}
-
-/// A word offset: mostly registers, sometimes IDs and unmapped offsets.
-fn word_offset() -> impl Strategy<Value = u64> {
-    prop_oneof![
-        14 => prop::sample::select(&PL011_REGISTERS[..]),
-        2 => prop::sample::select(&PL011_IDS[..]),
-        2 => prop::sample::select(&PL011_UNMAPPED[..]),
-        1 => (0x014u64..0x3f7).prop_map(|w| w * 4),
-    ]
-}
-
-/// One MMIO access at any size: sub-word accesses hit the word at
-/// `offset >> 2`, 8-byte ones need 8-byte alignment.
-fn access() -> impl Strategy<Value = Command> {
-    let size = prop_oneof![12 => Just(4u32), 2 => Just(1), 2 => Just(2), 2 => Just(8)];
-    (word_offset(), size, any::<bool>(), 0u64..4).prop_flat_map(|(word, size, is_write, lane)| {
-        let offset = match size {
-            8 => word & !7,
-            1 => word + lane,
-            2 => word + (lane & 2),
-            _ => word,
-        };
-        let reg = offset & !3;
-        value_for(reg).prop_map(move |v| {
-            let mask = if size == 8 { u64::MAX } else { (1u64 << (size * 8)) - 1 };
-            if is_write { write(offset, u64::from(v) & mask, size) } else { read(offset, size) }
-        })
-    })
-}
-
-fn rx_burst() -> impl Strategy<Value = Command> {
-    prop::collection::vec(any::<u8>(), 1..=40).prop_map(|bytes| Command::Rx { dev: DEV.into(), bytes })
-}
-
-fn drain() -> impl Strategy<Value = Vec<Command>> {
-    (1usize..=20).prop_map(|n| (0..n).flat_map(|_| [read(0x000, 4), read(0x018, 4)]).collect())
-}
-
-/// Loopback with FIFOs on or off, then enough DR writes to fill and
-/// overflow the receive FIFO.
-fn loopback_fill() -> impl Strategy<Value = Vec<Command>> {
-    (any::<bool>(), bits(&[0x400, 0x800, 0x1000, 0x2000]), prop::collection::vec(any::<u8>(), 1..=20)).prop_map(
-        |(fen, modem, bytes)| {
-            let mut v = vec![write(0x030, u64::from(0x381 | modem), 4), write(0x02c, if fen { 0x70 } else { 0x60 }, 4)];
-            v.extend(bytes.into_iter().map(|b| write(0x000, u64::from(b), 4)));
-            v
-        },
-    )
-}
-
-/// Loopback with interrupts unmasked: modem reflection raises lines.
-fn loopback_interrupts() -> impl Strategy<Value = Vec<Command>> {
-    (bits(INT_BITS), bits(CR_BITS)).prop_map(|(imsc, cr)| {
-        vec![write(0x038, u64::from(imsc), 4), write(0x030, u64::from(cr | 0x80), 4), write(0x000, 0x55, 4)]
-    })
-}
-
-/// FEN toggled (with or without BRK) while data is queued.
-fn fen_toggle() -> impl Strategy<Value = Vec<Command>> {
-    (rx_burst(), prop::sample::select(&[0x00u64, 0x10, 0x01, 0x11, 0x70][..]), any::<bool>()).prop_map(
-        |(rx, lcr, loopback)| {
-            let mut v = Vec::new();
-            if loopback {
-                v.push(write(0x030, 0x381, 4));
-            }
-            v.extend([rx, write(0x02c, lcr, 4), read(0x018, 4), read(0x000, 4)]);
-            v
-        },
-    )
-}
-
-/// Breaks from the backend and BRK toggles in loopback.
-fn breaks() -> impl Strategy<Value = Vec<Command>> {
-    (any::<bool>(), any::<bool>()).prop_map(|(loopback, fen)| {
-        let mut v = Vec::new();
-        if loopback {
-            v.push(write(0x030, 0x381, 4));
-        }
-        let lcr = if fen { 0x10 } else { 0x00 };
-        v.extend([
-            Command::Break { dev: DEV.into() },
-            write(0x02c, lcr | 0x01, 4),
-            write(0x02c, lcr, 4),
-            read(0x000, 4),
-            read(0x004, 4),
-        ]);
-        v
-    })
-}
-
-fn migrate() -> impl Strategy<Value = Command> {
-    prop_oneof![
-        3 => Just(None),
-        1 => Just(Some(Implementation::C)),
-        1 => Just(Some(Implementation::Rust)),
-    ]
-    .prop_map(|to| Command::Migrate { dev: DEV.into(), to })
-}
-
-/// One chunk of guest behaviour against the PL011.
-pub fn pl011_chunk() -> impl Strategy<Value = Vec<Command>> {
-    prop_oneof![
-        40 => access().prop_map(|c| vec![c]),
-        8 => rx_burst().prop_map(|c| vec![c]),
-        6 => drain(),
-        2 => Just(vec![Command::Break { dev: DEV.into() }]),
-        2 => prop_oneof![Just(Some(DEV.to_string())), Just(None)].prop_map(|dev| vec![Command::Reset { dev }]),
-        2 => (0u64..2_000_000_000).prop_map(|ns| vec![Command::Advance { ns }]),
-        4 => migrate().prop_map(|c| vec![c]),
-        3 => loopback_fill(),
-        3 => loopback_interrupts(),
-        3 => fen_toggle(),
-        3 => breaks(),
-    ]
-}
-
-/// The PL031's registers.
-pub const PL031_REGISTERS: [u64; 8] = [0x000, 0x004, 0x008, 0x00c, 0x010, 0x014, 0x018, 0x01c];
-const RTC: &str = "pl031";
-/// The default epoch, which the RTC's count starts from.
-const EPOCH: u32 = 1_700_000_000;
-
-fn rtc_write(offset: u64, value: u64, size: u32) -> Command {
-    Command::Write { dev: RTC.into(), offset, value, size }
-}
-
-/// A value for the PL031 register at `offset`: counter values near the
-/// epoch (so MR matches, lies just ahead or just behind), wrap-around
-/// values, and anything.
-fn rtc_value(offset: u64) -> BoxedStrategy<u32> {
-    let near_count = (-3i64..12).prop_map(|d| (i64::from(EPOCH) + d) as u32);
-    match offset {
-        0x004 | 0x008 => prop_oneof![
-            5 => near_count,
-            1 => Just(u32::MAX),
-            1 => Just(0u32),
-            1 => 0u32..16,
-            2 => any::<u32>(),
-        ]
-        .boxed(),
-        0x010 | 0x01c => prop_oneof![4 => 0u32..2, 1 => any::<u32>()].boxed(),
-        _ => any::<u32>().boxed(),
-    }
-}
-
-fn rtc_access() -> impl Strategy<Value = Command> {
-    let offset = prop_oneof![
-        12 => prop::sample::select(&PL031_REGISTERS[..]),
-        2 => prop::sample::select(&[0xfe0u64, 0xfe4, 0xfe8, 0xfec, 0xff0, 0xff4, 0xff8, 0xffc][..]),
-        2 => prop::sample::select(&[0x020u64, 0x024, 0x080, 0x08c, 0xfdc][..]),
-    ];
-    let size = prop_oneof![12 => Just(4u32), 2 => Just(1), 2 => Just(2), 2 => Just(8)];
-    (offset, size, any::<bool>(), 0u64..4).prop_flat_map(|(word, size, is_write, lane)| {
-        let offset = match size {
-            8 => word & !7,
-            1 => word + lane,
-            2 => word + (lane & 2),
-            _ => word,
-        };
-        rtc_value(offset & !3).prop_map(move |v| {
-            let mask = if size == 8 { u64::MAX } else { (1u64 << (size * 8)) - 1 };
-            if is_write {
-                rtc_write(offset, u64::from(v) & mask, size)
-            } else {
-                Command::Read { dev: RTC.into(), offset, size, expected: None }
-            }
-        })
-    })
-}
-
-/// Clock advances: sub-second steps (the phase of the second matters),
-/// whole seconds, and long jumps.
-fn advance() -> impl Strategy<Value = Command> {
-    prop_oneof![
-        3 => 0u64..1_000_000_000,
-        2 => (1u64..6).prop_map(|s| s * 1_000_000_000),
-        1 => 0u64..20_000_000_000,
-    ]
-    .prop_map(|ns| Command::Advance { ns })
-}
-
-/// An alarm set up the way a driver does it: unmask, set MR near the
-/// count, let time pass.
-fn rtc_alarm() -> impl Strategy<Value = Vec<Command>> {
-    (0u32..2, rtc_value(0x004), advance())
-        .prop_map(|(imsc, mr, adv)| vec![rtc_write(0x010, u64::from(imsc), 4), rtc_write(0x004, u64::from(mr), 4), adv])
-}
-
-/// One chunk of guest behaviour against the PL031.
-pub fn pl031_chunk() -> impl Strategy<Value = Vec<Command>> {
-    prop_oneof![
-        30 => rtc_access().prop_map(|c| vec![c]),
-        10 => advance().prop_map(|c| vec![c]),
-        8 => rtc_alarm(),
-        3 => prop_oneof![Just(None), Just(Some(Implementation::C)), Just(Some(Implementation::Rust))]
-            .prop_map(|to| vec![Command::Migrate { dev: RTC.into(), to }]),
-        2 => Just(vec![Command::Reset { dev: Some(RTC.into()) }]),
-    ]
-}
+use proptest::strategy::Union;
 
 /// Which devices a case drives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeviceSet {
-    /// The UART only.
-    Pl011,
-    /// The RTC only.
-    Pl031,
-    /// Both at once, interleaved.
+    /// Every device of the registry at once, interleaved.
     All,
-    /// Any other registered device, driven by the generic random guest
-    /// derived from what it declares ([`described_case`]).
-    Other(&'static str),
+    /// One registered device.
+    One(&'static str),
 }
 
 impl std::fmt::Display for DeviceSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            DeviceSet::Pl011 => "pl011",
-            DeviceSet::Pl031 => "pl031",
             DeviceSet::All => "all",
-            DeviceSet::Other(name) => name,
+            DeviceSet::One(name) => name,
         })
     }
 }
@@ -281,44 +34,76 @@ impl std::fmt::Display for DeviceSet {
 impl std::str::FromStr for DeviceSet {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "pl011" => Ok(DeviceSet::Pl011),
-            "pl031" => Ok(DeviceSet::Pl031),
-            "all" => Ok(DeviceSet::All),
-            other => match portlab_board::Registry::builtin().kind(other) {
-                Some(kind) => Ok(DeviceSet::Other(kind.name)),
-                None => {
-                    let names: Vec<&str> = portlab_board::Registry::builtin().kinds().iter().map(|k| k.name).collect();
-                    Err(format!("unknown device `{other}` (expected all or one of: {})", names.join(", ")))
-                }
-            },
+        let registry = Registry::builtin();
+        match (s, registry.kind(s)) {
+            ("all", _) => Ok(DeviceSet::All),
+            (_, Some(kind)) => Ok(DeviceSet::One(kind.name)),
+            (other, None) => {
+                let names: Vec<&str> = registry.kinds().iter().map(|k| k.name).collect();
+                Err(format!("unknown device `{other}` (expected all or one of: {})", names.join(", ")))
+            }
         }
     }
 }
 
-/// A whole case: an optional `epoch` first (sometimes beyond 2^32), then
-/// up to `max_chunks` chunks for the devices in `devices`.
+impl DeviceSet {
+    /// The device kinds the set drives, in registry order.
+    pub fn names(self) -> Vec<&'static str> {
+        match self {
+            DeviceSet::All => Registry::builtin().kinds().iter().map(|k| k.name).collect(),
+            DeviceSet::One(name) => vec![name],
+        }
+    }
+}
+
+/// A whole case: now and then an `epoch` first (sometimes beyond 2^32),
+/// each device's creation properties, then up to `max_chunks` chunks for
+/// the devices in `devices`, interleaved.
 pub fn case(devices: DeviceSet, max_chunks: usize) -> BoxedStrategy<Vec<Vec<Command>>> {
-    let chunk = match devices {
-        DeviceSet::Pl011 => pl011_chunk().boxed(),
-        DeviceSet::Pl031 => pl031_chunk().boxed(),
-        DeviceSet::All => prop_oneof![pl011_chunk(), pl031_chunk()].boxed(),
-        DeviceSet::Other(name) => return described_case(name, max_chunks),
-    };
-    let seconds = prop_oneof![Just(5_000_000_000u64), Just(u64::from(u32::MAX)), any::<u32>().prop_map(u64::from)];
-    let epoch = match devices {
-        // The UART does not read the wall clock.
-        DeviceSet::Pl011 => Just(None).boxed(),
-        _ => prop_oneof![9 => Just(None), 1 => seconds.prop_map(Some)].boxed(),
-    };
-    (epoch, prop::collection::vec(chunk, 1..=max_chunks.max(1)))
-        .prop_map(|(epoch, mut chunks)| {
-            if let Some(seconds) = epoch {
-                chunks.insert(0, vec![Command::Epoch { seconds }]);
+    let guests: Vec<DeviceGuest> = devices.names().into_iter().filter_map(device_guest).collect();
+    if guests.is_empty() {
+        return Just(Vec::new()).boxed();
+    }
+    let configs: Vec<BoxedStrategy<Vec<Command>>> = guests.iter().map(|g| g.config.clone()).collect();
+    let several = guests.len() > 1;
+    let chunk = Union::new(guests.into_iter().map(|g| g.chunk)).prop_map(move |mut chunk| {
+        if several {
+            for command in &mut chunk {
+                if let Command::Advance { ns } = command
+                    && *ns < DEADLINE_BASE
+                {
+                    *ns = (*ns).min(SHARED_ADVANCE_CAP_NS);
+                }
             }
-            chunks
+        }
+        chunk
+    });
+    let seconds = prop_oneof![Just(5_000_000_000u64), Just(u64::from(u32::MAX)), any::<u32>().prop_map(u64::from)];
+    let epoch = prop_oneof![9 => Just(None), 1 => seconds.prop_map(Some)];
+    (epoch, configs, prop::collection::vec(chunk, 1..=max_chunks.max(1)))
+        .prop_map(|(epoch, configs, chunks)| {
+            let mut case = Vec::with_capacity(chunks.len() + 2);
+            if let Some(seconds) = epoch {
+                case.push(vec![Command::Epoch { seconds }]);
+            }
+            case.extend(configs.into_iter().filter(|c| !c.is_empty()));
+            case.extend(chunks);
+            case
         })
         .boxed()
+}
+
+/// The longest plain advance in a case that drives several devices. An
+/// advance costs one expiry per period of every running periodic timer on
+/// the board, so one device's seconds-long advance (an RTC alarm) beside
+/// another's 1 us periodic comparator (an HPET) would be millions of
+/// events per command. Each device's own runs keep their long advances.
+pub const SHARED_ADVANCE_CAP_NS: u64 = 1_000_000;
+
+/// [`case`] for one device: the generic random guest derived from what it
+/// declares, mixed with its deep-state plug-in.
+pub fn described_case(name: &'static str, max_chunks: usize) -> BoxedStrategy<Vec<Vec<Command>>> {
+    case(DeviceSet::One(name), max_chunks)
 }
 
 /// Deadline-relative advances. A random guest cannot know, when a case is
@@ -339,14 +124,17 @@ pub fn advance_to_deadline(delta: i64) -> Command {
 
 /// The concrete command for `command` on a board whose clock reads `now`
 /// and whose armed deadlines are `deadlines` (soonest first): an encoded
-/// advance becomes `advance` to the first deadline after `now`, plus its
-/// delta (no timer armed: `delta` ns from now, at least 0); every other
+/// advance becomes `advance` to the soonest deadline (now, if it is due),
+/// plus its delta (no timer armed: `delta` ns from now, at least 0); every other
 /// command is returned as it is.
 pub fn resolve_advance(command: &Command, now: u64, deadlines: &[u64]) -> Command {
     match command {
         Command::Advance { ns } if *ns >= DEADLINE_BASE => {
             let delta = (*ns - DEADLINE_BASE) as i64 - DEADLINE_BIAS;
-            let base = deadlines.iter().copied().find(|d| *d > now).unwrap_or(now);
+            // The soonest deadline; one already due (at or before now)
+            // counts as now. Skipping a due periodic timer to aim at a far
+            // one-shot would make a 1 us period fire millions of times.
+            let base = deadlines.first().map_or(now, |d| (*d).max(now));
             let target = base.saturating_add_signed(delta).max(now);
             Command::Advance { ns: target - now }
         }
@@ -354,21 +142,25 @@ pub fn resolve_advance(command: &Command, now: u64, deadlines: &[u64]) -> Comman
     }
 }
 
-/// The generic random guest for any registered device, derived from what
-/// the device declares: accesses at every offset of its region in every
-/// size it accepts (values biased toward 0, 1, single bits, all ones and
-/// small numbers, which make short timer deadlines), serial input, its
-/// input lines, resets, migrations, and clock advances from 0 ns (due
-/// timers) through small steps (just before and after short deadlines) to
-/// seconds.
-pub fn described_case(name: &'static str, max_chunks: usize) -> BoxedStrategy<Vec<Vec<Command>>> {
-    let registry = portlab_board::Registry::builtin();
-    let Some(kind) = registry.kind(name) else {
-        return Just(Vec::new()).boxed();
-    };
-    let Some(device_type) = kind.c.or(kind.rust) else {
-        return Just(Vec::new()).boxed();
-    };
+/// One device's part of a case: its `config` line (maybe empty) and its
+/// chunks.
+struct DeviceGuest {
+    config: BoxedStrategy<Vec<Command>>,
+    chunk: BoxedStrategy<Vec<Command>>,
+}
+
+/// The generic random guest for device `name`, derived from what it
+/// declares: accesses at every offset of its region in every size it
+/// accepts (values biased toward 0, 1, single bits, all ones and small
+/// numbers, which make short timer deadlines), serial input, its input
+/// lines, resets, migrations, and clock advances from 0 ns (due timers)
+/// through small steps (just before and after short deadlines) to
+/// seconds; mixed half and half with the device's own deep-state guest
+/// when it has one. None for a name the registry does not know.
+fn device_guest(name: &'static str) -> Option<DeviceGuest> {
+    let registry = Registry::builtin();
+    let kind = registry.kind(name)?;
+    let device_type = kind.c.or(kind.rust)?;
     let plugin = kind.guest;
     let info = device_type.info();
     let sizes: Vec<u32> = [1u32, 2, 4, 8].into_iter().filter(|s| info.access_sizes & s != 0).collect();
@@ -462,47 +254,5 @@ pub fn described_case(name: &'static str, max_chunks: usize) -> BoxedStrategy<Ve
         }
         None => chunk.boxed(),
     };
-    (config, prop::collection::vec(chunk, 1..=max_chunks.max(1)))
-        .prop_map(|(config, mut chunks)| {
-            if !config.is_empty() {
-                chunks.insert(0, config);
-            }
-            chunks
-        })
-        .boxed()
-}
-
-/// A generic case for any device: reads and writes of every size at the
-/// given word offsets (values biased toward 0, 1, single bits and all
-/// ones), resets, clock advances and migrations to the other
-/// implementation. The strategy a scaffolded device starts with, before it
-/// gets strategies of its own.
-pub fn register_case(dev: &str, offsets: Vec<u64>, max_chunks: usize) -> impl Strategy<Value = Vec<Vec<Command>>> {
-    let dev = dev.to_string();
-    let value = prop_oneof![
-        Just(0u64),
-        Just(1),
-        (0u32..32).prop_map(|b| 1u64 << b),
-        Just(0xffff_ffff),
-        any::<u32>().prop_map(u64::from)
-    ];
-    let size = prop_oneof![6 => Just(4u32), 1 => Just(1), 1 => Just(2), 1 => Just(8)];
-    let d = dev.clone();
-    let access =
-        (prop::sample::select(offsets), size, any::<bool>(), value).prop_map(move |(word, size, is_write, v)| {
-            let offset = if size == 8 { word & !7 } else { word };
-            if is_write {
-                let mask = if size == 8 { u64::MAX } else { (1u64 << (size * 8)) - 1 };
-                Command::Write { dev: d.clone(), offset, value: v & mask, size }
-            } else {
-                Command::Read { dev: d.clone(), offset, size, expected: None }
-            }
-        });
-    let chunk = prop_oneof![
-        10 => access.prop_map(|c| vec![c]),
-        1 => Just(vec![Command::Reset { dev: Some(dev.clone()) }]),
-        1 => (0u64..3_000_000_000).prop_map(|ns| vec![Command::Advance { ns }]),
-        1 => Just(vec![Command::Migrate { dev: dev.clone(), to: None }]),
-    ];
-    prop::collection::vec(chunk, 1..=max_chunks.max(1))
+    Some(DeviceGuest { config: config.boxed(), chunk })
 }

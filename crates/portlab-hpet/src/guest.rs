@@ -13,31 +13,7 @@
 
 use portlab_device::sys;
 
-/// SplitMix64: a small, deterministic generator (the same seed gives the
-/// same chunk, so a finding replays). The crate's tests use it too.
-pub(crate) struct Rng(pub(crate) u64);
-
-impl Rng {
-    pub(crate) fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-
-    fn chance(&mut self, one_in: u64) -> bool {
-        self.below(one_in) == 0
-    }
-
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len() as u64) as usize]
-    }
-}
+use portlab_device::explore::Rng;
 
 const CONF: u64 = sys::HPET_TN_CONF as u64;
 const CMP: u64 = sys::HPET_TN_CMP as u64;
@@ -82,7 +58,7 @@ pub fn chunk(dev: &str, timers: u32, seed: u64) -> Vec<String> {
     // then one near the 32-bit boundary or huge. (A huge periodic
     // comparator wraps NS() negative and re-fires for ever, as in QEMU:
     // the board stops that as a timer storm, so it is kept rare.)
-    let huge = if periodic && !rng.chance(16) { 50 + rng.below(1500) } else { rng.next() };
+    let huge = if periodic && !rng.chance(16) { 50 + rng.below(1500) } else { rng.next_u64() };
     let value = match rng.below(8) {
         0 => 0xFFFF_FF00 + rng.below(0x200),
         1 => huge,

@@ -132,15 +132,13 @@ pub fn catch_up(cmp64: u64, cur: u64, period: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::guest::Rng;
+    use portlab_device::explore::Rng;
 
-    impl Rng {
-        /// A value of a random bit length, so small and huge values both
-        /// come up often.
-        fn spread(&mut self) -> u64 {
-            let shift = (self.next() % 64) as u32;
-            self.next() >> shift
-        }
+    /// A value of a random bit length, so small and huge values both come
+    /// up often.
+    fn spread(rng: &mut Rng) -> u64 {
+        let shift = (rng.next_u64() % 64) as u32;
+        rng.next_u64() >> shift
     }
 
     /// QEMU's loop, bounded: `None` when it would take more than `limit`
@@ -164,12 +162,12 @@ mod tests {
         let mut compared = 0;
         let mut compared_huge_period = 0;
         for round in 0..200_000u32 {
-            let cmp64 = rng.next();
+            let cmp64 = rng.next_u64();
             let period = match round % 4 {
-                0 => rng.spread(),
-                1 => rng.next() | SIGN_BIT,
-                2 => rng.spread().wrapping_neg(),
-                _ => 1 + rng.next() % 1000,
+                0 => spread(&mut rng),
+                1 => rng.next_u64() | SIGN_BIT,
+                2 => spread(&mut rng).wrapping_neg(),
+                _ => 1 + rng.next_u64() % 1000,
             };
             if period == 0 {
                 continue;
@@ -177,9 +175,9 @@ mod tests {
             // Half the time, put `cur` a few periods past the match, so
             // that the loop runs a bounded but non-trivial number of turns.
             let cur = if round % 2 == 0 {
-                rng.next()
+                rng.next_u64()
             } else {
-                cmp64.wrapping_add(period.wrapping_mul(rng.next() % 1000)).wrapping_add(rng.spread() % period)
+                cmp64.wrapping_add(period.wrapping_mul(rng.next_u64() % 1000)).wrapping_add(spread(&mut rng) % period)
             };
             let fast = catch_up(cmp64, cur, period);
             // Whatever the loop length: the result is a fixed point of the

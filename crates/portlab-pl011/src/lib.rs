@@ -13,6 +13,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod guest;
 pub mod registers;
 
 use portlab_device::migration::{BlobWriter, check_container};

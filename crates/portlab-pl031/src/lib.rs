@@ -15,6 +15,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod guest;
+
 use portlab_device::migration::{BlobWriter, check_container};
 use portlab_device::schema::{field, schema};
 use portlab_device::{Device, DeviceInfo, Host, LoadError, LogKind, Properties, sys};

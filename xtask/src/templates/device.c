@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "common/devaccess.h"
 #include "common/devstate.h"
 
 typedef struct {Name}State {
@@ -74,14 +75,15 @@ static PortlabStatus {name}_reset(PortlabDevice *dev)
     return PORTLAB_OK;
 }
 
-static int access_ok(uint64_t offset, uint32_t size)
-{
-    return size == 4 && offset % 4 == 0 && offset <= {NAME}_REGION_SIZE - 4;
-}
-
+/* Only the accesses the ops table declares (access_sizes, region_size; here
+ * aligned 4-byte ones) reach the registers: devaccess_ok checks them by the
+ * table itself, so the rule cannot drift from the declaration. A device
+ * that also takes 1-, 2- or 8-byte accesses and works in 32-bit units adds
+ * them to access_sizes (and to the Rust INFO) and lets
+ * devaccess_read_split/devaccess_write_split split them, as pl011.c does. */
 static PortlabStatus {name}_read(PortlabDevice *dev, uint64_t offset, uint32_t size, uint64_t *value)
 {
-    if (dev == NULL || value == NULL || !access_ok(offset, size)) {
+    if (dev == NULL || value == NULL || !devaccess_ok(&portlab_{name}_c_ops, offset, size)) {
         return PORTLAB_ERR_INVALID;
     }
     {Name}State *s = state_of(dev);
@@ -105,7 +107,7 @@ static PortlabStatus {name}_read(PortlabDevice *dev, uint64_t offset, uint32_t s
 
 static PortlabStatus {name}_write(PortlabDevice *dev, uint64_t offset, uint32_t size, uint64_t value)
 {
-    if (dev == NULL || !access_ok(offset, size) || value > UINT32_MAX) {
+    if (dev == NULL || !devaccess_ok(&portlab_{name}_c_ops, offset, size) || value > UINT32_MAX) {
         return PORTLAB_ERR_INVALID;
     }
     {Name}State *s = state_of(dev);
