@@ -15,6 +15,7 @@ const DEVICE_H: &str = include_str!("templates/device.h");
 const DEVICE_C: &str = include_str!("templates/device.c");
 const CARGO_TOML: &str = include_str!("templates/Cargo.toml.in");
 const LIB_RS: &str = include_str!("templates/lib.rs.in");
+const REGISTERS_RS: &str = include_str!("templates/registers.rs.in");
 const LOCKSTEP_RS: &str = include_str!("templates/lockstep.rs.in");
 const BENCH_RS: &str = include_str!("templates/bench.rs.in");
 const TRACE: &str = include_str!("templates/basics.trace.in");
@@ -173,6 +174,7 @@ pub(crate) fn new_device(root: &Path, name: &str, journal: &mut Journal) -> Resu
     write_new(journal, &root.join(format!("c-src/{name}.c")), &names.fill(DEVICE_C))?;
     write_new(journal, &crate_dir.join("Cargo.toml"), &names.fill(CARGO_TOML))?;
     write_new(journal, &crate_dir.join("src/lib.rs"), &names.fill(LIB_RS))?;
+    write_new(journal, &crate_dir.join("src/registers.rs"), &names.fill(REGISTERS_RS))?;
     write_new(journal, &crate_dir.join("tests/lockstep.rs"), &names.fill(LOCKSTEP_RS))?;
     write_new(journal, &crate_dir.join(format!("benches/{name}.rs")), &names.fill(BENCH_RS))?;
     write_new(journal, &root.join(format!("tests/traces/{name}/basics.trace")), &names.fill(TRACE))?;
@@ -304,7 +306,7 @@ mod tests {
     #[test]
     fn templates_fill_every_placeholder() {
         let names = Names { name: "sp804".into(), upper: "SP804".into(), camel: "Sp804".into(), id: 0x1234 };
-        for t in [DEVICE_H, DEVICE_C, CARGO_TOML, LIB_RS, LOCKSTEP_RS, BENCH_RS, TRACE] {
+        for t in [DEVICE_H, DEVICE_C, CARGO_TOML, LIB_RS, REGISTERS_RS, LOCKSTEP_RS, BENCH_RS, TRACE] {
             let filled = names.fill(t);
             for p in ["{name}", "{NAME}", "{Name}", "{ID}", "{ID_HEX}"] {
                 assert!(!filled.contains(p), "{p} left in a template");

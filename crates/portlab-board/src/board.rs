@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
 use std::rc::Rc;
 
+use portlab_device::access::{self, AccessFault};
 use portlab_device::{DeviceInfo, DeviceType, Error as DeviceError, Host, Instance, LogKind};
 
 use crate::event::Event;
@@ -492,26 +493,26 @@ impl Board {
         let slot = &self.slots[dev];
         let info = &slot.info;
         let name = &slot.config.name;
-        if !matches!(size, 1 | 2 | 4 | 8) || info.access_sizes & size == 0 {
-            let accepted: Vec<String> =
-                [1u32, 2, 4, 8].iter().filter(|s| info.access_sizes & **s != 0).map(u32::to_string).collect();
-            return Err(BoardError::BadAccess(format!(
-                "{name} does not accept {size}-byte accesses (accepted sizes: {})",
-                accepted.join(", ")
-            )));
-        }
-        if offset.checked_add(u64::from(size)).is_none_or(|end| end > info.region_size) {
-            return Err(BoardError::BadAccess(format!(
+        // The rule is portlab_device::access::check, the adapter's own;
+        // the board only explains a refusal.
+        match access::check(info.access_sizes, info.region_size, offset, size) {
+            Ok(()) => Ok(()),
+            Err(AccessFault::Size) => {
+                let accepted: Vec<String> =
+                    [1u32, 2, 4, 8].iter().filter(|s| info.access_sizes & **s != 0).map(u32::to_string).collect();
+                Err(BoardError::BadAccess(format!(
+                    "{name} does not accept {size}-byte accesses (accepted sizes: {})",
+                    accepted.join(", ")
+                )))
+            }
+            Err(AccessFault::OutsideRegion) => Err(BoardError::BadAccess(format!(
                 "offset 0x{offset:x} ({size} bytes) is outside {name}'s region of 0x{:x} bytes",
                 info.region_size
-            )));
+            ))),
+            Err(AccessFault::Misaligned) => {
+                Err(BoardError::BadAccess(format!("offset 0x{offset:x} is not a multiple of the access size {size}")))
+            }
         }
-        if offset & (u64::from(size) - 1) != 0 {
-            return Err(BoardError::BadAccess(format!(
-                "offset 0x{offset:x} is not a multiple of the access size {size}"
-            )));
-        }
-        Ok(())
     }
 
     /// MMIO read; logs the `read` event, then offers pending input.

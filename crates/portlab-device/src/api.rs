@@ -110,12 +110,7 @@ impl DeviceInfo {
     /// Whether an access of `size` bytes at `offset` is one this device
     /// accepts: a size in the mask, aligned to itself, inside the region.
     pub fn access_ok(&self, offset: u64, size: u32) -> bool {
-        // `size` is a power of two once matched, so the alignment check is
-        // a mask, not a division.
-        matches!(size, 1 | 2 | 4 | 8)
-            && self.access_sizes & size != 0
-            && offset & (u64::from(size) - 1) == 0
-            && offset.checked_add(u64::from(size)).is_some_and(|end| end <= self.region_size)
+        crate::access::check(self.access_sizes, self.region_size, offset, size).is_ok()
     }
 }
 

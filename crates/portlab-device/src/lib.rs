@@ -117,6 +117,7 @@
 //! assert_eq!(copy.read(0, 4).unwrap(), 7);
 //! ```
 
+pub mod access;
 pub mod api;
 #[cfg(feature = "c-models")]
 pub mod c_models;

@@ -290,7 +290,7 @@ impl Coverage {
     pub fn report(&self) -> String {
         let mut out = String::from("equivalence coverage\n");
         for (name, device) in &self.devices {
-            if device.commands.keys().any(|k| !matches!(*k, "advance" | "epoch")) {
+            if device.commands.keys().any(|k| !matches!(*k, "advance" | "epoch" | "reset")) {
                 out.push_str(&device.report(name));
             }
         }

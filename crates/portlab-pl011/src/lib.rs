@@ -16,6 +16,7 @@
 pub mod guest;
 pub mod registers;
 
+use portlab_device::access::{self, Words32};
 use portlab_device::migration::{BlobWriter, check_container};
 use portlab_device::schema::{field, schema};
 use portlab_device::{Device, DeviceInfo, Error, Host, LoadError, LogKind, Properties, sys};
@@ -299,24 +300,6 @@ impl Pl011 {
         }
     }
 
-    /// Section 5: an 8-byte read is two 32-bit reads, low word first.
-    /// Out of line, like [`Pl011::write64`].
-    #[inline(never)]
-    fn read64(&mut self, host: &mut impl Host, offset: u64) -> u64 {
-        let low = u64::from(self.read32(host, offset));
-        low | u64::from(self.read32(host, offset + 4)) << 32
-    }
-
-    /// Section 5: an 8-byte write is two 32-bit writes, low word first.
-    /// Out of line: 8-byte accesses are rare, and inlined, the second
-    /// write would keep every argument alive across the first one's
-    /// callbacks, which costs every access register saves.
-    #[inline(never)]
-    fn write64(&mut self, host: &mut impl Host, offset: u64, value: u64) {
-        self.write32(host, offset, value as u32);
-        self.write32(host, offset + 4, (value >> 32) as u32);
-    }
-
     /// Writes the payload fields in the order of section 12.2.
     fn save_payload(&self, blob: &mut BlobWriter<'_>) {
         blob.u32(self.flags.bits())
@@ -378,6 +361,18 @@ fn bad_offset(host: &mut impl Host, function: &str, offset: u64) {
     host.log(LogKind::GuestError, &format!("{function}: Bad offset 0x{offset:x}"));
 }
 
+impl Words32 for Pl011 {
+    #[inline(always)]
+    fn read32(&mut self, host: &mut impl Host, offset: u64) -> u32 {
+        Pl011::read32(self, host, offset)
+    }
+
+    #[inline(always)]
+    fn write32(&mut self, host: &mut impl Host, offset: u64, value: u32) {
+        Pl011::write32(self, host, offset, value);
+    }
+}
+
 impl Device for Pl011 {
     const INFO: DeviceInfo = DeviceInfo {
         type_name: c"x-pl011-rust",
@@ -401,20 +396,14 @@ impl Device for Pl011 {
 
     /// Section 5: 32-bit units; sub-word reads take the low bits of the
     /// register at `offset >> 2`; 8-byte reads are two 32-bit reads.
+    /// Section 5: the device works in 32-bit units (an 8-byte access is
+    /// two, low word first; a sub-word read is the word, masked).
     fn read(&mut self, host: &mut impl Host, offset: u64, size: u32) -> u64 {
-        match size {
-            8 => self.read64(host, offset),
-            1 | 2 => u64::from(self.read32(host, offset)) & ((1u64 << (size * 8)) - 1),
-            _ => u64::from(self.read32(host, offset)),
-        }
+        access::read_words(self, host, offset, size)
     }
 
     fn write(&mut self, host: &mut impl Host, offset: u64, size: u32, value: u64) {
-        if size == 8 {
-            self.write64(host, offset, value);
-        } else {
-            self.write32(host, offset, value as u32);
-        }
+        access::write_words(self, host, offset, size, value);
     }
 
     /// Section 7.2: room while `read_count < depth` (UARTEN and RXE are

@@ -16,9 +16,13 @@
 #![forbid(unsafe_code)]
 
 pub mod guest;
+pub mod registers;
 
+use portlab_device::access::{self, Words32};
 use portlab_device::migration::{BlobWriter, check_container};
 use portlab_device::schema::{field, schema};
+use registers::{IDS, RegisterOffset};
+
 use portlab_device::{Device, DeviceInfo, Host, LoadError, LogKind, Properties, sys};
 
 const NS_PER_SECOND: u64 = sys::PL031_NS_PER_SECOND as u64;
@@ -38,68 +42,6 @@ const STATE_FIELDS: [sys::PortlabStateField; 5] = [
     field(c"is", sys::PL031_STATE_IS, 4, 1),
 ];
 const STATE_SCHEMA: sys::PortlabStateSchema = schema(STATE_VERSION, PAYLOAD_V1, &STATE_FIELDS);
-
-/// A PL031 register, by its exact byte offset (the PL031 decodes the whole
-/// offset, unlike the PL011).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[repr(u32)]
-pub enum RegisterOffset {
-    /// Data: the current count.
-    #[doc(alias = "RTCDR")]
-    Dr = sys::PL031_DR,
-    /// Match: the alarm value.
-    #[doc(alias = "RTCMR")]
-    Mr = sys::PL031_MR,
-    /// Load: sets the count; reads back the last value written.
-    #[doc(alias = "RTCLR")]
-    Lr = sys::PL031_LR,
-    /// Control: reads 1, writes ignored.
-    #[doc(alias = "RTCCR")]
-    Cr = sys::PL031_CR,
-    /// Interrupt mask.
-    #[doc(alias = "RTCIMSC")]
-    Imsc = sys::PL031_IMSC,
-    /// Raw interrupt status.
-    #[doc(alias = "RTCRIS")]
-    Ris = sys::PL031_RIS,
-    /// Masked interrupt status.
-    #[doc(alias = "RTCMIS")]
-    Mis = sys::PL031_MIS,
-    /// Interrupt clear.
-    #[doc(alias = "RTCICR")]
-    Icr = sys::PL031_ICR,
-}
-
-impl RegisterOffset {
-    /// The register at exactly `offset`, if any.
-    pub fn decode(offset: u64) -> Option<RegisterOffset> {
-        Some(match u32::try_from(offset).ok()? {
-            sys::PL031_DR => RegisterOffset::Dr,
-            sys::PL031_MR => RegisterOffset::Mr,
-            sys::PL031_LR => RegisterOffset::Lr,
-            sys::PL031_CR => RegisterOffset::Cr,
-            sys::PL031_IMSC => RegisterOffset::Imsc,
-            sys::PL031_RIS => RegisterOffset::Ris,
-            sys::PL031_MIS => RegisterOffset::Mis,
-            sys::PL031_ICR => RegisterOffset::Icr,
-            _ => return None,
-        })
-    }
-}
-
-/// The AMBA identification bytes at 0xFE0..0xFFF, `RTCPeriphID0` first.
-#[doc(alias = "RTCPeriphID0")]
-#[doc(alias = "RTCPCellID0")]
-pub const IDS: [u8; 8] = [
-    sys::PL031_ID0 as u8,
-    sys::PL031_ID1 as u8,
-    sys::PL031_ID2 as u8,
-    sys::PL031_ID3 as u8,
-    sys::PL031_ID4 as u8,
-    sys::PL031_ID5 as u8,
-    sys::PL031_ID6 as u8,
-    sys::PL031_ID7 as u8,
-];
 
 /// The PL031's state (pl031.md section 3). The alarm deadline lives in
 /// the host's timer, not here, as in QEMU.
@@ -197,6 +139,18 @@ impl Pl031 {
     }
 }
 
+impl Words32 for Pl031 {
+    #[inline(always)]
+    fn read32(&mut self, host: &mut impl Host, offset: u64) -> u32 {
+        self.read_reg(host, offset)
+    }
+
+    #[inline(always)]
+    fn write32(&mut self, host: &mut impl Host, offset: u64, value: u32) {
+        self.write_reg(host, offset, value);
+    }
+}
+
 impl Device for Pl031 {
     const INFO: DeviceInfo = DeviceInfo {
         type_name: c"x-pl031-rust",
@@ -220,20 +174,14 @@ impl Device for Pl031 {
 
     /// Section 7: exact decode at every size; 8-byte accesses are two
     /// 4-byte ones (A, then A+4).
+    /// Section 7: 32-bit registers (an 8-byte access is two, low word
+    /// first; a sub-word read is the register at that offset, masked).
     fn read(&mut self, host: &mut impl Host, offset: u64, size: u32) -> u64 {
-        let low = u64::from(self.read_reg(host, offset));
-        match size {
-            8 => low | u64::from(self.read_reg(host, offset + 4)) << 32,
-            1 | 2 => low & ((1u64 << (size * 8)) - 1),
-            _ => low,
-        }
+        access::read_words(self, host, offset, size)
     }
 
     fn write(&mut self, host: &mut impl Host, offset: u64, size: u32, value: u64) {
-        self.write_reg(host, offset, value as u32);
-        if size == 8 {
-            self.write_reg(host, offset + 4, (value >> 32) as u32);
-        }
+        access::write_words(self, host, offset, size, value);
     }
 
     fn timer_expired(&mut self, host: &mut impl Host, _timer: u32) {

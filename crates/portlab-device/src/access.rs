@@ -1,0 +1,133 @@
+//! MMIO access rules, once for the Rust side: which accesses a device
+//! takes, and how a device built of 32-bit registers answers the others.
+//!
+//! The C side has the same two pieces in `c-src/common/devaccess.h`. A
+//! device declares its region size and access sizes (its `DeviceInfo`);
+//! [`check`] is the one place that decides whether an access is valid
+//! (the adapter refuses an invalid one before the device sees it, and the
+//! board calls the same function to explain why). Devices whose registers
+//! are 32-bit words, as the ARM PrimeCells' are, implement [`Words32`] and
+//! take 1-, 2- and 8-byte accesses through [`read_words`] and
+//! [`write_words`]: an 8-byte access is two word accesses, low word first,
+//! and a sub-word read is the word read, masked. A device with 64-bit
+//! registers (the HPET) does its own splitting, because its spec says
+//! what a half access does.
+
+use crate::Host;
+
+/// Why an access is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessFault {
+    /// The size is not 1, 2, 4 or 8, or not one the device accepts.
+    Size,
+    /// Part of the access lies outside the device's region.
+    OutsideRegion,
+    /// The offset is not a multiple of the size.
+    Misaligned,
+}
+
+/// Checks an access of `size` bytes at `offset` against a device that
+/// takes the sizes in the mask `access_sizes` (`PORTLAB_ACCESS_*`) over a
+/// region of `region_size` bytes. The faults are tested in that order.
+#[inline(always)]
+pub fn check(access_sizes: u32, region_size: u64, offset: u64, size: u32) -> Result<(), AccessFault> {
+    if !matches!(size, 1 | 2 | 4 | 8) || access_sizes & size == 0 {
+        return Err(AccessFault::Size);
+    }
+    if offset.checked_add(u64::from(size)).is_none_or(|end| end > region_size) {
+        return Err(AccessFault::OutsideRegion);
+    }
+    // `size` is a power of two here, so the alignment check is a mask.
+    if offset & (u64::from(size) - 1) != 0 {
+        return Err(AccessFault::Misaligned);
+    }
+    Ok(())
+}
+
+/// A device whose registers are 32-bit words.
+pub trait Words32 {
+    /// Reads the register word at `offset` (for a sub-word access, the
+    /// offset as the guest gave it).
+    fn read32(&mut self, host: &mut impl Host, offset: u64) -> u32;
+    /// Writes the register word at `offset`.
+    fn write32(&mut self, host: &mut impl Host, offset: u64, value: u32);
+}
+
+/// A read of `size` bytes (already checked) from a device of 32-bit words.
+#[inline(always)]
+pub fn read_words<D: Words32, H: Host>(device: &mut D, host: &mut H, offset: u64, size: u32) -> u64 {
+    match size {
+        8 => read64(device, host, offset),
+        1 | 2 => u64::from(device.read32(host, offset)) & ((1u64 << (size * 8)) - 1),
+        _ => u64::from(device.read32(host, offset)),
+    }
+}
+
+/// A write of `size` bytes (already checked; the value fits) to a device
+/// of 32-bit words. A sub-word write is a word write of the value.
+#[inline(always)]
+pub fn write_words<D: Words32, H: Host>(device: &mut D, host: &mut H, offset: u64, size: u32, value: u64) {
+    if size == 8 {
+        write64(device, host, offset, value);
+    } else {
+        device.write32(host, offset, value as u32);
+    }
+}
+
+/// Two word reads, low word first. Out of line: 8-byte accesses are rare,
+/// and inlined, the second call would keep every argument alive across
+/// the first one's callbacks, which costs every access register saves.
+#[inline(never)]
+fn read64<D: Words32, H: Host>(device: &mut D, host: &mut H, offset: u64) -> u64 {
+    let low = u64::from(device.read32(host, offset));
+    low | u64::from(device.read32(host, offset + 4)) << 32
+}
+
+/// Two word writes, low word first; out of line like [`read64`].
+#[inline(never)]
+fn write64<D: Words32, H: Host>(device: &mut D, host: &mut H, offset: u64, value: u64) {
+    device.write32(host, offset, value as u32);
+    device.write32(host, offset + 4, (value >> 32) as u32);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::Recorder;
+
+    #[test]
+    fn faults_come_in_order() {
+        let sizes = crate::sys::PORTLAB_ACCESS_4 | crate::sys::PORTLAB_ACCESS_8;
+        assert_eq!(check(sizes, 0x400, 0x3f8, 8), Ok(()));
+        assert_eq!(check(sizes, 0x400, 0x0, 2), Err(AccessFault::Size));
+        assert_eq!(check(sizes, 0x400, 0x0, 3), Err(AccessFault::Size));
+        assert_eq!(check(0xff, 0x400, 0x0, 16), Err(AccessFault::Size));
+        assert_eq!(check(sizes, 0x400, 0x3fc, 8), Err(AccessFault::OutsideRegion));
+        assert_eq!(check(sizes, 0x400, u64::MAX - 3, 4), Err(AccessFault::OutsideRegion));
+        assert_eq!(check(sizes, 0x400, 0x4, 8), Err(AccessFault::Misaligned));
+    }
+
+    /// Registers that hold their offset plus what was written.
+    struct Echo(Vec<(u64, u32)>);
+
+    impl Words32 for Echo {
+        fn read32(&mut self, _host: &mut impl Host, offset: u64) -> u32 {
+            0xAABB_0000 | offset as u32
+        }
+        fn write32(&mut self, _host: &mut impl Host, offset: u64, value: u32) {
+            self.0.push((offset, value));
+        }
+    }
+
+    #[test]
+    fn wide_accesses_are_two_words_low_first_and_narrow_reads_are_masked() {
+        let mut host = Recorder::default();
+        let mut d = Echo(Vec::new());
+        assert_eq!(read_words(&mut d, &mut host, 0x10, 8), 0xAABB_0014_AABB_0010);
+        assert_eq!(read_words(&mut d, &mut host, 0x11, 1), 0x11);
+        assert_eq!(read_words(&mut d, &mut host, 0x12, 2), 0x0012);
+        write_words(&mut d, &mut host, 0x20, 8, 0x1111_2222_3333_4444);
+        write_words(&mut d, &mut host, 0x31, 1, 0x55);
+        assert_eq!(d.0, [(0x20, 0x3333_4444), (0x24, 0x1111_2222), (0x31, 0x55)]);
+    }
+}
