@@ -26,22 +26,40 @@ pub enum AccessFault {
     Misaligned,
 }
 
-/// Checks an access of `size` bytes at `offset` against a device that
-/// takes the sizes in the mask `access_sizes` (`PORTLAB_ACCESS_*`) over a
-/// region of `region_size` bytes. The faults are tested in that order.
+/// Whether an access of `size` bytes at `offset` is valid for a device
+/// that takes the sizes in the mask `access_sizes` (`PORTLAB_ACCESS_*`)
+/// over a region of `region_size` bytes: the adapter's test on every
+/// access, so one branch-light expression.
 #[inline(always)]
+pub fn ok(access_sizes: u32, region_size: u64, offset: u64, size: u32) -> bool {
+    // `size` is a power of two once matched, so the alignment check is a
+    // mask, not a division.
+    matches!(size, 1 | 2 | 4 | 8)
+        && access_sizes & size != 0
+        && offset & (u64::from(size) - 1) == 0
+        && offset.checked_add(u64::from(size)).is_some_and(|end| end <= region_size)
+}
+
+/// [`ok`], and when the access is refused, why. The faults are tested in
+/// the order of the enum (as `devaccess_check` does in C).
+#[inline]
 pub fn check(access_sizes: u32, region_size: u64, offset: u64, size: u32) -> Result<(), AccessFault> {
+    if ok(access_sizes, region_size, offset, size) {
+        Ok(())
+    } else {
+        Err(fault(access_sizes, region_size, offset, size))
+    }
+}
+
+#[cold]
+fn fault(access_sizes: u32, region_size: u64, offset: u64, size: u32) -> AccessFault {
     if !matches!(size, 1 | 2 | 4 | 8) || access_sizes & size == 0 {
-        return Err(AccessFault::Size);
+        AccessFault::Size
+    } else if offset.checked_add(u64::from(size)).is_none_or(|end| end > region_size) {
+        AccessFault::OutsideRegion
+    } else {
+        AccessFault::Misaligned
     }
-    if offset.checked_add(u64::from(size)).is_none_or(|end| end > region_size) {
-        return Err(AccessFault::OutsideRegion);
-    }
-    // `size` is a power of two here, so the alignment check is a mask.
-    if offset & (u64::from(size) - 1) != 0 {
-        return Err(AccessFault::Misaligned);
-    }
-    Ok(())
 }
 
 /// A device whose registers are 32-bit words.

@@ -110,7 +110,7 @@ impl DeviceInfo {
     /// Whether an access of `size` bytes at `offset` is one this device
     /// accepts: a size in the mask, aligned to itself, inside the region.
     pub fn access_ok(&self, offset: u64, size: u32) -> bool {
-        crate::access::check(self.access_sizes, self.region_size, offset, size).is_ok()
+        crate::access::ok(self.access_sizes, self.region_size, offset, size)
     }
 }
 
