@@ -76,6 +76,89 @@ impl Rng {
     }
 }
 
+/// The trace lines a guest plug-in builds for one device instance.
+#[derive(Debug)]
+pub struct TraceLines<'a> {
+    dev: &'a str,
+    lines: Vec<String>,
+}
+
+impl<'a> TraceLines<'a> {
+    /// No lines yet, for instance `dev`.
+    pub fn new(dev: &'a str) -> TraceLines<'a> {
+        TraceLines { dev, lines: Vec::new() }
+    }
+
+    /// `write DEV OFFSET VALUE SIZE`.
+    pub fn write(&mut self, offset: u64, value: u64, size: u32) {
+        self.lines.push(format!("write {} 0x{offset:03x} 0x{value:x} {size}", self.dev));
+    }
+
+    /// `read DEV OFFSET SIZE`.
+    pub fn read(&mut self, offset: u64, size: u32) {
+        self.lines.push(format!("read {} 0x{offset:03x} {size}", self.dev));
+    }
+
+    /// `rx DEV hex:...` with 1 to `max` random bytes.
+    pub fn rx(&mut self, rng: &mut Rng, max: u64) {
+        let bytes: String = (0..1 + rng.below(max)).map(|_| format!("{:02x}", rng.next_u64() as u8)).collect();
+        self.lines.push(format!("rx {} hex:{bytes}", self.dev));
+    }
+
+    /// `break DEV`.
+    pub fn brk(&mut self) {
+        self.lines.push(format!("break {}", self.dev));
+    }
+
+    /// `reset DEV`.
+    pub fn reset(&mut self) {
+        self.lines.push(format!("reset {}", self.dev));
+    }
+
+    /// `migrate DEV` to the other implementation, or now and then
+    /// explicitly to C or to Rust (each once in `one_in` times).
+    pub fn migrate(&mut self, rng: &mut Rng, one_in: u64) {
+        let line = match rng.below(one_in) {
+            0 => format!("migrate {} c", self.dev),
+            1 => format!("migrate {} rust", self.dev),
+            _ => format!("migrate {}", self.dev),
+        };
+        self.lines.push(line);
+    }
+
+    /// Any other line (`advance N`, a board-wide `reset`).
+    pub fn push(&mut self, line: String) {
+        self.lines.push(line);
+    }
+
+    /// One access at register word `word` of a device of 32-bit registers:
+    /// mostly 4 bytes, else 1 or 2 bytes at any lane of the word, or 8
+    /// bytes at the 8-aligned offset; half reads, half writes of
+    /// `value(rng, word)` masked to the size.
+    pub fn word_access(&mut self, rng: &mut Rng, word: u64, value: impl FnOnce(&mut Rng, u64) -> u32) {
+        let size = [4u32, 1, 2, 8][rng.weighted(&[12, 2, 2, 2])];
+        let lane = rng.below(4);
+        let offset = match size {
+            8 => word & !7,
+            1 => word + lane,
+            2 => word + (lane & 2),
+            _ => word,
+        };
+        if rng.chance(2) {
+            let v = u64::from(value(rng, offset & !3));
+            let mask = if size == 8 { u64::MAX } else { (1u64 << (size * 8)) - 1 };
+            self.write(offset, v & mask, size);
+        } else {
+            self.read(offset, size);
+        }
+    }
+
+    /// The lines.
+    pub fn into_lines(self) -> Vec<String> {
+        self.lines
+    }
+}
+
 /// A device's deep-state guest: for an instance name and a seed, one chunk
 /// of driver-like behaviour as trace lines (the same seed, the same lines).
 pub type GuestChunk = fn(dev: &str, seed: u64) -> Vec<String>;

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use portlab_board::{Allowance, BoardConfig, Command, Divergence, Implementation, Lockstep, Registry};
+use portlab_board::{Allowance, BoardConfig, Command, Divergence, EdgeCases, Implementation, Lockstep, Registry};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
@@ -81,24 +81,22 @@ pub struct Failure {
     pub divergence: Divergence,
 }
 
-/// The first side's devices, as coverage sees them.
-fn views(eq: &Equivalence, lockstep: &mut Lockstep) -> (Vec<DeviceView>, u64, u64) {
+/// The first side's devices, as coverage sees them; `edge_cases` holds
+/// each device's edge-case plug-in, in board order.
+fn views(lockstep: &mut Lockstep, edge_cases: &[Option<&'static EdgeCases>]) -> (Vec<DeviceView>, u64, u64) {
     let names = lockstep.device_names().to_vec();
     let Some(epoch) = lockstep.a().board().map(|b| b.epoch()) else { return (Vec::new(), 0, 0) };
     let Ok(board) = lockstep.a().board_mut() else { return (Vec::new(), 0, 0) };
     let views = names
         .iter()
         .enumerate()
-        .map(|(dev, name)| {
-            let kind = eq.side_a.slots.iter().find(|s| &s.name == name).and_then(|s| eq.registry.kind(&s.kind));
-            DeviceView {
-                name: name.clone(),
-                blob: board.save(dev).unwrap_or_default(),
-                lines: std::array::from_fn(|i| board.irq_level(dev, i as u32)),
-                pending: board.pending_input(dev),
-                schema: Some(&board.description(dev).schema),
-                edge_cases: kind.and_then(|k| k.edge_cases),
-            }
+        .map(|(dev, name)| DeviceView {
+            name: name.clone(),
+            blob: board.save(dev).unwrap_or_default(),
+            lines: std::array::from_fn(|i| board.irq_level(dev, i as u32)),
+            pending: board.pending_input(dev),
+            schema: Some(&board.description(dev).schema),
+            edge_cases: edge_cases.get(dev).copied().flatten(),
         })
         .collect();
     (views, board.clock_ns(), epoch)
@@ -110,13 +108,19 @@ fn views(eq: &Equivalence, lockstep: &mut Lockstep) -> (Vec<DeviceView>, u64, u6
 pub fn run_case(eq: &Equivalence, commands: &[Command], mut coverage: Option<&mut Coverage>) -> (u64, Option<Failure>) {
     let mut lockstep =
         Lockstep::new(&eq.registry, eq.side_a.clone(), eq.side_b.clone(), true).with_allowances(eq.allowances.clone());
+    // Looked up once per case: the registry entry of each of the board's
+    // devices, in board order, for its edge-case plug-in.
+    let edge_cases: Vec<Option<&'static EdgeCases>> = match coverage.as_deref() {
+        Some(_) => eq.side_a.slots.iter().map(|s| eq.registry.kind(&s.kind).and_then(|k| k.edge_cases)).collect(),
+        None => Vec::new(),
+    };
     for (step, command) in commands.iter().enumerate() {
         let command = &resolve(&mut lockstep, command);
-        let before = coverage.is_some().then(|| views(eq, &mut lockstep));
+        let before = coverage.is_some().then(|| views(&mut lockstep, &edge_cases));
         match lockstep.execute(command) {
             Ok(report) => {
                 if let (Some(cov), Some((before, clock_before, _))) = (coverage.as_deref_mut(), before) {
-                    let (after, clock_after, epoch) = views(eq, &mut lockstep);
+                    let (after, clock_after, epoch) = views(&mut lockstep, &edge_cases);
                     if before.len() == after.len() {
                         cov.observe(&Observation {
                             command,

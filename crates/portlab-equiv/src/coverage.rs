@@ -86,38 +86,39 @@ fn action(command: &Command) -> Action {
     }
 }
 
-fn verb(command: &Command) -> &'static str {
-    match command {
-        Command::Write { .. } => "write",
-        Command::Read { .. } => "read",
-        Command::Rx { .. } => "rx",
-        Command::Break { .. } => "break",
-        Command::Advance { .. } => "advance",
-        Command::Epoch { .. } => "epoch",
-        Command::Reset { .. } => "reset",
-        Command::Migrate { .. } => "migrate",
-        Command::Config { .. } => "config",
-        Command::Input { .. } => "input",
+/// The trace-format verb of a command, for the report.
+fn verb(action: Action) -> &'static str {
+    match action {
+        Action::Write { .. } => "write",
+        Action::Read { .. } => "read",
+        Action::Rx { .. } => "rx",
+        Action::Break => "break",
+        Action::Advance { .. } => "advance",
+        Action::Epoch => "epoch",
+        Action::Reset => "reset",
+        Action::Migrate => "migrate",
+        Action::Config => "config",
+        Action::Input { .. } => "input",
     }
 }
 
 impl DeviceCoverage {
     fn observe(&mut self, o: &Observation<'_>, before: &DeviceView, after: &DeviceView) {
-        *self.commands.entry(verb(o.command)).or_default() += 1;
-        self.edge_cases = self.edge_cases.or(before.edge_cases);
-        match o.command {
-            Command::Write { offset, size, value, .. } => {
-                *self.sizes.entry(*size).or_default() += 1;
-                for (word, v, width) in self.words(*offset, *size, *value) {
+        let action = action(o.command);
+        *self.commands.entry(verb(action)).or_default() += 1;
+        match action {
+            Action::Write { offset, size, value } => {
+                *self.sizes.entry(size).or_default() += 1;
+                for (word, v, width) in self.words(offset, size, value) {
                     *self.writes.entry(word).or_default() += 1;
                     let mask = if width == 8 { u64::MAX } else { (1u64 << (width * 8)) - 1 };
                     *self.bits_set.entry(word).or_default() |= v & mask;
                     *self.bits_cleared.entry(word).or_default() |= !v & mask;
                 }
             }
-            Command::Read { offset, size, .. } => {
-                *self.sizes.entry(*size).or_default() += 1;
-                for (word, _, _) in self.words(*offset, *size, 0) {
+            Action::Read { offset, size } => {
+                *self.sizes.entry(size).or_default() += 1;
+                for (word, _, _) in self.words(offset, size, 0) {
                     *self.reads.entry(word).or_default() += 1;
                 }
             }
@@ -134,7 +135,7 @@ impl DeviceCoverage {
             }
         }
         if let Some(edge_cases) = self.edge_cases {
-            self.observe_edges(edge_cases, o, (before, &x), (after, &y));
+            self.observe_edges(edge_cases, action, o, (before, &x), (after, &y));
         }
     }
 
@@ -153,12 +154,13 @@ impl DeviceCoverage {
     fn observe_edges(
         &mut self,
         edge_cases: &EdgeCases,
+        action: Action,
         o: &Observation<'_>,
         before: (&DeviceView, &[FieldValue]),
         after: (&DeviceView, &[FieldValue]),
     ) {
         let step = Step {
-            action: action(o.command),
+            action,
             before: Snapshot { fields: before.1, lines: &before.0.lines, pending: before.0.pending },
             after: Snapshot { fields: after.1, lines: &after.0.lines, pending: after.0.pending },
             clock: o.clock,
@@ -244,7 +246,11 @@ impl Coverage {
     pub fn observe(&mut self, o: &Observation<'_>) {
         for (b, a) in o.before.iter().zip(o.after) {
             if o.command.device().is_none_or(|d| d == b.name) {
-                self.devices.entry(b.name.clone()).or_default().observe(o, b, a);
+                let device = self
+                    .devices
+                    .entry(b.name.clone())
+                    .or_insert_with(|| DeviceCoverage { edge_cases: b.edge_cases, ..DeviceCoverage::default() });
+                device.observe(o, b, a);
             }
         }
     }

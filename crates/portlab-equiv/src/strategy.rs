@@ -3,7 +3,7 @@
 //! A case is a list of *chunks*; a chunk is one guest action or a short
 //! sequence that drives a device into a deep state on purpose. Every chunk
 //! comes from what the device declares (its region, access sizes,
-//! properties, input lines and timers: [`described_case`]), mixed with the
+//! properties, input lines and timers: `device_guest`), mixed with the
 //! device's own deep-state guest when its registry entry has one (a
 //! plug-in beside the device: `portlab_pl011::guest`, `portlab_hpet::guest`).
 //! No device is named here. Shrinking removes and simplifies whole chunks
@@ -99,12 +99,6 @@ pub fn case(devices: DeviceSet, max_chunks: usize) -> BoxedStrategy<Vec<Vec<Comm
 /// another's 1 us periodic comparator (an HPET) would be millions of
 /// events per command. Each device's own runs keep their long advances.
 pub const SHARED_ADVANCE_CAP_NS: u64 = 1_000_000;
-
-/// [`case`] for one device: the generic random guest derived from what it
-/// declares, mixed with its deep-state plug-in.
-pub fn described_case(name: &'static str, max_chunks: usize) -> BoxedStrategy<Vec<Vec<Command>>> {
-    case(DeviceSet::One(name), max_chunks)
-}
 
 /// Deadline-relative advances. A random guest cannot know, when a case is
 /// generated, where the device's timers will be armed; the board knows at

@@ -11,7 +11,7 @@
 //! live here, beside the device, because only the device knows what its
 //! deep states are; the registry hands them to the tools.
 
-use portlab_device::explore::{Action, EdgeCases, Rng, Snapshot, Step};
+use portlab_device::explore::{Action, EdgeCases, Rng, Snapshot, Step, TraceLines};
 use portlab_device::sys;
 
 /// The registers by offset, named as in the spec.
@@ -88,31 +88,6 @@ const DMA_BITS: &[u32] = &[sys::PL011_DMACR_RXDMAE, sys::PL011_DMACR_TXDMAE, sys
 /// CR for loopback with the UART, TX and RX enabled.
 const LOOPBACK_ON: u64 = (sys::PL011_CR_UARTEN | sys::PL011_CR_LBE | sys::PL011_CR_TXE | sys::PL011_CR_RXE) as u64;
 
-/// Builds trace lines for one instance.
-struct Lines<'a> {
-    dev: &'a str,
-    out: Vec<String>,
-}
-
-impl Lines<'_> {
-    fn write(&mut self, offset: u64, value: u64, size: u32) {
-        self.out.push(format!("write {} 0x{offset:03x} 0x{value:x} {size}", self.dev));
-    }
-
-    fn read(&mut self, offset: u64, size: u32) {
-        self.out.push(format!("read {} 0x{offset:03x} {size}", self.dev));
-    }
-
-    fn rx(&mut self, rng: &mut Rng, max: u64) {
-        let bytes: String = (0..1 + rng.below(max)).map(|_| format!("{:02x}", rng.next_u64() as u8)).collect();
-        self.out.push(format!("rx {} hex:{bytes}", self.dev));
-    }
-
-    fn brk(&mut self) {
-        self.out.push(format!("break {}", self.dev));
-    }
-}
-
 /// A value to write at word offset `reg`, biased toward the bits that
 /// matter there, and toward values beyond IBRD/FBRD's masks.
 fn value_for(rng: &mut Rng, reg: u64) -> u32 {
@@ -141,38 +116,23 @@ fn value_for(rng: &mut Rng, reg: u64) -> u32 {
     }
 }
 
-/// One MMIO access at any size: mostly registers, sometimes the ID block
-/// and unmapped offsets. Sub-word accesses hit a lane of the word; 8-byte
-/// ones need 8-byte alignment.
-fn access(rng: &mut Rng, lines: &mut Lines<'_>) {
+/// One MMIO access: mostly registers, sometimes the ID block and unmapped
+/// offsets, at any size.
+fn access(rng: &mut Rng, lines: &mut TraceLines<'_>) {
     let word = match rng.weighted(&[14, 2, 2, 1]) {
         0 => rng.pick(&REGISTERS).0,
         1 => ID_FIRST + 4 * rng.below(8),
         2 => rng.pick(&UNMAPPED),
         _ => 4 * (0x014 + rng.below(0x3f7 - 0x014)),
     };
-    let size = [4u32, 1, 2, 8][rng.weighted(&[12, 2, 2, 2])];
-    let lane = rng.below(4);
-    let offset = match size {
-        8 => word & !7,
-        1 => word + lane,
-        2 => word + (lane & 2),
-        _ => word,
-    };
-    if rng.chance(2) {
-        let v = u64::from(value_for(rng, offset & !3));
-        let mask = if size == 8 { u64::MAX } else { (1u64 << (size * 8)) - 1 };
-        lines.write(offset, v & mask, size);
-    } else {
-        lines.read(offset, size);
-    }
+    lines.word_access(rng, word, value_for);
 }
 
 /// One chunk of guest behaviour against the PL011 instance `dev`, as
 /// trace lines: the registry's guest plug-in.
 pub fn chunk(dev: &str, seed: u64) -> Vec<String> {
     let mut rng = Rng(seed);
-    let mut lines = Lines { dev, out: Vec::new() };
+    let mut lines = TraceLines::new(dev);
     match rng.weighted(&[40, 8, 6, 2, 2, 2, 4, 3, 3, 3, 3]) {
         0 => access(&mut rng, &mut lines),
         1 => lines.rx(&mut rng, 40),
@@ -184,13 +144,10 @@ pub fn chunk(dev: &str, seed: u64) -> Vec<String> {
             }
         }
         3 => lines.brk(),
-        4 => lines.out.push(if rng.chance(2) { format!("reset {dev}") } else { "reset".to_string() }),
-        5 => lines.out.push(format!("advance {}", rng.below(2_000_000_000))),
-        6 => lines.out.push(match rng.below(5) {
-            0 => format!("migrate {dev} c"),
-            1 => format!("migrate {dev} rust"),
-            _ => format!("migrate {dev}"),
-        }),
+        4 if rng.chance(2) => lines.reset(),
+        4 => lines.push("reset".to_string()),
+        5 => lines.push(format!("advance {}", rng.below(2_000_000_000))),
+        6 => lines.migrate(&mut rng, 5),
         7 => {
             // Loopback with FIFOs on or off, then enough DR writes to fill
             // and overflow the receive FIFO.
@@ -233,7 +190,7 @@ pub fn chunk(dev: &str, seed: u64) -> Vec<String> {
             lines.read(RSR, 4);
         }
     }
-    lines.out
+    lines.into_lines()
 }
 
 /// The spec's edge cases that a run can be seen to exercise, with the

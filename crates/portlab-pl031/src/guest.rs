@@ -9,7 +9,7 @@
 //! sub-second steps, whole seconds and long jumps. [`EDGE_CASES`] lets the
 //! coverage report say which of section 10's cases a run reached.
 
-use portlab_device::explore::{Action, EdgeCases, Rng, Snapshot, Step};
+use portlab_device::explore::{Action, EdgeCases, Rng, Snapshot, Step, TraceLines};
 use portlab_device::sys;
 
 const NS_PER_SECOND: u64 = sys::PL031_NS_PER_SECOND as u64;
@@ -49,27 +49,15 @@ fn value_for(rng: &mut Rng, offset: u64) -> u32 {
     }
 }
 
-fn access(rng: &mut Rng, dev: &str, out: &mut Vec<String>) {
+/// One MMIO access: mostly registers, sometimes the ID block and
+/// unmapped offsets, at any size.
+fn access(rng: &mut Rng, lines: &mut TraceLines<'_>) {
     let word = match rng.weighted(&[12, 2, 2]) {
         0 => rng.pick(&REGISTERS).0,
         1 => ID_FIRST + 4 * rng.below(8),
         _ => rng.pick(&[0x020, 0x024, 0x080, 0x08c, 0xfdc]),
     };
-    let size = [4u32, 1, 2, 8][rng.weighted(&[12, 2, 2, 2])];
-    let lane = rng.below(4);
-    let offset = match size {
-        8 => word & !7,
-        1 => word + lane,
-        2 => word + (lane & 2),
-        _ => word,
-    };
-    if rng.chance(2) {
-        let v = u64::from(value_for(rng, offset & !3));
-        let mask = if size == 8 { u64::MAX } else { (1u64 << (size * 8)) - 1 };
-        out.push(format!("write {dev} 0x{offset:03x} 0x{:x} {size}", v & mask));
-    } else {
-        out.push(format!("read {dev} 0x{offset:03x} {size}"));
-    }
+    lines.word_access(rng, word, value_for);
 }
 
 /// Clock advances: sub-second steps (the phase of the second matters),
@@ -87,24 +75,20 @@ fn advance(rng: &mut Rng) -> String {
 /// trace lines: the registry's guest plug-in.
 pub fn chunk(dev: &str, seed: u64) -> Vec<String> {
     let mut rng = Rng(seed);
-    let mut out = Vec::new();
+    let mut lines = TraceLines::new(dev);
     match rng.weighted(&[30, 10, 8, 3, 2]) {
-        0 => access(&mut rng, dev, &mut out),
-        1 => out.push(advance(&mut rng)),
+        0 => access(&mut rng, &mut lines),
+        1 => lines.push(advance(&mut rng)),
         2 => {
             // An alarm set up the way a driver does it.
-            out.push(format!("write {dev} 0x{IMSC:03x} 0x{:x} 4", rng.below(2)));
-            out.push(format!("write {dev} 0x{MR:03x} 0x{:x} 4", value_for(&mut rng, MR)));
-            out.push(advance(&mut rng));
+            lines.write(IMSC, rng.below(2), 4);
+            lines.write(MR, u64::from(value_for(&mut rng, MR)), 4);
+            lines.push(advance(&mut rng));
         }
-        3 => out.push(match rng.below(3) {
-            0 => format!("migrate {dev} c"),
-            1 => format!("migrate {dev} rust"),
-            _ => format!("migrate {dev}"),
-        }),
-        _ => out.push(format!("reset {dev}")),
+        3 => lines.migrate(&mut rng, 3),
+        _ => lines.reset(),
     }
-    out
+    lines.into_lines()
 }
 
 /// The PL031 edge cases (pl031.md section 10) a run can be seen to
