@@ -1,13 +1,13 @@
-//! criterion benchmarks of the C and the Rust PL011 (`benches/pl011.rs`),
-//! PL031 (`benches/pl031.rs`) and HPET (`benches/hpet.rs`).
+//! criterion benchmarks of every registered device, C against Rust
+//! against the floor (`benches/devices.rs`).
 //!
-//! Each workload of [`portlab_bench`] is one criterion group whose members
-//! are the implementations: the floor (an empty C device through the ops
-//! table), the C PL011 and the Rust PL011 through the same table, and the
-//! Rust PL011 called natively (the HPET's groups have the first three, with
-//! the C and Rust HPETs). Run them with `cargo bench -p portlab-benches`;
-//! `portlab bench` runs the same workloads interleaved in one process and
-//! prints Rust/C ratios.
+//! Each workload a device declares (`portlab_device::bench`, listed in
+//! its registry entry) is one criterion group whose members are the
+//! implementations: the floor (an empty C device through the ops table),
+//! the C and the Rust model through the same table, and the Rust model
+//! called natively where the device offers it. Run them with
+//! `cargo bench -p portlab-benches`; `portlab bench` runs the same
+//! workloads interleaved in one process and prints Rust/C ratios.
 //! `docs/benchmarks.md` has the method and the figures.
 
 pub use portlab_bench::{Implementation, Workload};
@@ -23,7 +23,8 @@ use portlab_bench::Prepared;
 /// the micro workloads are nanoseconds and settle quickly; a replay is
 /// milliseconds, so it gets few, flat samples.
 pub fn workload_group(c: &mut Criterion, workload: Workload) {
-    let mut group = c.benchmark_group(workload.name());
+    // Named after the device too, so that a filter can pick one device.
+    let mut group = c.benchmark_group(format!("{}/{}", workload.device(), workload.name()));
     if workload.is_replay() {
         group.sampling_mode(SamplingMode::Flat).sample_size(20).warm_up_time(Duration::from_millis(500));
         group.measurement_time(Duration::from_secs(3));

@@ -3,7 +3,7 @@
 //!
 //! It creates, for a device NAME: a C model skeleton and its header in
 //! `c-src/`, a Rust device crate `crates/portlab-NAME` (state machine,
-//! lockstep property test, criterion bench), a traces folder with one
+//! lockstep property test, benchmark workloads), a traces folder with one
 //! trace, registers both implementations (`NAME`, `x-NAME-rust`) on the
 //! default board, and regenerates the bindings. The two skeletons behave
 //! the same, so everything passes at once; then the port begins.
@@ -176,7 +176,7 @@ pub(crate) fn new_device(root: &Path, name: &str, journal: &mut Journal) -> Resu
     write_new(journal, &crate_dir.join("src/lib.rs"), &names.fill(LIB_RS))?;
     write_new(journal, &crate_dir.join("src/registers.rs"), &names.fill(REGISTERS_RS))?;
     write_new(journal, &crate_dir.join("tests/lockstep.rs"), &names.fill(LOCKSTEP_RS))?;
-    write_new(journal, &crate_dir.join(format!("benches/{name}.rs")), &names.fill(BENCH_RS))?;
+    write_new(journal, &crate_dir.join("src/bench.rs"), &names.fill(BENCH_RS))?;
     write_new(journal, &root.join(format!("tests/traces/{name}/basics.trace")), &names.fill(TRACE))?;
 
     let board_rs = root.join("crates/portlab-board/src/board.rs");
@@ -211,7 +211,7 @@ pub(crate) fn new_device(root: &Path, name: &str, journal: &mut Journal) -> Resu
         &format!(
             "DeviceKind {{\n    name: \"{name}\",\n    description: \"{name} (scaffolded by cargo xtask new-device)\",\n    \
              c: c_model_{name}(),\n    \
-             rust: Some(DeviceType::of::<portlab_{name}::{camel}>()),\n    shadow: shadow_{name}(),\n    guest: None,\n    edge_cases: None,\n    saved_after_load: None,\n}},"
+             rust: Some(DeviceType::of::<portlab_{name}::{camel}>()),\n    shadow: shadow_{name}(),\n    guest: None,\n    edge_cases: None,\n    workloads: portlab_{name}::bench::WORKLOADS,\n    saved_after_load: None,\n}},"
         ),
     )?;
     append_c_model_fn(&root.join("crates/portlab-board/src/registry.rs"), name)?;

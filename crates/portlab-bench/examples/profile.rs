@@ -8,6 +8,10 @@
 //! Instruction counts from callgrind are repeatable, so the difference
 //! between two op counts divided by the difference in ops is the exact
 //! instruction cost of one operation (see docs/benchmarks.md).
+//!
+//! `profile --list` prints every registered workload, one per line: its
+//! name, `replay` or `micro`, and the implementations it runs on
+//! (`scripts/instructions.sh` reads it).
 
 use std::process::ExitCode;
 
@@ -15,12 +19,22 @@ use portlab_bench::{Implementation, Prepared, Workload};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args == ["--list"] {
+        for w in Workload::all() {
+            let kind = if w.is_replay() { "replay" } else { "micro" };
+            let implementations: Vec<&str> = w.implementations().iter().map(|i| i.name()).collect();
+            println!("{} {kind} {}", w.name(), implementations.join(","));
+        }
+        return ExitCode::SUCCESS;
+    }
     let parsed = match args.as_slice() {
         [w, i, n] => Workload::from_name(w).zip(Implementation::from_name(i)).zip(n.parse::<u64>().ok()),
         _ => None,
     };
     let Some(((workload, implementation), ops)) = parsed else {
-        eprintln!("usage: profile WORKLOAD IMPLEMENTATION OPS (for example: profile fr-poll rust 1000000)");
+        eprintln!(
+            "usage: profile WORKLOAD IMPLEMENTATION OPS (for example: profile fr-poll rust 1000000), or profile --list"
+        );
         return ExitCode::from(2);
     };
     let mut prepared = match Prepared::new(workload, implementation) {

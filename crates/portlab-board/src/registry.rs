@@ -151,6 +151,9 @@ pub struct DeviceKind {
     /// The edge cases of the device's spec, with the rule that sees each
     /// exercised: the coverage report lists which a run reached.
     pub edge_cases: Option<&'static EdgeCases>,
+    /// The device's benchmark workloads (`portlab bench`, the criterion
+    /// benches): what its drivers do in their hot loops.
+    pub workloads: &'static [Workload],
     /// What the device saves right after loading a blob, when that is not
     /// the blob itself (a PL031 alarm due at load fires; an enabled HPET
     /// saves its counter as of now). None: the same bytes. The migration
@@ -162,6 +165,7 @@ pub struct DeviceKind {
 /// `blob` at virtual time `now_ns` (defaults for every property).
 pub type AfterLoad = fn(blob: &[u8], now_ns: u64) -> Vec<u8>;
 
+pub use portlab_device::bench::Workload;
 pub use portlab_device::explore::{EdgeCases, GuestChunk};
 
 impl DeviceKind {
@@ -222,6 +226,7 @@ impl Registry {
                     shadow: shadow_pl011,
                     guest: Some(portlab_pl011::guest::chunk),
                     edge_cases: Some(&portlab_pl011::guest::EDGE_CASES),
+                    workloads: portlab_pl011::bench::WORKLOADS,
                     saved_after_load: None,
                 },
                 DeviceKind {
@@ -232,6 +237,7 @@ impl Registry {
                     shadow: shadow_pl031,
                     guest: Some(portlab_pl031::guest::chunk),
                     edge_cases: Some(&portlab_pl031::guest::EDGE_CASES),
+                    workloads: portlab_pl031::bench::WORKLOADS,
                     saved_after_load: Some(portlab_pl031::saved_after_load),
                 },
                 DeviceKind {
@@ -242,6 +248,7 @@ impl Registry {
                     shadow: shadow_hpet,
                     guest: Some(portlab_hpet::guest::default_chunk),
                     edge_cases: None,
+                    workloads: portlab_hpet::bench::WORKLOADS,
                     saved_after_load: Some(portlab_hpet::saved_after_load),
                 },
                 // `cargo xtask new-device` adds device kinds above this line.

@@ -176,6 +176,7 @@ fn timer_board() -> Board {
         shadow: None,
         guest: None,
         edge_cases: None,
+        workloads: &[],
         saved_after_load: None,
     });
     let config = BoardConfig {

@@ -62,6 +62,7 @@ fn lockstep(check_state: bool) -> Lockstep {
         shadow: None,
         guest: None,
         edge_cases: None,
+        workloads: &[],
         saved_after_load: None,
     });
     let config = |implementation| BoardConfig {

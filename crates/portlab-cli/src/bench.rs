@@ -43,6 +43,14 @@ pub(crate) struct BenchArgs {
     /// Run only this workload (repeatable; default: every one).
     #[arg(long = "workload", value_name = "NAME")]
     workloads: Vec<String>,
+    /// Run only this device's workloads (repeatable; with `--workload`,
+    /// both sets).
+    #[arg(long = "device", value_name = "NAME")]
+    devices: Vec<String>,
+    /// List every workload (device, name, implementations, what one
+    /// operation is) and exit.
+    #[arg(long)]
+    list: bool,
     /// Also write the report as Markdown into FILE: its generated section
     /// is replaced and the rest kept (docs/benchmarks.md).
     #[arg(long, value_name = "FILE")]
@@ -82,20 +90,47 @@ struct Report {
 }
 
 pub(crate) fn run(args: &BenchArgs) -> ExitCode {
+    if args.list {
+        let all = Workload::all();
+        let device_width = all.iter().map(|w| w.device().len()).max().unwrap_or(0);
+        let name_width = all.iter().map(|w| w.name().len()).max().unwrap_or(0);
+        for w in all {
+            let implementations: Vec<&str> = w.implementations().iter().map(|i| i.name()).collect();
+            let implementations = implementations.join(",");
+            println!("{:<device_width$}  {:<name_width$}  {implementations:<28}  {}", w.device(), w.name(), w.unit());
+        }
+        return ExitCode::SUCCESS;
+    }
     let mut workloads = Vec::new();
     for name in &args.workloads {
         match Workload::from_name(name) {
             Some(w) if !workloads.contains(&w) => workloads.push(w),
             Some(_) => {}
             None => {
-                let names: Vec<&str> = Workload::ALL.iter().map(|w| w.name()).collect();
-                eprintln!("portlab bench: unknown workload `{name}` (workloads: {})", names.join(", "));
+                eprintln!("portlab bench: unknown workload `{name}` (`portlab bench --list` lists them)");
                 return ExitCode::from(2);
             }
         }
     }
+    for device in &args.devices {
+        let of_device: Vec<Workload> = Workload::all().iter().copied().filter(|w| w.device() == device).collect();
+        if of_device.is_empty() {
+            let mut devices: Vec<&str> = Workload::all().iter().map(|w| w.device()).collect();
+            devices.dedup();
+            eprintln!(
+                "portlab bench: no workload of a device `{device}` (devices with workloads: {})",
+                devices.join(", ")
+            );
+            return ExitCode::from(2);
+        }
+        for w in of_device {
+            if !workloads.contains(&w) {
+                workloads.push(w);
+            }
+        }
+    }
     if workloads.is_empty() {
-        workloads = Workload::ALL.to_vec();
+        workloads = Workload::all().to_vec();
     }
     if cfg!(debug_assertions) {
         eprintln!("portlab bench: this is a debug build; build with --release or --profile bench for real figures");
@@ -314,15 +349,19 @@ fn text(report: &Report) -> String {
         c.batch_time.as_micros()
     );
     let _ = writeln!(out);
+    // The first two columns as wide as their longest entry: workload names
+    // come from the devices.
+    let name_width = report.summaries.iter().map(|s| s.workload.name().len()).chain([17]).max().unwrap_or(17);
+    let unit_width = report.summaries.iter().map(|s| s.workload.unit().len()).chain([14]).max().unwrap_or(14);
     let _ = writeln!(
         out,
-        "{:<17} {:<14} {:>6} {:>10} {:>10} {:>10} {:>11}  {:<23} {:>10} {:>10}",
+        "{:<name_width$} {:<unit_width$} {:>6} {:>10} {:>10} {:>10} {:>11}  {:<23} {:>10} {:>10}",
         "workload", "one op", "rounds", "floor", "c", "rust", "rust-native", "rust/c [95% CI]", "c-floor", "rust-floor"
     );
     for s in &report.summaries {
         let _ = writeln!(
             out,
-            "{:<17} {:<14} {:>6} {:>10} {:>10} {:>10} {:>11}  {:<23} {:>10} {:>10}",
+            "{:<name_width$} {:<unit_width$} {:>6} {:>10} {:>10} {:>10} {:>11}  {:<23} {:>10} {:>10}",
             s.workload.name(),
             s.workload.unit(),
             s.rounds,
@@ -409,8 +448,9 @@ fn json(report: &Report) -> String {
         }
         let _ = write!(
             out,
-            "{{\"name\":{},\"unit\":{},\"description\":{},\"algorithm_note\":{},\"rounds\":{},\"coverage\":{},\"implementations\":[",
+            "{{\"name\":{},\"device\":{},\"unit\":{},\"description\":{},\"algorithm_note\":{},\"rounds\":{},\"coverage\":{},\"implementations\":[",
             json_string(s.workload.name()),
+            json_string(s.workload.device()),
             json_string(s.workload.unit()),
             json_string(s.workload.description()),
             s.workload.algorithm_note().map_or("null".into(), json_string),
@@ -727,8 +767,9 @@ mod tests {
             min_rounds: 3,
             max_rounds: 3,
         };
-        let summaries = [Workload::FrPoll, Workload::SaveLoad]
+        let summaries = ["fr-poll", "save-load"]
             .into_iter()
+            .map(|name| Workload::from_name(name).expect("the PL011 declares it"))
             .map(|w| measure::summarize(&measure::measure(w, &config).unwrap(), CONFIDENCE))
             .collect();
         Report {

@@ -119,6 +119,7 @@
 
 pub mod access;
 pub mod api;
+pub mod bench;
 #[cfg(feature = "c-models")]
 pub mod c_models;
 pub mod error;

@@ -95,6 +95,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod bench;
 pub mod registers;
 mod state;
 mod timer;
