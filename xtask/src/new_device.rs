@@ -70,11 +70,17 @@ fn state_id(name: &str) -> u16 {
 
 /// Inserts `line` above the marker line in `path` (keeping its indent).
 fn insert_above_marker(path: &Path, line: &str) -> Result<(), String> {
+    insert_above(path, MARKER, line)
+}
+
+/// Inserts `line` above the first line of `path` that contains `marker`,
+/// at its indentation (a file with two markers names the one it means).
+fn insert_above(path: &Path, marker: &str, line: &str) -> Result<(), String> {
     let text = fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut out = String::with_capacity(text.len() + line.len());
     let mut done = false;
     for l in text.split_inclusive('\n') {
-        if !done && l.contains(MARKER) {
+        if !done && l.contains(marker) {
             let indent: String = l.chars().take_while(|c| c.is_whitespace()).collect();
             out.push_str(&indent);
             out.push_str(line);
@@ -84,16 +90,16 @@ fn insert_above_marker(path: &Path, line: &str) -> Result<(), String> {
         out.push_str(l);
     }
     if !done {
-        return Err(format!("{} has no `{MARKER}` marker line", path.display()));
+        return Err(format!("{} has no `{marker}` marker line", path.display()));
     }
     fs::write(path, out).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 /// The next free MMIO base on the default board.
-fn next_base(board_rs: &str) -> u64 {
+fn next_base(registry_rs: &str) -> u64 {
     let mut highest = 0x0901_0000u64;
-    for line in board_rs.lines() {
-        if let Some(rest) = line.trim().strip_prefix("slot(\"") {
+    for line in registry_rs.lines() {
+        if let Some(rest) = line.trim().strip_prefix("(\"") {
             if let Some(hex) = rest.split("0x").nth(1) {
                 let digits: String = hex.chars().take_while(|c| c.is_ascii_hexdigit() || *c == '_').collect();
                 if let Ok(v) = u64::from_str_radix(&digits.replace('_', ""), 16) {
@@ -179,14 +185,13 @@ pub(crate) fn new_device(root: &Path, name: &str, journal: &mut Journal) -> Resu
     write_new(journal, &crate_dir.join("src/bench.rs"), &names.fill(BENCH_RS))?;
     write_new(journal, &root.join(format!("tests/traces/{name}/basics.trace")), &names.fill(TRACE))?;
 
-    let board_rs = root.join("crates/portlab-board/src/board.rs");
-    let base = next_base(&fs::read_to_string(&board_rs).unwrap_or_default());
+    let layout_rs = root.join("crates/portlab-board/src/registry.rs");
+    let base = next_base(&fs::read_to_string(&layout_rs).unwrap_or_default());
     for edited in [
         "Cargo.toml",
         "crates/portlab-board/Cargo.toml",
         "crates/portlab-device/src/c_models.rs",
         "crates/portlab-board/src/registry.rs",
-        "crates/portlab-board/src/board.rs",
         "crates/portlab-sys/src/bindings.rs",
         "c-src/tools/board_devices.h",
         "crates/portlab-rust-devices/Cargo.toml",
@@ -206,8 +211,9 @@ pub(crate) fn new_device(root: &Path, name: &str, journal: &mut Journal) -> Resu
         ),
     )?;
     let camel = &names.camel;
-    insert_above_marker(
+    insert_above(
         &root.join("crates/portlab-board/src/registry.rs"),
+        "adds device kinds above",
         &format!(
             "DeviceKind {{\n    name: \"{name}\",\n    description: \"{name} (scaffolded by cargo xtask new-device)\",\n    \
              c: c_model_{name}(),\n    \
@@ -229,7 +235,11 @@ pub(crate) fn new_device(root: &Path, name: &str, journal: &mut Journal) -> Resu
     }
     fs::write(&registry_rs, text.replacen(marker, &format!("{pair}{marker}"), 1))
         .map_err(|e| format!("cannot write {}: {e}", registry_rs.display()))?;
-    insert_above_marker(&board_rs, &format!("slot(\"{name}\", 0x{:04x}_{:04x}),", base >> 16, base & 0xffff))?;
+    insert_above(
+        &layout_rs,
+        "adds board slots above",
+        &format!("(\"{name}\", 0x{:04x}_{:04x}),", base >> 16, base & 0xffff),
+    )?;
     // The Rust device library C hosts link, and the C-only runner's board.
     insert_above_marker(
         &root.join("crates/portlab-rust-devices/Cargo.toml"),
@@ -317,7 +327,7 @@ mod tests {
 
     #[test]
     fn the_next_base_follows_the_highest_slot() {
-        let board = "slot(\"pl011\", 0x0900_0000),\nslot(\"pl031\", 0x0901_0000),\n";
+        let board = "    (\"pl011\", 0x0900_0000),\n    (\"pl031\", 0x0901_0000),\n";
         assert_eq!(next_base(board), 0x0902_0000);
     }
 }

@@ -58,23 +58,20 @@ pub struct BoardConfig {
 }
 
 impl BoardConfig {
-    /// The default machine: `pl011` at 0x0900_0000 and `pl031` at
-    /// 0x0901_0000 as on QEMU's `virt`, and `hpet` at 0xFED0_0000 as on
-    /// the PC, every device in `implementation`.
+    /// The default machine: one slot per device of the registry's
+    /// [`DEFAULT_LAYOUT`](crate::registry::DEFAULT_LAYOUT), named after
+    /// its kind, every device in `implementation`.
     pub fn default_board(implementation: Implementation) -> BoardConfig {
-        let slot = |name: &str, base| SlotConfig {
-            name: name.into(),
-            kind: name.into(),
-            base,
-            implementation,
-            properties: Vec::new(),
-        };
-        let slots = vec![
-            slot("pl011", 0x0900_0000),
-            slot("pl031", 0x0901_0000),
-            slot("hpet", 0xfed0_0000),
-            // `cargo xtask new-device` adds board slots above this line.
-        ];
+        let slots = crate::registry::DEFAULT_LAYOUT
+            .iter()
+            .map(|&(name, base)| SlotConfig {
+                name: name.into(),
+                kind: name.into(),
+                base,
+                implementation,
+                properties: Vec::new(),
+            })
+            .collect();
         BoardConfig { slots, epoch: DEFAULT_EPOCH }
     }
 

@@ -8,7 +8,6 @@
 //! canonical event log that both implementations must produce.
 
 pub mod board;
-pub mod demo;
 pub mod event;
 pub mod lockstep;
 pub mod registry;

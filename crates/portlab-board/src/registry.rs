@@ -132,6 +132,17 @@ impl FromStr for Implementation {
     }
 }
 
+/// The default board's layout: each registered device's slot (named after
+/// its kind) and base address. `pl011` at 0x0900_0000 and `pl031` at
+/// 0x0901_0000 as on QEMU's `virt`, and `hpet` at 0xFED0_0000 as on the
+/// PC.
+pub const DEFAULT_LAYOUT: &[(&str, u64)] = &[
+    ("pl011", 0x0900_0000),
+    ("pl031", 0x0901_0000),
+    ("hpet", 0xfed0_0000),
+    // `cargo xtask new-device` adds board slots above this line.
+];
+
 /// One device kind and its implementations.
 #[derive(Debug, Clone)]
 pub struct DeviceKind {

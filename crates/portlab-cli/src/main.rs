@@ -16,10 +16,10 @@ use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use portlab_board::demo::{DEMO_INPUT, run_demo_on};
 #[cfg(feature = "c-compare")]
 use portlab_board::{Allowance, Divergence, Lockstep, StepError, TraceReader};
 use portlab_board::{BoardConfig, Diagnostic, Event, Implementation, Registry, RunSink, Stage, run_trace};
+use portlab_demo::{MIGRATION_NOTE, introduction, run_demo_on, scenario};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -395,42 +395,12 @@ fn cmd_list() -> ExitCode {
 
 fn cmd_demo() -> ExitCode {
     let registry = Registry::builtin();
-    println!("portlab demo: a guest driver brings up the PL011 the way Linux's amba-pl011 does,");
-    println!("prints a banner with interrupts on, and echoes what the user types ({DEMO_INPUT:?}).");
-    println!("It also reads the PL031 RTC at boot and sets a wake alarm, and takes a periodic 100 ms");
-    println!("tick from the HPET. The same guest runs four times: on the C models, on the Rust");
-    println!("rewrites, on a mix, and on the C models migrated to Rust in the middle of the run.");
-    println!();
-    let migrate_after = 12;
-    let mut mixed = BoardConfig::default_board(Implementation::C);
-    let _ = mixed.set_implementation("pl031", Implementation::Rust);
-    let rust = ("Rust (x-NAME-rust)", BoardConfig::default_board(Implementation::Rust), None);
-    let runs = if registry.device_type("pl011", Implementation::C).is_ok() {
-        vec![
-            ("C (pl011, pl031, hpet)", BoardConfig::default_board(Implementation::C), None),
-            rust,
-            ("mixed: RTC in Rust, others C", mixed, None),
-            (
-                "C, migrated to Rust mid-run",
-                BoardConfig::default_board(Implementation::C),
-                Some((migrate_after, Implementation::Rust)),
-            ),
-        ]
-    } else {
-        // Stage 3: nothing to compare with; the Rust devices run alone,
-        // migrating onto fresh Rust instances mid-run.
-        vec![
-            rust,
-            (
-                "Rust, migrated mid-run",
-                BoardConfig::default_board(Implementation::Rust),
-                Some((migrate_after, Implementation::Rust)),
-            ),
-        ]
-    };
+    println!("{}", introduction());
+    let runs = scenario(&registry);
     let mut results = Vec::new();
-    for (label, config, migrate) in runs {
-        match run_demo_on(&registry, config, migrate) {
+    for run in runs {
+        let label = run.label;
+        match run_demo_on(&registry, run.config, run.migrate_after) {
             Ok(run) => results.push((label, run)),
             Err(e) => {
                 eprintln!("portlab demo: the guest failed on {label}: {e}");
@@ -478,10 +448,11 @@ fn cmd_demo() -> ExitCode {
     let (_, migrated) = &results[results.len() - 1];
     if let Some((after, to)) = migrated.migrations.first() {
         println!("The last run saved every device's state after keystroke {after}, destroyed those instances");
-        println!("and loaded the state into new {to} instances. The guest went on typing and the event log");
-        println!("is identical to run 1's: the guest did not notice. (An RTC alarm pending across a");
-        println!("migration is re-armed relative to the load time, as in QEMU: tests/traces/pl031/r20-*;");
-        println!("the HPET's pending tick keeps its deadline to the nanosecond: hpet.md section 12.2.)");
+        println!("and loaded the state into new {to} instances. The guest went on typing.");
+        if migrated.log == reference.log {
+            println!("Its event log is identical to run 1's: the guest did not notice.");
+            println!("{MIGRATION_NOTE}");
+        }
     }
     if all_same {
         println!("All {} event logs are identical.", if results.len() == 4 { "four" } else { "the" });

@@ -1,13 +1,21 @@
-//! The demo guest: a small UART driver that brings the PL011 up the way
-//! Linux's amba-pl011 driver does, prints a banner with interrupts on, and
-//! echoes what the user types. It drives the board only through trace
-//! commands, so every run is also a trace that can be saved and replayed.
+//! The demo guest (`portlab demo`): a small UART driver that brings the
+//! PL011 up the way Linux's amba-pl011 driver does, prints a banner with
+//! interrupts on, and echoes what the user types; it also reads the PL031
+//! RTC at boot and sets a wake alarm, and takes a periodic tick from the
+//! HPET.
+//!
+//! # Where this sits in the port
+//!
+//! This is a guest, like a recorded trace: it knows the devices it drives
+//! by name and by datasheet, so it lives in its own crate and the tools
+//! (board, equivalence, CLI) stay free of device names. It drives the
+//! board only through trace commands, so every run is also a trace that
+//! can be saved and replayed. [`scenario`] is what `portlab demo` shows:
+//! the same guest on C, on Rust, on a mix, and migrated mid-run.
 
-use crate::board::BoardConfig;
-use crate::event::Event;
-use crate::registry::{Implementation, Registry};
-use crate::trace::parse::Command;
-use crate::trace::run::{Runner, StepError};
+#![forbid(unsafe_code)]
+
+use portlab_board::{BoardConfig, Command, Event, Implementation, Registry, Runner, StepError};
 
 // Register offsets and bits the guest uses, as a driver would hard-code
 // them from the datasheet (the guest is not part of the port).
@@ -329,6 +337,65 @@ pub fn run_demo(
 
 /// The devices the demo guest drives (and migrates).
 const DRIVEN: [&str; 3] = ["pl011", "pl031", "hpet"];
+
+/// What `portlab demo` prints before the runs.
+pub fn introduction() -> String {
+    format!(
+        "portlab demo: a guest driver brings up the PL011 the way Linux's amba-pl011 does,\n\
+         prints a banner with interrupts on, and echoes what the user types ({DEMO_INPUT:?}).\n\
+         It also reads the PL031 RTC at boot and sets a wake alarm, and takes a periodic 100 ms\n\
+         tick from the HPET. The same guest runs four times: on the C models, on the Rust\n\
+         rewrites, on a mix, and on the C models migrated to Rust in the middle of the run.\n"
+    )
+}
+
+/// What the last run's migration shows, printed after the runs when the
+/// event logs agree.
+pub const MIGRATION_NOTE: &str = "(An RTC alarm pending across a migration is re-armed relative to the load time,\n\
+                                  as in QEMU: tests/traces/pl031/r20-*; the HPET's pending tick keeps its deadline\n\
+                                  to the nanosecond: hpet.md section 12.2.)";
+
+/// One run of the demo: a label, the board, and the migration, if any
+/// (after which keystroke, to which implementation).
+#[derive(Debug, Clone)]
+pub struct ScenarioRun {
+    /// What the run is, for the table.
+    pub label: &'static str,
+    /// The board it runs on.
+    pub config: BoardConfig,
+    /// Migrate every driven device after this keystroke, to this
+    /// implementation.
+    pub migrate_after: Option<(usize, Implementation)>,
+}
+
+/// The runs `portlab demo` compares: C, Rust, a mix (the RTC in Rust) and
+/// C migrated to Rust after keystroke 12, in that order; in a build
+/// without the C models (stage 3), Rust alone and Rust migrated onto fresh
+/// Rust instances.
+pub fn scenario(registry: &Registry) -> Vec<ScenarioRun> {
+    let migrate_after = 12;
+    let run = |label, implementation, migrate_after| ScenarioRun {
+        label,
+        config: BoardConfig::default_board(implementation),
+        migrate_after,
+    };
+    let rust = run("Rust (x-NAME-rust)", Implementation::Rust, None);
+    if registry.device_type("pl011", Implementation::C).is_err() {
+        return vec![
+            rust,
+            run("Rust, migrated mid-run", Implementation::Rust, Some((migrate_after, Implementation::Rust))),
+        ];
+    }
+    let mut mixed = run("mixed: RTC in Rust, others C", Implementation::C, None);
+    // The default board always has the RTC's slot.
+    let _ = mixed.config.set_implementation("pl031", Implementation::Rust);
+    vec![
+        run("C (pl011, pl031, hpet)", Implementation::C, None),
+        rust,
+        mixed,
+        run("C, migrated to Rust mid-run", Implementation::C, Some((migrate_after, Implementation::Rust))),
+    ]
+}
 
 /// Runs the demo scenario on a board laid out as `config` (any mix of
 /// implementations). The guest drives the UART (console, echo), the RTC
