@@ -97,7 +97,7 @@ pub(crate) fn run(args: &BenchArgs) -> ExitCode {
         for w in all {
             let implementations: Vec<&str> = w.implementations().iter().map(|i| i.name()).collect();
             let implementations = implementations.join(",");
-            println!("{:<device_width$}  {:<name_width$}  {implementations:<28}  {}", w.device(), w.name(), w.unit());
+            outln!("{:<device_width$}  {:<name_width$}  {implementations:<28}  {}", w.device(), w.name(), w.unit());
         }
         return ExitCode::SUCCESS;
     }
@@ -132,13 +132,27 @@ pub(crate) fn run(args: &BenchArgs) -> ExitCode {
     if workloads.is_empty() {
         workloads = Workload::all().to_vec();
     }
+    // The output files' folders are checked before the minutes of work,
+    // not after.
+    for path in args.markdown.iter().chain(&args.svg) {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.is_dir() {
+                eprintln!("portlab bench: cannot write {}: no folder {}", path.display(), dir.display());
+                return ExitCode::from(2);
+            }
+        }
+    }
     if cfg!(debug_assertions) {
         eprintln!("portlab bench: this is a debug build; build with --release or --profile bench for real figures");
     }
     let config = if args.quick { MeasureConfig::quick() } else { MeasureConfig::full() };
     let start = Instant::now();
     let mut summaries = Vec::new();
+    let interrupted = crate::output::interrupt_flag();
     for workload in workloads {
+        if interrupted.load(std::sync::atomic::Ordering::Relaxed) {
+            break;
+        }
         eprintln!("portlab bench: {} ...", workload.name());
         match measure::measure(workload, &config) {
             Ok(m) => summaries.push(measure::summarize(&m, CONFIDENCE)),
@@ -158,8 +172,17 @@ pub(crate) fn run(args: &BenchArgs) -> ExitCode {
         summaries,
     };
     match args.format {
-        Format::Text => print!("{}", text(&report)),
-        Format::Json => print!("{}", json(&report)),
+        Format::Text => out!("{}", text(&report)),
+        Format::Json => out!("{}", json(&report)),
+    }
+    if interrupted.load(std::sync::atomic::Ordering::Relaxed) {
+        // A partial run must not replace the figures of a whole one.
+        eprintln!(
+            "portlab bench: interrupted after {} of the workloads; the report above covers those{}",
+            report.summaries.len(),
+            if args.markdown.is_some() || args.svg.is_some() { ", and no file was written" } else { "" }
+        );
+        return ExitCode::from(130);
     }
     if let Some(path) = &args.markdown {
         let svg_link = args.svg.as_deref().map(|svg| relative_link(path, svg));

@@ -13,10 +13,11 @@ use portlab_equiv::{DeviceSet, Equivalence, Progress, RunOptions, registered_all
 /// Arguments of `portlab fuzz`.
 #[derive(Debug, Args)]
 pub(crate) struct FuzzArgs {
-    /// Number of cases to run.
-    #[arg(long, conflicts_with = "time")]
+    /// Number of cases to run (at least 1).
+    #[arg(long, conflicts_with = "time", value_parser = parse_cases)]
     cases: Option<u64>,
-    /// How long to run: `90s`, `5m`, `1h`, `500ms` (a bare number is seconds).
+    /// How long to run: `90s`, `5m`, `1m30s`, `1h`, `500ms` (a bare number
+    /// is seconds).
     #[arg(long, value_parser = parse_duration)]
     time: Option<Duration>,
     /// Seed of the case generator (default: from the clock; printed so a
@@ -43,23 +44,29 @@ pub(crate) struct FuzzArgs {
     out: PathBuf,
 }
 
-/// Parses `90s`, `5m`, `1h`, `250ms` or a bare number of seconds.
+/// A case count: a whole number, at least 1.
+fn parse_cases(s: &str) -> Result<u64, String> {
+    match s.parse::<u64>() {
+        Ok(0) => Err("run at least 1 case".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("expected a whole number of cases, found `{s}`")),
+    }
+}
+
+/// Parses a duration as humantime does (`90s`, `5m`, `1m30s`, `1h`,
+/// `250ms`), or a bare number of seconds (`60`, `1.5`).
 pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
-    let (number, unit) = s.split_at(split);
-    let n: f64 = number.parse().map_err(|_| format!("expected a duration such as 60s or 5m, found `{s}`"))?;
-    let seconds = match unit {
-        "" | "s" => n,
-        "ms" => n / 1000.0,
-        "m" | "min" => n * 60.0,
-        "h" => n * 3600.0,
-        other => return Err(format!("unknown duration unit `{other}` (use ms, s, m or h)")),
+    let parsed = match s.parse::<f64>() {
+        Ok(seconds) if seconds.is_finite() && seconds >= 0.0 => Duration::from_secs_f64(seconds),
+        Ok(_) => return Err(format!("the duration must be positive, found `{s}`")),
+        Err(_) => humantime::parse_duration(s)
+            .map_err(|e| format!("expected a duration such as 60s, 5m or 1m30s, found `{s}` ({e})"))?,
     };
-    if !seconds.is_finite() || seconds <= 0.0 {
+    if parsed.is_zero() {
         return Err(format!("the duration must be positive, found `{s}`"));
     }
-    Ok(Duration::from_secs_f64(seconds))
+    Ok(parsed)
 }
 
 fn draw(p: &Progress, args: &FuzzArgs) {
@@ -101,6 +108,7 @@ pub(crate) fn run_fuzz(args: &FuzzArgs) -> ExitCode {
         seed,
         max_chunks: args.max_chunks,
         devices: args.device,
+        stop: Some(crate::output::interrupt_flag()),
     };
     let eq = if args.crossed {
         Equivalence::crossed(Registry::builtin(), allowances)
@@ -119,34 +127,55 @@ pub(crate) fn run_fuzz(args: &FuzzArgs) -> ExitCode {
     };
     let tty = std::io::stderr().is_terminal();
     eprintln!("portlab fuzz: {} driving {}, seed {seed}", eq.label(), args.device);
+    // Without a terminal (CI, a log file) a progress line every 10 s
+    // instead of a redrawn bar, so a long run is seen to be alive.
+    let mut last_line = std::time::Instant::now();
     let summary = run(&eq, &options, |p| {
         if tty {
             draw(p, args);
+        } else if last_line.elapsed() >= Duration::from_secs(10) {
+            last_line = std::time::Instant::now();
+            eprintln!("portlab fuzz: {:.0} s, {} cases, {} operations", p.elapsed.as_secs_f64(), p.cases, p.ops);
         }
     });
     if tty {
         eprintln!();
     }
     let divergences = u64::from(summary.finding.is_some());
-    println!("seed            {seed}");
-    println!("cases           {}", summary.cases);
-    println!("operations      {} (on each implementation)", summary.ops);
-    println!("elapsed         {:.2} s", summary.elapsed.as_secs_f64());
-    println!("operations/s    {:.0}", summary.ops_per_second());
-    println!("divergences     {divergences}");
-    println!();
-    print!("{}", summary.coverage.report());
+    outln!("seed            {seed}");
+    outln!("cases           {}", summary.cases);
+    outln!("operations      {} (on each implementation)", summary.ops);
+    outln!("elapsed         {:.2} s", summary.elapsed.as_secs_f64());
+    outln!("operations/s    {:.0}", summary.ops_per_second());
+    outln!("divergences     {divergences}");
+    outln!();
+    out!("{}", summary.coverage.report());
     if let Some(finding) = summary.finding {
         let file = args.out.join(format!("divergence-seed-{}-case-{}.trace", finding.seed, finding.case));
         let trace = finding.to_trace();
-        println!();
-        println!("The implementations diverge. Shrunk trace ({} commands):", finding.commands.len());
-        print!("{trace}");
+        outln!();
+        outln!("The implementations diverge. Shrunk trace ({} commands):", finding.commands.len());
+        out!("{trace}");
         match std::fs::write(&file, &trace) {
-            Ok(()) => println!("written to {}; replay with `portlab compare {}`", file.display(), file.display()),
+            Ok(()) => outln!("written to {}; replay with `portlab compare {}`", file.display(), file.display()),
             Err(e) => eprintln!("portlab fuzz: cannot write {}: {e}", file.display()),
         }
         return ExitCode::from(1);
+    }
+    if summary.interrupted {
+        outln!();
+        let mut again = format!("portlab fuzz --seed {seed} --device {}", args.device);
+        if args.crossed {
+            again.push_str(" --crossed");
+        }
+        for (name, imp) in &args.pins {
+            again.push_str(&format!(" --pin {name}={imp}"));
+        }
+        if args.max_chunks != 40 {
+            again.push_str(&format!(" --max-chunks {}", args.max_chunks));
+        }
+        outln!("Interrupted after {} cases, no divergence. The same cases again, and more: `{again}`", summary.cases);
+        return ExitCode::from(130);
     }
     ExitCode::SUCCESS
 }
@@ -162,8 +191,10 @@ mod tests {
         assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
         assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
         assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
-        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
-        for bad in ["", "s", "5x", "-1s", "0s", "abc"] {
+        assert_eq!(parse_duration("1.5").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("2min").unwrap(), Duration::from_secs(120));
+        for bad in ["", "s", "5x", "-1s", "-1", "0s", "0", "abc", "NaN", "inf"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
     }

@@ -4,6 +4,10 @@
 //! Exit status: 0 success, 1 a finding (a failed expectation), 2 a usage
 //! error or a bad trace. Results go to stdout, diagnostics to stderr.
 
+// First, so that its `outln!` and `out!` are in scope in every module.
+#[macro_use]
+mod output;
+
 #[cfg(feature = "c-compare")]
 mod bench;
 #[cfg(feature = "c-compare")]
@@ -20,6 +24,7 @@ use clap::{Args, Parser, Subcommand};
 use portlab_board::{Allowance, Divergence, Lockstep, StepError, TraceReader};
 use portlab_board::{BoardConfig, Diagnostic, Event, Implementation, Registry, RunSink, Stage, run_trace};
 use portlab_demo::{MIGRATION_NOTE, introduction, run_demo_on, scenario};
+use portlab_device::LogKind;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -142,6 +147,8 @@ struct StdoutSink<W: Write> {
     verbose: bool,
     file: String,
     error: Option<io::Error>,
+    /// Shadow devices' reports that their two implementations disagree.
+    divergences: u64,
 }
 
 impl<W: Write> RunSink for StdoutSink<W> {
@@ -153,7 +160,15 @@ impl<W: Write> RunSink for StdoutSink<W> {
         }
     }
     fn diagnostic(&mut self, line: u64, names: &[String], d: &Diagnostic) {
-        if self.verbose {
+        // A shadow's divergence is a finding, not a guest error: always
+        // shown, and the run exits 1.
+        if d.kind == LogKind::Divergence {
+            self.divergences += 1;
+            eprintln!("{}:{line}: {}: {}: {}", self.file, names[d.dev], d.kind.label(), d.message);
+            if self.divergences == 1 {
+                eprintln!("{}:{line}: replay C against Rust with `portlab compare {}`", self.file, self.file);
+            }
+        } else if self.verbose {
             eprintln!("{}:{line}: {}: {}: {}", self.file, names[d.dev], d.kind.label(), d.message);
         }
     }
@@ -190,8 +205,13 @@ fn cmd_run(args: &RunArgs) -> ExitCode {
                 continue;
             }
         };
-        let mut sink =
-            StdoutSink { out: BufWriter::new(stdout.lock()), verbose: args.verbose, file: path.clone(), error: None };
+        let mut sink = StdoutSink {
+            out: BufWriter::new(stdout.lock()),
+            verbose: args.verbose,
+            file: path.clone(),
+            error: None,
+            divergences: 0,
+        };
         let result = run_trace(path, reader, &registry, config.clone(), &mut sink);
         let flushed = sink.out.flush();
         if let Some(e) = sink.error.take().or(flushed.err()) {
@@ -201,13 +221,14 @@ fn cmd_run(args: &RunArgs) -> ExitCode {
             eprintln!("portlab run: cannot write the event log: {e}");
             return ExitCode::from(2);
         }
+        if sink.divergences > 0 {
+            worst = worst.max(1);
+        }
         match result {
             Ok(summary) => {
-                if summary.diagnostics > 0 && !args.verbose {
-                    eprintln!(
-                        "{path}: {} device diagnostic(s) (guest errors); --verbose shows them",
-                        summary.diagnostics
-                    );
+                let guest_errors = summary.diagnostics - sink.divergences;
+                if guest_errors > 0 && !args.verbose {
+                    eprintln!("{path}: {guest_errors} device diagnostic(s) (guest errors); --verbose shows them");
                 }
             }
             Err(e) => {
@@ -217,6 +238,12 @@ fn cmd_run(args: &RunArgs) -> ExitCode {
         }
     }
     ExitCode::from(worst)
+}
+
+/// `word`, or `words` for a count other than one.
+#[cfg(feature = "c-compare")]
+fn plural(count: u64, word: &str) -> String {
+    if count == 1 { word.to_string() } else { format!("{word}s") }
 }
 
 /// Compares one trace; returns its exit status (0, 1 or 2).
@@ -274,27 +301,27 @@ fn compare_one(
                 }
             }
             Err(divergence) => {
-                println!("{path}:{}: divergence after {commands} identical commands", line.number);
+                outln!("{path}:{}: divergence after {commands} identical commands", line.number);
                 if !recent.is_empty() {
-                    println!("  trace before it:");
+                    outln!("  trace before it:");
                     for (n, text) in &recent {
-                        println!("    {n:>6}  {text}");
+                        outln!("    {n:>6}  {text}");
                     }
                 }
-                println!("  > {:>4}  {}", line.number, line.command);
+                outln!("  > {:>4}  {}", line.number, line.command);
                 match &divergence {
                     Divergence::Event { a, b, .. } => {
-                        println!("  {:<width$} {}", format!("{label_a}:"), a.as_deref().unwrap_or("(no event)"));
-                        println!("  {:<width$} {}", format!("{label_b}:"), b.as_deref().unwrap_or("(no event)"));
+                        outln!("  {:<width$} {}", format!("{label_a}:"), a.as_deref().unwrap_or("(no event)"));
+                        outln!("  {:<width$} {}", format!("{label_b}:"), b.as_deref().unwrap_or("(no event)"));
                     }
                     Divergence::Outcome { a, b } => {
-                        println!("  {:<width$} {}", format!("{label_a}:"), a.as_deref().unwrap_or("ok"));
-                        println!("  {:<width$} {}", format!("{label_b}:"), b.as_deref().unwrap_or("ok"));
+                        outln!("  {:<width$} {}", format!("{label_a}:"), a.as_deref().unwrap_or("ok"));
+                        outln!("  {:<width$} {}", format!("{label_b}:"), b.as_deref().unwrap_or("ok"));
                     }
                     Divergence::State { dev, fields } => {
-                        println!("  the events agree, but the state of {dev} differs:");
+                        outln!("  the events agree, but the state of {dev} differs:");
                         for f in fields {
-                            println!("    {} differs: {label_a}=0x{:x} {label_b}=0x{:x}", f.name, f.a, f.b);
+                            outln!("    {} differs: {label_a}=0x{:x} {label_b}=0x{:x}", f.name, f.a, f.b);
                         }
                     }
                 }
@@ -309,14 +336,22 @@ fn compare_one(
         }
     }
     let mut note = String::new();
-    if expectation_failures > 0 {
-        note.push_str(&format!(" ({expectation_failures} expectation(s) failed on both sides)"));
-    }
     if !accepted.is_empty() {
         note.push_str(&format!(" (registered intentional differences: {})", accepted.join(", ")));
     }
-    println!("{path}: identical ({events} events, {commands} commands, {label_a} vs {label_b}){note}");
-    0
+    let counts = format!("{} {}, {} {}", events, plural(events, "event"), commands, plural(commands, "command"));
+    if expectation_failures > 0 {
+        // Both sides agree, but the trace says otherwise: a finding, as in
+        // `run`.
+        outln!(
+            "{path}: {label_a} and {label_b} agree ({counts}){note}, but {expectation_failures} {} of the \
+             trace failed on both",
+            plural(expectation_failures, "expectation")
+        );
+    } else {
+        outln!("{path}: identical ({counts}, {label_a} vs {label_b}){note}");
+    }
+    u8::from(expectation_failures > 0)
 }
 
 #[cfg(feature = "c-compare")]
@@ -357,13 +392,13 @@ fn cmd_list() -> ExitCode {
     let registry = Registry::builtin();
     let stage = Stage::CURRENT;
     let default = stage.default_implementation();
-    println!("roadmap stage {} build (docs/roadmap.md); default implementation: {default}", stage.number());
-    println!();
+    outln!("roadmap stage {} build (docs/roadmap.md); default implementation: {default}", stage.number());
+    outln!();
     for kind in registry.kinds() {
-        println!("{:<8} {}", kind.name, kind.description);
+        outln!("{:<8} {}", kind.name, kind.description);
         for (name, imp) in registry.public_names(kind.name) {
             let note = if imp == default { " (default)" } else { "" };
-            println!("         {name:<18} {imp}{note}");
+            outln!("         {name:<18} {imp}{note}");
         }
         // What the device declares (interface v2): its creation properties
         // (`config NAME PROP=VALUE` in a trace) and input lines.
@@ -372,30 +407,30 @@ fn cmd_list() -> ExitCode {
         for p in &description.properties {
             // Wide ranges (masks, addresses) read better in hex.
             let show = |v: u64| if p.max > 0xffff { format!("0x{v:x}") } else { v.to_string() };
-            println!("         property {}={} ({}..={}): {}", p.name, show(p.default), show(p.min), show(p.max), p.doc);
+            outln!("         property {}={} ({}..={}): {}", p.name, show(p.default), show(p.min), show(p.max), p.doc);
         }
         if description.num_inputs > 0 {
-            println!("         input lines 0-{}", description.num_inputs - 1);
+            outln!("         input lines 0-{}", description.num_inputs - 1);
         }
     }
-    println!();
+    outln!();
     match stage {
         Stage::OptIn => {
-            println!("Stage 1: C models under the device's name, Rust rewrites opt-in under x-NAME-rust;");
+            outln!("Stage 1: C models under the device's name, Rust rewrites opt-in under x-NAME-rust;");
         }
         Stage::RustDefault => {
-            println!("Stage 2: the plain names resolve to the Rust rewrites; C is still built (x-NAME-c);");
+            outln!("Stage 2: the plain names resolve to the Rust rewrites; C is still built (x-NAME-c);");
         }
-        Stage::RustOnly => println!("Stage 3: Rust only; no C device model is compiled;"),
+        Stage::RustOnly => outln!("Stage 3: Rust only; no C device model is compiled;"),
     }
-    println!("x-NAME-shadow runs both, answers with C and reports the first divergence.");
-    println!("Select with --impl c|rust|shadow, or per device with --device NAME=IMPL.");
+    outln!("x-NAME-shadow runs both, answers with C and reports the first divergence.");
+    outln!("Select with --impl c|rust|shadow, or per device with --device NAME=IMPL.");
     ExitCode::SUCCESS
 }
 
 fn cmd_demo() -> ExitCode {
     let registry = Registry::builtin();
-    println!("{}", introduction());
+    outln!("{}", introduction());
     let runs = scenario(&registry);
     let mut results = Vec::new();
     for run in runs {
@@ -409,19 +444,16 @@ fn cmd_demo() -> ExitCode {
         }
     }
     let (_, reference) = &results[0];
-    println!("--- guest console ({}) ---", results[0].0);
-    println!("{}", reference.console.replace("\r\n", "\n").replace('\r', "\n"));
-    println!("---");
-    println!();
-    println!(
-        "{:<34} {:>8} {:>7} {:>5} {:>4} {:>10}  event log",
-        "run", "commands", "reads", "irqs", "tx", "interrupts"
-    );
+    outln!("--- guest console ({}) ---", results[0].0);
+    outln!("{}", reference.console.replace("\r\n", "\n").replace('\r', "\n"));
+    outln!("---");
+    outln!();
+    outln!("{:<34} {:>8} {:>7} {:>5} {:>4} {:>10}  event log", "run", "commands", "reads", "irqs", "tx", "interrupts");
     let mut all_same = true;
     for (label, run) in &results {
         let same = run.log == reference.log;
         all_same &= same;
-        println!(
+        outln!(
             "{:<34} {:>8} {:>7} {:>5} {:>4} {:>10}  {}",
             label,
             run.trace.len(),
@@ -432,34 +464,34 @@ fn cmd_demo() -> ExitCode {
             if same { format!("identical to run 1 ({} events)", run.log.len()) } else { "DIFFERS from run 1".into() }
         );
     }
-    println!();
+    outln!();
     for (label, run) in &results[1..] {
         if let Some(i) = run.log.iter().zip(&reference.log).position(|(a, b)| a != b) {
-            println!(
+            outln!(
                 "{label}: first difference at event {}: `{}` where run 1 has `{}`",
                 i + 1,
                 run.log[i],
                 reference.log[i]
             );
         } else if run.log.len() != reference.log.len() {
-            println!("{label}: {} events where run 1 has {}", run.log.len(), reference.log.len());
+            outln!("{label}: {} events where run 1 has {}", run.log.len(), reference.log.len());
         }
     }
     let (_, migrated) = &results[results.len() - 1];
     if let Some((after, to)) = migrated.migrations.first() {
-        println!("The last run saved every device's state after keystroke {after}, destroyed those instances");
-        println!("and loaded the state into new {to} instances. The guest went on typing.");
+        outln!("The last run saved every device's state after keystroke {after}, destroyed those instances");
+        outln!("and loaded the state into new {to} instances. The guest went on typing.");
         if migrated.log == reference.log {
-            println!("Its event log is identical to run 1's: the guest did not notice.");
-            println!("{MIGRATION_NOTE}");
+            outln!("Its event log is identical to run 1's: the guest did not notice.");
+            outln!("{MIGRATION_NOTE}");
         }
     }
     if all_same {
-        println!("All {} event logs are identical.", if results.len() == 4 { "four" } else { "the" });
-        println!("Next: `portlab run TRACE`, `portlab compare TRACE`, `portlab list`; see README.md.");
+        outln!("All {} event logs are identical.", if results.len() == 4 { "four" } else { "the" });
+        outln!("Next: `portlab run TRACE`, `portlab compare TRACE`, `portlab list`; see README.md.");
         ExitCode::SUCCESS
     } else {
-        println!("The event logs differ: the implementations do not behave the same.");
+        outln!("The event logs differ: the implementations do not behave the same.");
         ExitCode::from(1)
     }
 }
@@ -476,5 +508,36 @@ fn main() -> ExitCode {
         #[cfg(feature = "c-compare")]
         Commands::Bench(args) => bench::run(args),
         Commands::List => cmd_list(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sink() -> StdoutSink<Vec<u8>> {
+        StdoutSink { out: Vec::new(), verbose: false, file: "t.trace".into(), error: None, divergences: 0 }
+    }
+
+    #[test]
+    fn a_shadow_divergence_is_counted_as_a_finding_and_a_guest_error_is_not() {
+        let names = vec!["uart".to_string()];
+        let mut s = sink();
+        let guest_error = Diagnostic { dev: 0, kind: LogKind::GuestError, message: "bad offset".into() };
+        s.diagnostic(3, &names, &guest_error);
+        assert_eq!(s.divergences, 0);
+        let divergence = Diagnostic { dev: 0, kind: LogKind::Divergence, message: "x: first divergence".into() };
+        s.diagnostic(4, &names, &divergence);
+        s.diagnostic(9, &names, &divergence);
+        assert_eq!(s.divergences, 2, "cmd_run exits 1 when this is not 0");
+        assert!(s.out.is_empty(), "diagnostics go to stderr, never into the event log");
+    }
+
+    #[cfg(feature = "c-compare")]
+    #[test]
+    fn counts_are_spelled_out() {
+        assert_eq!(plural(1, "event"), "event");
+        assert_eq!(plural(0, "event"), "events");
+        assert_eq!(plural(2, "command"), "commands");
     }
 }

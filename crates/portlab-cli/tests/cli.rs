@@ -154,3 +154,64 @@ fn demo_runs_both_implementations_and_a_mid_run_migration() {
     assert!(out.contains("All four event logs are identical."), "{out}");
     assert!(out.contains("rtc-pl031: alarm at 2023-11-14 22:13:22 UTC"), "{out}");
 }
+
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    // `portlab demo | head -1`: the reader goes away after one line.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_portlab"))
+        .arg("demo")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("portlab runs");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().expect("piped")).read_line(&mut first).expect("one line");
+    // The reader is dropped here, closing the pipe.
+    let o = child.wait_with_output().expect("portlab ends");
+    assert!(first.starts_with("portlab demo:"), "{first}");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+}
+
+#[cfg(feature = "c-compare")]
+#[test]
+fn compare_exits_1_when_both_sides_fail_an_expectation() {
+    let dir = std::env::temp_dir().join(format!("portlab-cli-cmp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let trace = dir.join("both-wrong.trace");
+    std::fs::write(&trace, "read pl011 0x018 = 0x91\n").unwrap();
+    let o = portlab(&["compare", trace.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("1 expectation of the trace failed on both"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("(1 event, 1 command)"), "{}", stdout(&o));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[cfg(feature = "c-compare")]
+#[test]
+fn fuzz_refuses_zero_cases_and_takes_compound_durations() {
+    let o = portlab(&["fuzz", "--cases", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("at least 1 case"), "{}", stderr(&o));
+    let o = portlab(&["fuzz", "--time", "1m30x"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = portlab(&["fuzz", "--time", "0m1s", "--device", "pl031", "--seed", "1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("seed            1"), "{}", stdout(&o));
+}
+
+#[cfg(feature = "c-compare")]
+#[test]
+fn bench_lists_workloads_and_refuses_unknown_ones_before_working() {
+    let o = portlab(&["bench", "--list"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).lines().any(|l| l.contains("fr-poll") && l.contains("rust-native")), "{}", stdout(&o));
+    let o = portlab(&["bench", "--device", "nosuch"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no workload of a device `nosuch`"), "{}", stderr(&o));
+    let o = portlab(&["bench", "--quick", "--markdown", "/nonexistent-dir/b.md"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no folder /nonexistent-dir"), "{}", stderr(&o));
+}

@@ -2,6 +2,8 @@
 //! implementations in lockstep, and when they diverge shrink the case to
 //! a minimal trace a person can read and `portlab compare` can replay.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use portlab_board::{Allowance, BoardConfig, Command, Divergence, EdgeCases, Implementation, Lockstep, Registry};
@@ -253,11 +255,21 @@ pub struct RunOptions {
     pub max_chunks: usize,
     /// Which devices the cases drive.
     pub devices: DeviceSet,
+    /// Stop before the next case once this is set (a Ctrl-C handler sets
+    /// it); the summary then says the run was interrupted.
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { cases: Some(64), time: None, seed: 0x5eed_5eed, max_chunks: 40, devices: DeviceSet::All }
+        RunOptions {
+            cases: Some(64),
+            time: None,
+            seed: 0x5eed_5eed,
+            max_chunks: 40,
+            devices: DeviceSet::All,
+            stop: None,
+        }
     }
 }
 
@@ -285,6 +297,8 @@ pub struct Summary {
     pub coverage: Coverage,
     /// The first divergence, shrunk (the run stops there).
     pub finding: Option<Finding>,
+    /// Whether [`RunOptions::stop`] ended the run before its limit.
+    pub interrupted: bool,
 }
 
 impl Summary {
@@ -318,11 +332,21 @@ pub fn run_with(
 ) -> Summary {
     let start = Instant::now();
     let mut runner = TestRunner::new_with_rng(Config::default(), rng_for(options.seed));
-    let mut summary =
-        Summary { cases: 0, ops: 0, elapsed: Duration::ZERO, coverage: Coverage::default(), finding: None };
+    let mut summary = Summary {
+        cases: 0,
+        ops: 0,
+        elapsed: Duration::ZERO,
+        coverage: Coverage::default(),
+        finding: None,
+        interrupted: false,
+    };
     let mut last_report = Instant::now();
     loop {
         if options.cases.is_some_and(|n| summary.cases >= n) || options.time.is_some_and(|t| start.elapsed() >= t) {
+            break;
+        }
+        if options.stop.as_ref().is_some_and(|stop| stop.load(Ordering::Relaxed)) {
+            summary.interrupted = true;
             break;
         }
         let Ok(mut tree) = strategy.new_tree(&mut runner) else { break };

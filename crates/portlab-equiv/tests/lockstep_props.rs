@@ -208,3 +208,32 @@ fn every_registered_device_agrees_in_lockstep_with_the_described_guest() {
         eprintln!("{}: {} cases, {} commands on each side", kind.name, summary.cases, summary.ops);
     }
 }
+
+#[test]
+fn a_stop_flag_ends_the_run_between_cases_and_says_so() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let eq = Equivalence::c_against_rust(Registry::builtin(), Vec::new());
+    let stop = Arc::new(AtomicBool::new(false));
+    // A time limit far away, so that only the flag can end the run early.
+    let options = RunOptions {
+        cases: None,
+        time: Some(std::time::Duration::from_secs(600)),
+        stop: Some(Arc::clone(&stop)),
+        ..RunOptions::default()
+    };
+    // Set from the progress callback, as a Ctrl-C handler would between two
+    // reports: the run ends before the next case.
+    let summary = run(&eq, &options, |p| {
+        if p.cases >= 3 {
+            stop.store(true, Ordering::Relaxed);
+        }
+    });
+    assert!(summary.interrupted);
+    assert!(summary.cases >= 3, "{} cases", summary.cases);
+    assert!(summary.elapsed < std::time::Duration::from_secs(600));
+    assert!(summary.finding.is_none());
+    let unstopped = run(&eq, &RunOptions { cases: Some(2), ..RunOptions::default() }, |_| {});
+    assert!(!unstopped.interrupted);
+}

@@ -152,7 +152,7 @@ impl<P: ShadowPair> Shadow<P> {
         let ec = std::mem::take(&mut candidate.host_mut().effects);
         let state = match (primary.save(), candidate.save()) {
             (Ok(a), Ok(b)) if a == b => None,
-            (a, b) => Some(describe_state(&a, &b)),
+            (a, b) => Some(describe_state(P::primary(), P::LABELS, &a, &b)),
         };
         drop((primary, candidate));
         replay(ep.clone(), host);
@@ -181,9 +181,29 @@ impl<P: ShadowPair> Shadow<P> {
     }
 }
 
-fn describe_state(a: &Result<Vec<u8>, Error>, b: &Result<Vec<u8>, Error>) -> String {
+/// Names the first field whose saved value differs, from the device's
+/// state schema (`ibrd differs: c=0x1 rust=0x2`), or the byte when the
+/// blobs do not decode.
+fn describe_state(
+    device_type: DeviceType,
+    labels: (&str, &str),
+    a: &Result<Vec<u8>, Error>,
+    b: &Result<Vec<u8>, Error>,
+) -> String {
     match (a, b) {
         (Ok(x), Ok(y)) => {
+            let header = portlab_device::sys::PORTLAB_STATE_HEADER_SIZE as usize;
+            let schema = &device_type.description().schema;
+            let payload = |blob: &[u8]| blob.get(header..blob.len().saturating_sub(4)).map(|p| schema.decode(p));
+            if let (Some(Ok(fx)), Some(Ok(fy))) = (payload(x), payload(y)) {
+                if let Some((p, q)) = fx.iter().zip(&fy).find(|(p, q)| p.value != q.value) {
+                    let (la, lb) = labels;
+                    return format!(
+                        "saved state differs: {} differs: {la}=0x{:x} {lb}=0x{:x}",
+                        p.name, p.value, q.value
+                    );
+                }
+            }
             let first = x.iter().zip(y).position(|(p, q)| p != q).unwrap_or(x.len().min(y.len()));
             format!("saved state differs from byte {first} (lengths {} and {})", x.len(), y.len())
         }
