@@ -108,13 +108,33 @@ fn parse_impl(s: &str) -> Result<Implementation, String> {
     s.parse()
 }
 
+/// Parses `NAME=IMPL`, where IMPL is `c`, `rust`, `shadow` or a type name
+/// as `portlab list` shows it (`pl011=x-pl011-rust`), or a type name alone
+/// (`x-pl011-rust`: the device `pl011` in Rust).
 pub(crate) fn parse_device_choice(s: &str) -> Result<(String, Implementation), String> {
-    let (name, imp) =
-        s.split_once('=').ok_or_else(|| format!("expected NAME=IMPL (for example pl011=rust), found `{s}`"))?;
+    let Some((name, imp)) = s.split_once('=') else {
+        return implementation_of_type_name(s).map(|(name, imp)| (name.to_string(), imp)).ok_or_else(|| {
+            format!("expected NAME=IMPL (for example pl011=rust) or a type name (x-pl011-rust), found `{s}`")
+        });
+    };
     if name.is_empty() {
         return Err(format!("expected NAME=IMPL, found `{s}`"));
     }
-    Ok((name.to_string(), imp.parse()?))
+    let imp = match implementation_of_type_name(imp) {
+        Some((of, imp)) if of == name => imp,
+        Some((of, _)) => return Err(format!("`{imp}` is an implementation of {of}, not of {name}")),
+        None => imp.parse()?,
+    };
+    Ok((name.to_string(), imp))
+}
+
+/// The device and implementation of an `x-NAME-IMPL` type name.
+fn implementation_of_type_name(s: &str) -> Option<(&str, Implementation)> {
+    let (name, imp) = s.strip_prefix("x-")?.rsplit_once('-')?;
+    if name.is_empty() {
+        return None;
+    }
+    Some((name, imp.parse().ok()?))
 }
 
 /// Builds the board layout the user asked for and checks that every
@@ -177,6 +197,10 @@ impl<W: Write> RunSink for StdoutSink<W> {
 fn open_trace(path: &str) -> io::Result<Box<dyn BufRead>> {
     if path == "-" {
         Ok(Box::new(BufReader::new(io::stdin())))
+    } else if std::path::Path::new(path).is_dir() {
+        // Opening a folder succeeds on Unix and fails at the first read,
+        // which would be reported as a bad line 1.
+        Err(io::Error::other("it is a folder, not a trace file"))
     } else {
         Ok(Box::new(BufReader::with_capacity(64 * 1024, File::open(path)?)))
     }
@@ -274,7 +298,8 @@ fn compare_one(
         let line = match item {
             Ok(line) => line,
             Err(e) => {
-                eprintln!("portlab compare: {path}:{e}");
+                // The same `FILE:LINE: message` form as `run`.
+                eprintln!("portlab compare: {path}:{}: {}", e.line, e.message);
                 return 2;
             }
         };
@@ -531,6 +556,19 @@ mod tests {
         s.diagnostic(9, &names, &divergence);
         assert_eq!(s.divergences, 2, "cmd_run exits 1 when this is not 0");
         assert!(s.out.is_empty(), "diagnostics go to stderr, never into the event log");
+    }
+
+    #[test]
+    fn device_choices_take_implementations_and_type_names() {
+        let rust = Ok(("pl011".to_string(), Implementation::Rust));
+        assert_eq!(parse_device_choice("pl011=rust"), rust);
+        assert_eq!(parse_device_choice("pl011=x-pl011-rust"), rust);
+        assert_eq!(parse_device_choice("x-pl011-rust"), rust);
+        assert_eq!(parse_device_choice("x-my-dev-shadow"), Ok(("my-dev".to_string(), Implementation::Shadow)));
+        assert!(parse_device_choice("pl031=x-pl011-rust").unwrap_err().contains("not of pl031"));
+        for bad in ["pl011", "=rust", "pl011=go", "x--rust", "x-pl011-go"] {
+            assert!(parse_device_choice(bad).is_err(), "{bad}");
+        }
     }
 
     #[cfg(feature = "c-compare")]

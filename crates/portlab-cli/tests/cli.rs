@@ -215,3 +215,27 @@ fn bench_lists_workloads_and_refuses_unknown_ones_before_working() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("no folder /nonexistent-dir"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_folder_given_as_a_trace_is_a_usage_error_naming_it() {
+    let o = portlab(&["run", traces().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("it is a folder, not a trace file"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains(":1:"), "{}", stderr(&o));
+}
+
+#[cfg(feature = "c-compare")]
+#[test]
+fn compare_and_run_report_a_bad_line_the_same_way() {
+    let dir = std::env::temp_dir().join(format!("portlab-cli-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let trace = dir.join("bad.trace");
+    std::fs::write(&trace, "read pl011 0x018\nfrobnicate\n").unwrap();
+    let t = trace.to_str().unwrap();
+    for command in ["run", "compare"] {
+        let o = portlab(&[command, t]);
+        assert_eq!(o.status.code(), Some(2), "{command}");
+        assert!(stderr(&o).contains(&format!("{t}:2: ")), "{command}: {}", stderr(&o));
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
