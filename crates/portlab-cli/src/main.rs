@@ -50,7 +50,7 @@ enum Commands {
     #[cfg(feature = "c-compare")]
     Fuzz(fuzz::FuzzArgs),
     /// The whole story in a few seconds: a guest drives the UART.
-    Demo,
+    Demo(DemoArgs),
     /// Measure C against Rust, per operation, through the same interface.
     #[cfg(feature = "c-compare")]
     Bench(bench::BenchArgs),
@@ -102,6 +102,14 @@ struct CompareArgs {
     /// difference.
     #[arg(long)]
     strict: bool,
+}
+
+#[derive(Debug, Args)]
+struct DemoArgs {
+    /// Also write the guest's commands of the first run as a trace FILE,
+    /// to replay with `portlab run FILE` or `portlab compare FILE`.
+    #[arg(long, value_name = "FILE")]
+    save_trace: Option<std::path::PathBuf>,
 }
 
 fn parse_impl(s: &str) -> Result<Implementation, String> {
@@ -453,8 +461,15 @@ fn cmd_list() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn cmd_demo() -> ExitCode {
+fn cmd_demo(args: &DemoArgs) -> ExitCode {
     let registry = Registry::builtin();
+    // Checked before the runs, so a bad path costs nothing.
+    if let Some(dir) = args.save_trace.as_deref().and_then(std::path::Path::parent) {
+        if !dir.as_os_str().is_empty() && !dir.is_dir() {
+            eprintln!("portlab demo: cannot write the trace: no folder {}", dir.display());
+            return ExitCode::from(2);
+        }
+    }
     outln!("{}", introduction());
     let runs = scenario(&registry);
     let mut results = Vec::new();
@@ -469,6 +484,24 @@ fn cmd_demo() -> ExitCode {
         }
     }
     let (_, reference) = &results[0];
+    if let Some(path) = &args.save_trace {
+        let mut text = format!(
+            "# The demo guest's commands (`portlab demo`, run 1: {}); replay with\n\
+             # `portlab run {}` or `portlab compare {}`.\n",
+            results[0].0,
+            path.display(),
+            path.display()
+        );
+        for command in &reference.trace {
+            text.push_str(&command.to_string());
+            text.push('\n');
+        }
+        if let Err(e) = std::fs::write(path, text) {
+            eprintln!("portlab demo: cannot write {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+        eprintln!("portlab demo: wrote the guest's {} commands to {}", reference.trace.len(), path.display());
+    }
     outln!("--- guest console ({}) ---", results[0].0);
     outln!("{}", reference.console.replace("\r\n", "\n").replace('\r', "\n"));
     outln!("---");
@@ -529,7 +562,7 @@ fn main() -> ExitCode {
         Commands::Compare(args) => cmd_compare(args),
         #[cfg(feature = "c-compare")]
         Commands::Fuzz(args) => fuzz::run_fuzz(args),
-        Commands::Demo => cmd_demo(),
+        Commands::Demo(args) => cmd_demo(args),
         #[cfg(feature = "c-compare")]
         Commands::Bench(args) => bench::run(args),
         Commands::List => cmd_list(),

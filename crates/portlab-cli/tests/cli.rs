@@ -239,3 +239,21 @@ fn compare_and_run_report_a_bad_line_the_same_way() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn the_demo_guest_saves_a_trace_that_replays() {
+    let dir = std::env::temp_dir().join(format!("portlab-cli-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let trace = dir.join("demo.trace");
+    let t = trace.to_str().unwrap();
+    let o = portlab(&["demo", "--save-trace", t]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&trace).unwrap();
+    assert!(text.lines().filter(|l| !l.starts_with('#')).count() > 1000, "{text}");
+    let run = portlab(&["run", t]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    assert!(stdout(&run).lines().any(|l| l.starts_with("tx pl011")), "the replay prints the console");
+    let o = portlab(&["demo", "--save-trace", "/nonexistent-dir/demo.trace"]);
+    assert_eq!(o.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).ok();
+}
