@@ -3,6 +3,7 @@
 //! implementations of any device is reported as `timer[1].cmp differs:
 //! c=0x3e8 rust=0x3e9` rather than as bytes.
 
+pub use portlab_device::migration::payload;
 use portlab_device::schema::{FieldValue, Schema};
 use portlab_device::sys;
 
@@ -25,14 +26,6 @@ impl FieldDiff {
     pub fn describe(&self, labels: (&str, &str)) -> String {
         format!("{} differs: {}=0x{:x} {}=0x{:x}", self.name, labels.0, self.a, labels.1, self.b)
     }
-}
-
-/// The payload of a container blob (between header and CRC), if the blob
-/// is at least as long as its header says.
-pub fn payload(blob: &[u8]) -> Option<&[u8]> {
-    let header = sys::PORTLAB_STATE_HEADER_SIZE as usize;
-    let len = u32::from_le_bytes(blob.get(8..12)?.try_into().ok()?) as usize;
-    blob.get(header..header.checked_add(len)?)
 }
 
 /// Every field of a blob, decoded with `schema`.

@@ -135,11 +135,9 @@ pub(crate) fn run(args: &BenchArgs) -> ExitCode {
     // The output files' folders are checked before the minutes of work,
     // not after.
     for path in args.markdown.iter().chain(&args.svg) {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            if !dir.is_dir() {
-                eprintln!("portlab bench: cannot write {}: no folder {}", path.display(), dir.display());
-                return ExitCode::from(2);
-            }
+        if let Some(dir) = crate::output::missing_folder(path) {
+            eprintln!("portlab bench: cannot write {}: no folder {}", path.display(), dir.display());
+            return ExitCode::from(2);
         }
     }
     if cfg!(debug_assertions) {

@@ -464,11 +464,9 @@ fn cmd_list() -> ExitCode {
 fn cmd_demo(args: &DemoArgs) -> ExitCode {
     let registry = Registry::builtin();
     // Checked before the runs, so a bad path costs nothing.
-    if let Some(dir) = args.save_trace.as_deref().and_then(std::path::Path::parent) {
-        if !dir.as_os_str().is_empty() && !dir.is_dir() {
-            eprintln!("portlab demo: cannot write the trace: no folder {}", dir.display());
-            return ExitCode::from(2);
-        }
+    if let Some(dir) = args.save_trace.as_deref().and_then(output::missing_folder) {
+        eprintln!("portlab demo: cannot write the trace: no folder {}", dir.display());
+        return ExitCode::from(2);
     }
     outln!("{}", introduction());
     let runs = scenario(&registry);

@@ -10,6 +10,12 @@
 use std::fmt;
 use std::io::{self, Write};
 
+/// The folder an output file `path` would go into, if it does not exist:
+/// commands check their output paths before their work, not after.
+pub(crate) fn missing_folder(path: &std::path::Path) -> Option<&std::path::Path> {
+    path.parent().filter(|dir| !dir.as_os_str().is_empty() && !dir.is_dir())
+}
+
 /// Writes `args` (and a newline if `newline`) to stdout.
 pub(crate) fn write(args: fmt::Arguments<'_>, newline: bool) {
     let mut stdout = io::stdout().lock();

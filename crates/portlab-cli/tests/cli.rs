@@ -11,6 +11,14 @@ fn traces() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/traces")
 }
 
+/// A fresh folder for one test's files, named after the test and the
+/// process so that parallel tests and runs do not meet.
+fn scratch(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("portlab-cli-{test}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -31,8 +39,7 @@ fn run_prints_the_canonical_log_of_the_format_example() {
 #[test]
 fn failed_expectation_exits_1_naming_file_line_expected_and_actual() {
     // Any stage: the default implementation reads the same values.
-    let dir = std::env::temp_dir().join(format!("portlab-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("expect");
     let trace = dir.join("bad-expect.trace");
     std::fs::write(&trace, "write pl011 0x0 0x41\nread pl011 0x018 = 0x91\n").unwrap();
     let o = portlab(&["run", trace.to_str().unwrap()]);
@@ -178,8 +185,7 @@ fn a_closed_pipe_ends_the_output_quietly() {
 #[cfg(feature = "c-compare")]
 #[test]
 fn compare_exits_1_when_both_sides_fail_an_expectation() {
-    let dir = std::env::temp_dir().join(format!("portlab-cli-cmp-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("cmp");
     let trace = dir.join("both-wrong.trace");
     std::fs::write(&trace, "read pl011 0x018 = 0x91\n").unwrap();
     let o = portlab(&["compare", trace.to_str().unwrap()]);
@@ -227,8 +233,7 @@ fn a_folder_given_as_a_trace_is_a_usage_error_naming_it() {
 #[cfg(feature = "c-compare")]
 #[test]
 fn compare_and_run_report_a_bad_line_the_same_way() {
-    let dir = std::env::temp_dir().join(format!("portlab-cli-bad-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("bad");
     let trace = dir.join("bad.trace");
     std::fs::write(&trace, "read pl011 0x018\nfrobnicate\n").unwrap();
     let t = trace.to_str().unwrap();
@@ -242,8 +247,7 @@ fn compare_and_run_report_a_bad_line_the_same_way() {
 
 #[test]
 fn the_demo_guest_saves_a_trace_that_replays() {
-    let dir = std::env::temp_dir().join(format!("portlab-cli-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("demo");
     let trace = dir.join("demo.trace");
     let t = trace.to_str().unwrap();
     let o = portlab(&["demo", "--save-trace", t]);

@@ -150,6 +150,15 @@ pub fn check_container(
     Ok(Payload { version, bytes: &blob[HEADER..body] })
 }
 
+/// The payload of a container blob (between header and CRC), if the blob
+/// is at least as long as its header says; nothing else is checked, so a
+/// tool can read the fields of a blob that [`check_container`] would
+/// refuse (a wrong CRC, a future version).
+pub fn payload(blob: &[u8]) -> Option<&[u8]> {
+    let len = u32::from_le_bytes(blob.get(8..12)?.try_into().ok()?) as usize;
+    blob.get(HEADER..HEADER.checked_add(len)?)
+}
+
 /// Rewrites the CRC of a blob after a test edited it, so that a test can
 /// build "every blob with a correct CRC" cases.
 pub fn fix_crc(blob: &mut [u8]) {

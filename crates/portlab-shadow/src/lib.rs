@@ -192,10 +192,9 @@ fn describe_state(
 ) -> String {
     match (a, b) {
         (Ok(x), Ok(y)) => {
-            let header = portlab_device::sys::PORTLAB_STATE_HEADER_SIZE as usize;
             let schema = &device_type.description().schema;
-            let payload = |blob: &[u8]| blob.get(header..blob.len().saturating_sub(4)).map(|p| schema.decode(p));
-            if let (Some(Ok(fx)), Some(Ok(fy))) = (payload(x), payload(y)) {
+            let decode = |blob: &[u8]| portlab_device::migration::payload(blob).map(|p| schema.decode(p));
+            if let (Some(Ok(fx)), Some(Ok(fy))) = (decode(x), decode(y)) {
                 if let Some((p, q)) = fx.iter().zip(&fy).find(|(p, q)| p.value != q.value) {
                     let (la, lb) = labels;
                     return format!(
