@@ -1,8 +1,8 @@
 //! Runs one workload on one implementation, for a profiler.
 //!
 //! ```sh
-//! cargo build --profile bench -p portlab-bench --example profile
-//! valgrind --tool=callgrind target/release/examples/profile fr-poll rust 1000000
+//! cargo build --profile lto -p portlab-bench --example profile
+//! valgrind --tool=callgrind target/lto/examples/profile fr-poll rust 1000000
 //! ```
 //!
 //! Instruction counts from callgrind are repeatable, so the difference

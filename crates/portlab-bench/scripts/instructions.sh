@@ -14,8 +14,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../../.." && pwd)
 cd "$root"
 target=${CARGO_TARGET_DIR:-$root/target}
-cargo build --quiet --profile bench -p portlab-bench --example profile
-bin="$target/release/examples/profile"
+cargo build --quiet --profile lto -p portlab-bench --example profile
+bin="$target/lto/examples/profile"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 

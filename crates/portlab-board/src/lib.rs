@@ -7,6 +7,23 @@
 //! runner on top of it turns a trace file (trace-format.md) into the
 //! canonical event log that both implementations must produce.
 
+// The stages exclude each other: `--features stage3` on top of the
+// default `stage1` would silently build stage 1.
+#[cfg(any(
+    all(feature = "stage1", feature = "stage2"),
+    all(feature = "stage1", feature = "stage3"),
+    all(feature = "stage2", feature = "stage3")
+))]
+compile_error!(
+    "enable one roadmap stage: `--no-default-features --features stage2` (or stage3); \
+     `--features stage2` alone adds it to the default stage1"
+);
+#[cfg(all(feature = "stage3", feature = "c-models"))]
+compile_error!(
+    "stage 3 compiles no C model, but another crate of this build enables portlab-board's c-models \
+     (build only portlab-cli: `cargo build -p portlab-cli --no-default-features --features stage3`)"
+);
+
 pub mod board;
 pub mod event;
 pub mod lockstep;

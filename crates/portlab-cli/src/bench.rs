@@ -141,7 +141,7 @@ pub(crate) fn run(args: &BenchArgs) -> ExitCode {
         }
     }
     if cfg!(debug_assertions) {
-        eprintln!("portlab bench: this is a debug build; build with --release or --profile bench for real figures");
+        eprintln!("portlab bench: this is a debug build; build with --release or --profile lto for real figures");
     }
     let config = if args.quick { MeasureConfig::quick() } else { MeasureConfig::full() };
     let start = Instant::now();

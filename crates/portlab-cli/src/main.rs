@@ -4,6 +4,13 @@
 //! Exit status: 0 success, 1 a finding (a failed expectation), 2 a usage
 //! error or a bad trace. Results go to stdout, diagnostics to stderr.
 
+// One roadmap stage per build (docs/roadmap.md); portlab-board refuses two.
+#[cfg(not(any(feature = "stage1", feature = "stage2", feature = "stage3")))]
+compile_error!(
+    "choose a roadmap stage: `--features stage1` (the default), `--no-default-features --features stage2` \
+     or `--no-default-features --features stage3`"
+);
+
 // First, so that its `outln!` and `out!` are in scope in every module.
 #[macro_use]
 mod output;
