@@ -32,9 +32,11 @@
 //!
 //! [`measure`] runs the implementations of a workload interleaved in one
 //! process, and [`stats`] turns the batches into medians, ratios and
-//! confidence intervals.
+//! confidence intervals, and [`report`] models a whole run and renders it
+//! as a table, JSON, a Markdown section and an SVG chart.
 
 pub mod measure;
+pub mod report;
 pub mod stats;
 mod workloads;
 

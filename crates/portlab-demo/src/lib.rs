@@ -59,21 +59,13 @@ const HPET_TICK_PERIOD: u64 = 10_000_000;
 /// Virtual time that passes between two keystrokes.
 const KEYSTROKE_NS: u64 = 250_000_000;
 
-/// `YYYY-MM-DD hh:mm:ss` for Unix seconds (proleptic Gregorian, UTC).
+/// `YYYY-MM-DD hh:mm:ss` for Unix seconds (UTC), as the guest prints its
+/// RTC's time. A PL031 counts 32-bit seconds, so any value it holds fits.
 pub fn format_utc(seconds: u64) -> String {
-    let days = (seconds / 86_400) as i64;
-    let secs = seconds % 86_400;
-    // Days since 0000-03-01, counted in 400-year eras of 146097 days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+    i64::try_from(seconds)
+        .ok()
+        .and_then(|s| jiff::Timestamp::from_second(s).ok())
+        .map_or_else(|| format!("{seconds} s after 1970"), |t| t.strftime("%Y-%m-%d %H:%M:%S").to_string())
 }
 
 /// What the user types, one keystroke at a time.

@@ -1,0 +1,113 @@
+//! The report's Rust/C ratios as an SVG bar chart
+//! (`portlab bench --svg docs/benchmarks-ratios.svg`), written by hand:
+//! a few rectangles and lines need no plotting library.
+
+use std::fmt::Write as _;
+
+use super::{Report, format_ratio};
+use crate::stats::Estimate;
+
+fn xml_text(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// A horizontal bar per workload: the Rust/C ratio, its interval as a
+/// whisker, a dashed line at 1 (as fast as C).
+pub fn svg(report: &Report) -> String {
+    let rows: Vec<(String, Estimate)> = report.ratios().map(|(w, r)| (w.name().to_string(), r)).collect();
+    let (left, plot_w, right, top, row_h) = (130.0, 460.0, 150.0, 84.0, 26.0);
+    let height = top + row_h * (rows.len() as f64 + 1.0) + 40.0;
+    let width = left + plot_w + right;
+    let max_seen = rows.iter().map(|(_, r)| r.high).filter(|x| x.is_finite()).fold(1.0f64, f64::max);
+    // The scale goes to the next 0.25 above the largest bound, at least 1.25.
+    let x_max = ((max_seen * 1.05) / 0.25).ceil().max(5.0) * 0.25;
+    let x = |v: f64| left + plot_w * (v.clamp(0.0, x_max) / x_max);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" \
+         viewBox=\"0 0 {width:.0} {height:.0}\" font-family=\"sans-serif\" font-size=\"12\">"
+    );
+    let _ = writeln!(out, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>");
+    let _ = writeln!(
+        out,
+        "<text x=\"{left}\" y=\"20\" font-size=\"14\" font-weight=\"bold\">Rust time / C time, per operation</text>"
+    );
+    let _ = writeln!(
+        out,
+        "<text x=\"{left}\" y=\"38\" fill=\"#555\">median of per-round ratios, whiskers: 95% interval; below 1: Rust faster</text>"
+    );
+    let _ = writeln!(
+        out,
+        "<text x=\"{left}\" y=\"54\" fill=\"#555\">portlab bench, {} mode, {}</text>",
+        report.mode(),
+        xml_text(&report.date)
+    );
+    let bottom = top + row_h * (rows.len() as f64 + 1.0);
+    let mut tick = 0.0;
+    while tick <= x_max + 1e-9 {
+        let tx = x(tick);
+        let _ = writeln!(
+            out,
+            "<line x1=\"{tx:.1}\" y1=\"{top}\" x2=\"{tx:.1}\" y2=\"{bottom:.1}\" stroke=\"#e5e5e5\"/>\
+             <text x=\"{tx:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#555\">{tick:.2}</text>",
+            bottom + 16.0
+        );
+        tick += 0.25;
+    }
+    let geomean = report.geomean();
+    let all_rows = rows.iter().map(|(name, r)| (name.as_str(), *r, true)).chain(geomean.is_finite().then_some((
+        "geomean",
+        Estimate { value: geomean, low: geomean, high: geomean },
+        false,
+    )));
+    for (i, (name, r, whisker)) in all_rows.enumerate() {
+        let y = top + row_h * i as f64 + 4.0;
+        let bar_h = row_h - 8.0;
+        let mid = y + bar_h / 2.0;
+        let color = if !whisker {
+            "#34495e"
+        } else if r.high < 1.0 {
+            "#2e8b57"
+        } else if r.low > 1.0 {
+            "#c0392b"
+        } else {
+            "#7f8c8d"
+        };
+        let _ = writeln!(
+            out,
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            left - 8.0,
+            mid + 4.0,
+            xml_text(name)
+        );
+        let _ = writeln!(
+            out,
+            "<rect x=\"{left}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{bar_h:.1}\" fill=\"{color}\" fill-opacity=\"0.8\"/>",
+            x(r.value) - left
+        );
+        if whisker {
+            let (lo, hi) = (x(r.low), x(r.high));
+            let _ = writeln!(
+                out,
+                "<path d=\"M{lo:.1},{mid:.1} H{hi:.1} M{lo:.1},{:.1} V{:.1} M{hi:.1},{:.1} V{:.1}\" stroke=\"black\" fill=\"none\"/>",
+                mid - 5.0,
+                mid + 5.0,
+                mid - 5.0,
+                mid + 5.0
+            );
+        }
+        let label = if whisker { format_ratio(&r) } else { format!("{:.3}", r.value) };
+        let _ = writeln!(out, "<text x=\"{:.1}\" y=\"{:.1}\">{label}</text>", left + plot_w + 8.0, mid + 4.0);
+    }
+    let one = x(1.0);
+    let _ = writeln!(
+        out,
+        "<line x1=\"{one:.1}\" y1=\"{:.1}\" x2=\"{one:.1}\" y2=\"{bottom:.1}\" stroke=\"black\" stroke-dasharray=\"4 3\"/>\
+         <text x=\"{one:.1}\" y=\"{:.1}\" text-anchor=\"middle\">1.0 = C</text>",
+        top - 6.0,
+        top - 8.0
+    );
+    out.push_str("</svg>\n");
+    out
+}
