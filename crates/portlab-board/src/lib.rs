@@ -33,7 +33,7 @@ pub mod trace;
 
 pub use board::{Board, BoardConfig, BoardError, DEFAULT_EPOCH, Diagnostic, MAX_EXPIRIES_PER_ADVANCE, SlotConfig};
 pub use event::Event;
-pub use lockstep::{Allowance, Divergence, Lockstep, StepReport, parse_allowances};
+pub use lockstep::{Allowance, Divergence, Lockstep, Rendered, StepReport, parse_allowances};
 pub use registry::{AfterLoad, DeviceKind, EdgeCases, GuestChunk, Implementation, Registry, Stage};
 pub use trace::parse::{Command, ParseError, TraceLine, TraceReader, parse_line};
 pub use trace::run::{CollectLog, RunSink, RunSummary, Runner, StepError, TraceError, run_trace};

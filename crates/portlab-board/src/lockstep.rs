@@ -41,53 +41,69 @@ pub enum Divergence {
     },
 }
 
+/// A divergence in words: what differs, then one `(what, value)` pair per
+/// detail: each side's event or outcome, or each differing state field.
+/// [`Divergence::render`] is the one place that words a divergence;
+/// callers only choose the layout ([`one_line`](Rendered::one_line) for a
+/// comment or a log, [`block`](Rendered::block) for a report).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// What differs, and where.
+    pub headline: String,
+    /// The sides' values, or the differing fields.
+    pub details: Vec<(String, String)>,
+}
+
+impl Rendered {
+    /// `HEADLINE: what: value; what: value`.
+    pub fn one_line(&self) -> String {
+        let details: Vec<String> = self.details.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        format!("{}: {}", self.headline, details.join("; "))
+    }
+
+    /// The headline, then one aligned line per detail, each line indented
+    /// by `indent` (the details by two more).
+    pub fn block(&self, indent: &str) -> String {
+        let width = self.details.iter().map(|(k, _)| k.len() + 1).max().unwrap_or(0);
+        let mut out = format!("{indent}{}:\n", self.headline);
+        for (k, v) in &self.details {
+            out.push_str(&format!("{indent}  {:<width$} {v}\n", format!("{k}:")));
+        }
+        out
+    }
+}
+
 impl Divergence {
     /// The divergence in words, with the two sides named (`c`, `rust`)
-    /// and the step it happened at (from 1).
-    pub fn describe(&self, labels: (&str, &str), step: usize) -> String {
+    /// and, when known, the step it happened at (from 1).
+    pub fn render(&self, labels: (&str, &str), step: Option<usize>) -> Rendered {
         let (la, lb) = labels;
+        let at = step.map_or_else(|| "the step".to_string(), |s| format!("step {s}"));
+        let sides = |a: &Option<String>, b: &Option<String>, none: &str| {
+            vec![
+                (la.to_string(), a.as_deref().unwrap_or(none).to_string()),
+                (lb.to_string(), b.as_deref().unwrap_or(none).to_string()),
+            ]
+        };
         match self {
-            Divergence::Event { index, a, b } => format!(
-                "event {} of step {step} differs: {la}=`{}` {lb}=`{}`",
-                index + 1,
-                a.as_deref().unwrap_or("(no event)"),
-                b.as_deref().unwrap_or("(no event)")
-            ),
-            Divergence::Outcome { a, b } => format!(
-                "outcome of step {step} differs: {la}=`{}` {lb}=`{}`",
-                a.as_deref().unwrap_or("ok"),
-                b.as_deref().unwrap_or("ok")
-            ),
-            Divergence::State { dev, fields } => fields
-                .iter()
-                .map(|d| format!("{dev} {} differs after step {step}: {la}=0x{:x} {lb}=0x{:x}", d.name, d.a, d.b))
-                .collect::<Vec<_>>()
-                .join("; "),
+            Divergence::Event { index, a, b } => Rendered {
+                headline: format!("event {} of {at} differs", index + 1),
+                details: sides(a, b, "(no event)"),
+            },
+            Divergence::Outcome { a, b } => {
+                Rendered { headline: format!("the outcome of {at} differs"), details: sides(a, b, "ok") }
+            }
+            Divergence::State { dev, fields } => Rendered {
+                headline: format!("the events agree, but the state of {dev} differs after {at}"),
+                details: fields.iter().map(|f| (f.name.clone(), f.values(labels))).collect(),
+            },
         }
     }
 }
 
 impl fmt::Display for Divergence {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Divergence::Event { index, a, b } => write!(
-                f,
-                "event {} of the step differs: `{}` vs `{}`",
-                index + 1,
-                a.as_deref().unwrap_or("(no event)"),
-                b.as_deref().unwrap_or("(no event)")
-            ),
-            Divergence::Outcome { a, b } => {
-                write!(f, "outcome differs: `{}` vs `{}`", a.as_deref().unwrap_or("ok"), b.as_deref().unwrap_or("ok"))
-            }
-            Divergence::State { dev, fields } => {
-                write!(f, "state of {dev} differs:")?;
-                for d in fields {
-                    write!(f, " {} a=0x{:x} b=0x{:x};", d.name, d.a, d.b)?;
-                }
-                Ok(())
-            }
-        }
+        f.write_str(&self.render(("a", "b"), None).one_line())
     }
 }
 

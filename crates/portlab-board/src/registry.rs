@@ -272,10 +272,12 @@ impl Registry {
         Registry { kinds: Vec::new() }
     }
 
-    /// Adds (or replaces) a device kind.
+    /// Adds a device kind, or replaces the one of that name in its place.
     pub fn register(&mut self, kind: DeviceKind) {
-        self.kinds.retain(|k| k.name != kind.name);
-        self.kinds.push(kind);
+        match self.kinds.iter_mut().find(|k| k.name == kind.name) {
+            Some(existing) => *existing = kind,
+            None => self.kinds.push(kind),
+        }
     }
 
     /// The names a user sees for `kind`'s implementations in this stage:

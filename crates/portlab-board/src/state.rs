@@ -24,7 +24,12 @@ pub struct FieldDiff {
 impl FieldDiff {
     /// `NAME differs: LA=0x.. LB=0x..`, with the sides' labels.
     pub fn describe(&self, labels: (&str, &str)) -> String {
-        format!("{} differs: {}=0x{:x} {}=0x{:x}", self.name, labels.0, self.a, labels.1, self.b)
+        format!("{} differs: {}", self.name, self.values(labels))
+    }
+
+    /// The two values, `LA=0x.. LB=0x..`.
+    pub fn values(&self, labels: (&str, &str)) -> String {
+        format!("{}=0x{:x} {}=0x{:x}", labels.0, self.a, labels.1, self.b)
     }
 }
 

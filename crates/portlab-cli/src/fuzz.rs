@@ -30,7 +30,7 @@ pub(crate) struct FuzzArgs {
     device: DeviceSet,
     /// Pin a device instance to one implementation on both sides, as
     /// NAME=IMPL (repeatable): the other devices are compared.
-    #[arg(long = "pin", value_name = "NAME=IMPL", value_parser = crate::parse_device_choice)]
+    #[arg(long = "pin", value_name = "NAME=IMPL", value_parser = crate::select::parse_device_choice)]
     pins: Vec<(String, Implementation)>,
     /// Compare crossed mixes: the UART in C and the RTC in Rust on one
     /// side, the reverse on the other.

@@ -157,9 +157,30 @@ fn demo_runs_both_implementations_and_a_mid_run_migration() {
     let o = portlab(&["demo"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
-    assert_eq!(out.matches("identical to run 1 (").count(), 4, "{out}");
+    assert!(out.contains("the reference (3603 events)"), "{out}");
+    assert_eq!(out.matches("identical to run 1\n").count(), 3, "{out}");
     assert!(out.contains("All four event logs are identical."), "{out}");
     assert!(out.contains("rtc-pl031: alarm at 2023-11-14 22:13:22 UTC"), "{out}");
+    // The table's header and rows share their column widths.
+    let table: Vec<&str> = out.lines().skip_while(|l| !l.starts_with("run ")).take(5).collect();
+    let log_column = |l: &str| l.find("event log").or_else(|| l.find("the reference")).or_else(|| l.find("identical"));
+    assert!(table.iter().all(|l| log_column(l) == log_column(table[0])), "{table:#?}");
+    assert!(out.contains("columns: guest commands"), "{out}");
+}
+
+#[cfg(feature = "c-compare")]
+#[test]
+fn the_misported_demo_shows_the_first_difference_and_exits_1() {
+    let o = portlab(&["demo", "--misported"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("planted bug"), "{out}");
+    assert!(out.contains("DIFFERS from run 1"), "{out}");
+    assert!(out.contains("first differs from run 1 at event"), "{out}");
+    assert!(out.contains("  run 1: irq pl031 0 1"), "{out}");
+    assert!(out.contains("portlab demo --save-trace demo.trace && portlab compare demo.trace"), "{out}");
+    assert!(out.contains("The event logs differ"), "{out}");
+    assert!(!out.contains("All four event logs are identical"), "{out}");
 }
 
 #[test]

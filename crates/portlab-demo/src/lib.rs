@@ -15,6 +15,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod misport;
+
 use portlab_board::{BoardConfig, Command, Event, Implementation, Registry, Runner, StepError};
 
 // Register offsets and bits the guest uses, as a driver would hard-code

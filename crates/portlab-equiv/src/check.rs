@@ -212,6 +212,11 @@ impl Finding {
         self.label.split_once(" vs ").unwrap_or(("a", "b"))
     }
 
+    /// The divergence in one line, the sides named.
+    pub fn description(&self) -> String {
+        self.failure.divergence.render(self.side_labels(), Some(self.failure.step + 1)).one_line()
+    }
+
     /// The finding as a trace file, with the divergence as a comment, that
     /// `portlab compare FILE` reproduces.
     pub fn to_trace(&self) -> String {
@@ -225,10 +230,7 @@ impl Finding {
         let mut out = String::new();
         for (i, line) in header.iter().enumerate() {
             if i == 2 {
-                out.push_str(&format!(
-                    "# Divergence at line {divergence_line}: {}\n",
-                    self.failure.divergence.describe(self.side_labels(), self.failure.step + 1)
-                ));
+                out.push_str(&format!("# Divergence at line {divergence_line}: {}\n", self.description()));
             } else {
                 out.push_str(line);
                 out.push('\n');

@@ -7,12 +7,126 @@
 //! vouch for it.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
+use std::fmt;
+
+use serde::Serialize;
 
 use portlab_board::Command;
 use portlab_board::state::decode;
 use portlab_device::explore::{Action, EdgeCases, Snapshot, Step};
 use portlab_device::schema::{FieldValue, Schema};
+
+/// What a run did to one device: the report's data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceSummary {
+    /// The device instance.
+    pub device: String,
+    /// Commands addressed to it, by verb.
+    pub commands: BTreeMap<&'static str, u64>,
+    /// Distinct offsets read.
+    pub offsets_read: usize,
+    /// Distinct offsets written.
+    pub offsets_written: usize,
+    /// Accesses by size in bytes.
+    pub access_sizes: BTreeMap<u32, u64>,
+    /// State fields of its schema seen.
+    pub fields: usize,
+    /// Of those, the ones that changed at least once.
+    pub fields_changed: usize,
+    /// The ones that never changed.
+    pub never_changed: Vec<String>,
+    /// Its named registers (from its edge-case plug-in), if it has one.
+    pub registers: Option<Vec<RegisterSummary>>,
+    /// Accesses to offsets outside those registers (ID registers,
+    /// unmapped), if it has a plug-in.
+    pub other_accesses: Option<u64>,
+    /// Where its edge cases come from (the spec).
+    pub edge_case_source: Option<&'static str>,
+    /// Its spec's edge cases and how often each was exercised.
+    pub edge_cases: Vec<EdgeCaseSummary>,
+}
+
+/// One named register's accesses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RegisterSummary {
+    /// Its offset.
+    pub offset: u64,
+    /// Its name in the spec.
+    pub name: &'static str,
+    /// Reads.
+    pub reads: u64,
+    /// Writes.
+    pub writes: u64,
+    /// The bits written as 1 at least once.
+    pub bits_set: u64,
+    /// The bits written as 0 at least once.
+    pub bits_cleared: u64,
+}
+
+/// One edge case of the spec.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EdgeCaseSummary {
+    /// Its id in the spec (`H17`).
+    pub id: &'static str,
+    /// What it is.
+    pub what: &'static str,
+    /// How often a run exercised it.
+    pub hits: u64,
+}
+
+impl fmt::Display for DeviceSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = &self.device;
+        let commands: Vec<String> = self.commands.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        writeln!(f, "  {name}: commands: {}", commands.join(", "))?;
+        writeln!(f, "  {name}: offsets read: {}, written: {}", self.offsets_read, self.offsets_written)?;
+        let sizes: Vec<String> = self.access_sizes.iter().map(|(s, n)| format!("{s}-byte {n}")).collect();
+        if !sizes.is_empty() {
+            writeln!(f, "  {name}: access sizes: {}", sizes.join(", "))?;
+        }
+        writeln!(f, "  {name}: state fields changed: {}/{}", self.fields_changed, self.fields)?;
+        if !self.never_changed.is_empty() {
+            let shown: Vec<&str> = self.never_changed.iter().take(12).map(String::as_str).collect();
+            let more = if self.never_changed.len() > shown.len() {
+                format!(" (+{} more)", self.never_changed.len() - shown.len())
+            } else {
+                String::new()
+            };
+            writeln!(f, "  {name}: never changed: {}{more}", shown.join(", "))?;
+        }
+        if let Some(registers) = &self.registers {
+            writeln!(f, "  {name} registers (reads / writes / bits set at least once / bits cleared at least once):")?;
+            for r in registers {
+                writeln!(
+                    f,
+                    "    0x{:03x} {:<8} {:>9} / {:>9}   set {:>2} (0x{:08x})   cleared {:>2}",
+                    r.offset,
+                    r.name,
+                    r.reads,
+                    r.writes,
+                    r.bits_set.count_ones(),
+                    r.bits_set,
+                    r.bits_cleared.count_ones()
+                )?;
+            }
+            writeln!(
+                f,
+                "    other offsets (ID registers, unmapped) accessed {} times",
+                self.other_accesses.unwrap_or(0)
+            )?;
+        }
+        if let Some(source) = self.edge_case_source {
+            let total = self.edge_cases.len();
+            let exercised = self.edge_cases.iter().filter(|e| e.hits > 0).count();
+            writeln!(f, "  {name} edge cases ({source}) exercised: {exercised}/{total}")?;
+            for e in &self.edge_cases {
+                let mark = if e.hits > 0 { "x" } else { " " };
+                writeln!(f, "    [{mark}] {:<7} {:>8}  {}", e.id, e.hits, e.what)?;
+            }
+        }
+        Ok(())
+    }
+}
 
 /// One device as coverage sees it around one command (first side).
 #[derive(Debug, Clone, Default)]
@@ -172,66 +286,52 @@ impl DeviceCoverage {
     }
 
     /// The report lines for device `name`.
-    fn report(&self, name: &str) -> String {
-        let mut out = String::new();
-        let commands: Vec<String> = self.commands.iter().map(|(k, n)| format!("{k} {n}")).collect();
-        let _ = writeln!(out, "  {name}: commands: {}", commands.join(", "));
-        let _ = writeln!(out, "  {name}: offsets read: {}, written: {}", self.reads.len(), self.writes.len());
-        let sizes: Vec<String> = self.sizes.iter().map(|(s, n)| format!("{s}-byte {n}")).collect();
-        if !sizes.is_empty() {
-            let _ = writeln!(out, "  {name}: access sizes: {}", sizes.join(", "));
+    /// What this device went through, as the report shows it.
+    fn summary(&self, name: &str) -> DeviceSummary {
+        let registers = self.edge_cases.map(|edge_cases| {
+            edge_cases
+                .registers
+                .iter()
+                .map(|(offset, register)| RegisterSummary {
+                    offset: *offset,
+                    name: register,
+                    reads: self.reads.get(offset).copied().unwrap_or(0),
+                    writes: self.writes.get(offset).copied().unwrap_or(0),
+                    bits_set: self.bits_set.get(offset).copied().unwrap_or(0),
+                    bits_cleared: self.bits_cleared.get(offset).copied().unwrap_or(0),
+                })
+                .collect()
+        });
+        let other_accesses = self.edge_cases.map(|edge_cases| {
+            self.reads
+                .iter()
+                .chain(&self.writes)
+                .filter(|(offset, _)| edge_cases.register_name(**offset).is_none())
+                .map(|(_, n)| n)
+                .sum()
+        });
+        DeviceSummary {
+            device: name.to_string(),
+            commands: self.commands.clone(),
+            offsets_read: self.reads.len(),
+            offsets_written: self.writes.len(),
+            access_sizes: self.sizes.clone(),
+            fields: self.fields.len(),
+            fields_changed: self.fields.values().filter(|n| **n > 0).count(),
+            never_changed: self.fields.iter().filter(|(_, n)| **n == 0).map(|(f, _)| f.clone()).collect(),
+            registers,
+            other_accesses,
+            edge_case_source: self.edge_cases.map(|e| e.source),
+            edge_cases: self
+                .edge_cases
+                .map(|e| {
+                    e.cases
+                        .iter()
+                        .map(|(id, what)| EdgeCaseSummary { id, what, hits: self.edges.get(id).copied().unwrap_or(0) })
+                        .collect()
+                })
+                .unwrap_or_default(),
         }
-        let changed = self.fields.values().filter(|n| **n > 0).count();
-        let _ = writeln!(out, "  {name}: state fields changed: {changed}/{}", self.fields.len());
-        let never: Vec<&str> = self.fields.iter().filter(|(_, n)| **n == 0).map(|(f, _)| f.as_str()).collect();
-        if !never.is_empty() {
-            let shown: Vec<&str> = never.iter().take(12).copied().collect();
-            let more = if never.len() > shown.len() {
-                format!(" (+{} more)", never.len() - shown.len())
-            } else {
-                String::new()
-            };
-            let _ = writeln!(out, "  {name}: never changed: {}{more}", shown.join(", "));
-        }
-        if let Some(edge_cases) = self.edge_cases {
-            out.push_str(&self.edge_report(name, edge_cases));
-        }
-        out
-    }
-
-    fn edge_report(&self, name: &str, edge_cases: &EdgeCases) -> String {
-        let mut out = String::new();
-        let _ =
-            writeln!(out, "  {name} registers (reads / writes / bits set at least once / bits cleared at least once):");
-        for (offset, register) in edge_cases.registers {
-            let r = self.reads.get(offset).copied().unwrap_or(0);
-            let w = self.writes.get(offset).copied().unwrap_or(0);
-            let set = self.bits_set.get(offset).copied().unwrap_or(0);
-            let cleared = self.bits_cleared.get(offset).copied().unwrap_or(0);
-            let _ = writeln!(
-                out,
-                "    0x{offset:03x} {register:<8} {r:>9} / {w:>9}   set {:>2} (0x{set:08x})   cleared {:>2}",
-                set.count_ones(),
-                cleared.count_ones()
-            );
-        }
-        let other: u64 = self
-            .reads
-            .iter()
-            .chain(&self.writes)
-            .filter(|(offset, _)| edge_cases.register_name(**offset).is_none())
-            .map(|(_, n)| n)
-            .sum();
-        let _ = writeln!(out, "    other offsets (ID registers, unmapped) accessed {other} times");
-        let missed = self.missed_edge_cases().len();
-        let total = edge_cases.cases.len();
-        let _ = writeln!(out, "  {name} edge cases ({}) exercised: {}/{total}", edge_cases.source, total - missed);
-        for (id, what) in edge_cases.cases {
-            let n = self.edges.get(id).copied().unwrap_or(0);
-            let mark = if n > 0 { "x" } else { " " };
-            let _ = writeln!(out, "    [{mark}] {id:<7} {n:>8}  {what}");
-        }
-        out
     }
 
     fn missed_edge_cases(&self) -> Vec<&'static str> {
@@ -295,11 +395,19 @@ impl Coverage {
     /// (not only advanced the clock around).
     pub fn report(&self) -> String {
         let mut out = String::from("equivalence coverage\n");
-        for (name, device) in &self.devices {
-            if device.commands.keys().any(|k| !matches!(*k, "advance" | "epoch" | "reset")) {
-                out.push_str(&device.report(name));
-            }
+        for device in self.summary() {
+            out.push_str(&device.to_string());
         }
         out
+    }
+
+    /// The same, as data (`portlab fuzz --format json`): one entry per
+    /// device the run addressed.
+    pub fn summary(&self) -> Vec<DeviceSummary> {
+        self.devices
+            .iter()
+            .filter(|(_, d)| d.commands.keys().any(|k| !matches!(*k, "advance" | "epoch" | "reset")))
+            .map(|(name, d)| d.summary(name))
+            .collect()
     }
 }

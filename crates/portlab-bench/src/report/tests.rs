@@ -41,7 +41,7 @@ fn tiny_report() -> Report {
             nproc: 2,
             kernel: "6.1".into(),
             rustc: "rustc 1.95.0".into(),
-        profile: "release".into(),
+            profile: "release".into(),
             cc: "cc".into(),
             optimised: false,
         },
