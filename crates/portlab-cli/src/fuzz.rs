@@ -1,14 +1,18 @@
 //! `portlab fuzz`: long lockstep property runs of C against Rust, with a
-//! progress bar, a summary and the equivalence coverage report.
+//! progress bar (indicatif; a line every 10 s without a terminal), a
+//! summary and the equivalence coverage report, as text or JSON.
 
-use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use clap::Args;
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
 use portlab_board::{Implementation, Registry};
-use portlab_equiv::{DeviceSet, Equivalence, Progress, RunOptions, registered_allowances, run};
+use portlab_equiv::coverage::DeviceSummary;
+use portlab_equiv::{DeviceSet, Equivalence, Finding, Progress, RunOptions, Summary, registered_allowances, run};
+use serde::Serialize;
 
 /// Arguments of `portlab fuzz`.
 #[derive(Debug, Args)]
@@ -42,6 +46,16 @@ pub(crate) struct FuzzArgs {
     /// Where to write the shrunk trace of a divergence.
     #[arg(long, default_value = ".")]
     out: PathBuf,
+    /// The summary on stdout: text, or JSON for CI (summary, coverage,
+    /// findings).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Json,
 }
 
 /// A case count: a whole number, at least 1.
@@ -69,26 +83,168 @@ pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(parsed)
 }
 
-fn draw(p: &Progress, args: &FuzzArgs) {
-    let fraction = match (args.cases, args.time) {
-        (Some(n), _) if n > 0 => p.cases as f64 / n as f64,
-        (_, Some(t)) => p.elapsed.as_secs_f64() / t.as_secs_f64(),
-        _ => 0.0,
+/// Progress on stderr: a bar on a terminal, else a line every 10 s so a
+/// long run in CI or a log is seen to be alive.
+struct Reporter {
+    bar: Option<ProgressBar>,
+    last_line: Instant,
+    by_cases: bool,
+}
+
+impl Reporter {
+    fn new(args: &FuzzArgs, cases: Option<u64>) -> Reporter {
+        let by_cases = args.time.is_none();
+        let bar = std::io::stderr().is_terminal().then(|| {
+            // The bar counts cases, or milliseconds of a timed run.
+            let length = if by_cases { cases.unwrap_or(0) } else { args.time.map_or(0, |t| t.as_millis() as u64) };
+            let bar = ProgressBar::new(length);
+            let template = "[{bar:30}] {percent:>3}%  {msg}  ({elapsed} elapsed)";
+            if let Ok(style) = ProgressStyle::with_template(template) {
+                bar.set_style(style.progress_chars("#>."));
+            }
+            bar
+        });
+        Reporter { bar, last_line: Instant::now(), by_cases }
     }
-    .clamp(0.0, 1.0);
-    let width = 30;
-    let filled = (fraction * width as f64) as usize;
-    let rate = p.ops as f64 / p.elapsed.as_secs_f64().max(1e-9);
-    eprint!(
-        "\r[{}{}] {:>3.0}%  {} cases  {} ops  {:.0} ops/s ",
-        "#".repeat(filled),
-        ".".repeat(width - filled),
-        fraction * 100.0,
-        p.cases,
-        p.ops,
-        rate
-    );
-    let _ = std::io::stderr().flush();
+
+    fn update(&mut self, p: &Progress) {
+        let rate = p.ops as f64 / p.elapsed.as_secs_f64().max(1e-9);
+        match &self.bar {
+            Some(bar) => {
+                bar.set_position(if self.by_cases { p.cases } else { p.elapsed.as_millis() as u64 });
+                bar.set_message(format!("{} cases  {} ops  {rate:.0} ops/s", p.cases, p.ops));
+            }
+            None if self.last_line.elapsed() >= Duration::from_secs(10) => {
+                self.last_line = Instant::now();
+                eprintln!("portlab fuzz: {:.0} s, {} cases, {} operations", p.elapsed.as_secs_f64(), p.cases, p.ops);
+            }
+            None => {}
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish();
+        }
+    }
+}
+
+/// The command that runs the same cases again (and more).
+fn rerun_command(args: &FuzzArgs, seed: u64) -> String {
+    let mut again = format!("portlab fuzz --seed {seed} --device {}", args.device);
+    if args.crossed {
+        again.push_str(" --crossed");
+    }
+    for (name, imp) in &args.pins {
+        again.push_str(&format!(" --pin {name}={imp}"));
+    }
+    if args.max_chunks != 40 {
+        again.push_str(&format!(" --max-chunks {}", args.max_chunks));
+    }
+    again
+}
+
+/// `portlab fuzz --format json`: one object on stdout.
+#[derive(Serialize)]
+struct JsonReport {
+    sides: String,
+    devices: String,
+    seed: u64,
+    cases: u64,
+    operations: u64,
+    elapsed_s: f64,
+    operations_per_s: f64,
+    interrupted: bool,
+    rerun: String,
+    divergences: usize,
+    findings: Vec<JsonFinding>,
+    coverage: Vec<DeviceSummary>,
+}
+
+#[derive(Serialize)]
+struct JsonFinding {
+    seed: u64,
+    case: u64,
+    divergence: String,
+    commands: usize,
+    shrunk_from: usize,
+    trace_file: Option<String>,
+    replay: Option<String>,
+    trace: String,
+}
+
+/// Writes the shrunk trace of a finding; the file's path, or None (with
+/// the reason on stderr) when it cannot be written.
+fn write_finding(out: &Path, finding: &Finding) -> Option<PathBuf> {
+    let file = out.join(format!("divergence-seed-{}-case-{}.trace", finding.seed, finding.case));
+    match std::fs::write(&file, finding.to_trace()) {
+        Ok(()) => Some(file),
+        Err(e) => {
+            eprintln!("portlab fuzz: cannot write {}: {e}", file.display());
+            None
+        }
+    }
+}
+
+fn print_text(args: &FuzzArgs, seed: u64, summary: &Summary, written: Option<&Path>) {
+    outln!("seed            {seed}");
+    outln!("cases           {}", summary.cases);
+    outln!("operations      {} (on each implementation)", summary.ops);
+    outln!("elapsed         {:.2} s", summary.elapsed.as_secs_f64());
+    outln!("operations/s    {:.0}", summary.ops_per_second());
+    outln!("divergences     {}", usize::from(summary.finding.is_some()));
+    outln!();
+    out!("{}", summary.coverage.report());
+    if let Some(finding) = &summary.finding {
+        outln!();
+        outln!("The implementations diverge. Shrunk trace ({} commands):", finding.commands.len());
+        out!("{}", finding.to_trace());
+        if let Some(file) = written {
+            outln!("written to {}; replay with `portlab compare {}`", file.display(), file.display());
+        }
+    } else if summary.interrupted {
+        outln!();
+        outln!(
+            "Interrupted after {} cases, no divergence. The same cases again, and more: `{}`",
+            summary.cases,
+            rerun_command(args, seed)
+        );
+    }
+}
+
+fn print_json(args: &FuzzArgs, eq: &Equivalence, seed: u64, summary: &Summary, written: Option<&Path>) {
+    let findings = summary
+        .finding
+        .iter()
+        .map(|f| JsonFinding {
+            seed: f.seed,
+            case: f.case,
+            divergence: f.description(),
+            commands: f.commands.len(),
+            shrunk_from: f.original_len,
+            trace_file: written.map(|p| p.display().to_string()),
+            replay: written.map(|p| format!("portlab compare {}", p.display())),
+            trace: f.to_trace(),
+        })
+        .collect();
+    let report = JsonReport {
+        sides: eq.label(),
+        devices: args.device.to_string(),
+        seed,
+        cases: summary.cases,
+        operations: summary.ops,
+        elapsed_s: summary.elapsed.as_secs_f64(),
+        operations_per_s: summary.ops_per_second(),
+        interrupted: summary.interrupted,
+        rerun: rerun_command(args, seed),
+        divergences: usize::from(summary.finding.is_some()),
+        findings,
+        coverage: summary.coverage.summary(),
+    };
+    match serde_json::to_string(&report) {
+        Ok(text) => outln!("{text}"),
+        Err(e) => eprintln!("portlab fuzz: cannot write the JSON report: {e}"),
+    }
 }
 
 pub(crate) fn run_fuzz(args: &FuzzArgs) -> ExitCode {
@@ -99,6 +255,11 @@ pub(crate) fn run_fuzz(args: &FuzzArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Checked before the run: a finding must have somewhere to go.
+    if !args.out.is_dir() {
+        eprintln!("portlab fuzz: --out {}: no such folder", args.out.display());
+        return ExitCode::from(2);
+    }
     let seed = args.seed.unwrap_or_else(|| {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64)
     });
@@ -125,59 +286,22 @@ pub(crate) fn run_fuzz(args: &FuzzArgs) -> ExitCode {
             }
         }
     };
-    let tty = std::io::stderr().is_terminal();
     eprintln!("portlab fuzz: {} driving {}, seed {seed}", eq.label(), args.device);
-    // Without a terminal (CI, a log file) a progress line every 10 s
-    // instead of a redrawn bar, so a long run is seen to be alive.
-    let mut last_line = std::time::Instant::now();
-    let summary = run(&eq, &options, |p| {
-        if tty {
-            draw(p, args);
-        } else if last_line.elapsed() >= Duration::from_secs(10) {
-            last_line = std::time::Instant::now();
-            eprintln!("portlab fuzz: {:.0} s, {} cases, {} operations", p.elapsed.as_secs_f64(), p.cases, p.ops);
-        }
-    });
-    if tty {
-        eprintln!();
+    let mut reporter = Reporter::new(args, options.cases);
+    let summary = run(&eq, &options, |p| reporter.update(p));
+    reporter.finish();
+    let written = summary.finding.as_ref().and_then(|f| write_finding(&args.out, f));
+    match args.format {
+        Format::Text => print_text(args, seed, &summary, written.as_deref()),
+        Format::Json => print_json(args, &eq, seed, &summary, written.as_deref()),
     }
-    let divergences = u64::from(summary.finding.is_some());
-    outln!("seed            {seed}");
-    outln!("cases           {}", summary.cases);
-    outln!("operations      {} (on each implementation)", summary.ops);
-    outln!("elapsed         {:.2} s", summary.elapsed.as_secs_f64());
-    outln!("operations/s    {:.0}", summary.ops_per_second());
-    outln!("divergences     {divergences}");
-    outln!();
-    out!("{}", summary.coverage.report());
-    if let Some(finding) = summary.finding {
-        let file = args.out.join(format!("divergence-seed-{}-case-{}.trace", finding.seed, finding.case));
-        let trace = finding.to_trace();
-        outln!();
-        outln!("The implementations diverge. Shrunk trace ({} commands):", finding.commands.len());
-        out!("{trace}");
-        match std::fs::write(&file, &trace) {
-            Ok(()) => outln!("written to {}; replay with `portlab compare {}`", file.display(), file.display()),
-            Err(e) => eprintln!("portlab fuzz: cannot write {}: {e}", file.display()),
-        }
-        return ExitCode::from(1);
+    if summary.finding.is_some() {
+        ExitCode::from(1)
+    } else if summary.interrupted {
+        ExitCode::from(130)
+    } else {
+        ExitCode::SUCCESS
     }
-    if summary.interrupted {
-        outln!();
-        let mut again = format!("portlab fuzz --seed {seed} --device {}", args.device);
-        if args.crossed {
-            again.push_str(" --crossed");
-        }
-        for (name, imp) in &args.pins {
-            again.push_str(&format!(" --pin {name}={imp}"));
-        }
-        if args.max_chunks != 40 {
-            again.push_str(&format!(" --max-chunks {}", args.max_chunks));
-        }
-        outln!("Interrupted after {} cases, no divergence. The same cases again, and more: `{again}`", summary.cases);
-        return ExitCode::from(130);
-    }
-    ExitCode::SUCCESS
 }
 
 #[cfg(test)]
