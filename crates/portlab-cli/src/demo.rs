@@ -50,10 +50,8 @@ pub(crate) fn run(args: &DemoArgs) -> ExitCode {
     };
     outln!("{}", introduction());
     if args.misported {
-        outln!(
-            "--misported: the Rust {MISPORTED_KIND} of this demo has a planted bug (portlab-demo's misport.rs): it \
-             stores the alarm one second late."
-        );
+        outln!("--misported: this demo's Rust {MISPORTED_KIND} has a planted bug (crates/portlab-demo/src/misport.rs):");
+        outln!("it stores the alarm one second late.");
         outln!();
     }
     let mut results = Vec::new();
@@ -179,10 +177,8 @@ fn differences(results: &[(&str, DemoRun)], misported: bool) -> usize {
         outln!("To replay the guest command by command, C against Rust, and stop at the first difference:");
         outln!("  portlab demo --save-trace demo.trace && portlab compare demo.trace");
         if misported {
-            outln!(
-                "(The planted bug is only in this demo's Rust {MISPORTED_KIND}, so `compare`, which runs the real \
-                 one, finds none: with your own port, this is the command that shows the divergence.)"
-            );
+            outln!("(The planted bug is only in this demo's Rust {MISPORTED_KIND}: `compare` runs the real one");
+            outln!("and finds none. With your own port, this is the command that shows the divergence.)");
         }
         outln!();
     }

@@ -1,6 +1,8 @@
 //! The guide's reference page cannot rot: every `console` block in
 //! docs/guide/reference.md is a `$ portlab ...` command followed by its
-//! exact standard output, and this test runs each one.
+//! exact standard output, and this test runs each one. A block whose last
+//! line is `(exit status N)` shows a command that exits N; every other
+//! block's command exits 0.
 #![cfg(feature = "stage1")]
 
 use std::path::Path;
@@ -22,7 +24,15 @@ fn every_console_example_in_the_reference_is_real() {
             .expect("console blocks start with `$ portlab`")
             .split_whitespace()
             .collect();
-        let expected: Vec<&str> = lines.by_ref().take_while(|l| l.trim() != "```").collect();
+        let mut expected: Vec<&str> = lines.by_ref().take_while(|l| l.trim() != "```").collect();
+        let status = match expected.last().and_then(|l| l.strip_prefix("(exit status ")) {
+            Some(rest) => {
+                let code = rest.trim_end_matches(')').parse::<i32>().expect("(exit status N)");
+                expected.pop();
+                code
+            }
+            None => 0,
+        };
         let output =
             Command::new(env!("CARGO_BIN_EXE_portlab")).args(&args).current_dir(&root).output().expect("portlab runs");
         let actual = String::from_utf8_lossy(&output.stdout);
@@ -45,7 +55,7 @@ fn every_console_example_in_the_reference_is_real() {
             }
         }
         assert!(shown.next().is_none(), "docs/guide/reference.md: `{command}` no longer prints all it shows");
-        assert_eq!(output.status.code(), Some(0), "`{command}`");
+        assert_eq!(output.status.code(), Some(status), "`{command}`");
         checked += 1;
     }
     assert!(checked >= 6, "the reference shows run, compare, demo and list: found {checked} examples");
