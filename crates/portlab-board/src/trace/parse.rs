@@ -298,21 +298,35 @@ pub fn parse_bytes(word: &str) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
+/// The trace commands and their usage (trace-format.md): the one list the
+/// parser's error messages come from.
+pub const COMMANDS: &[(&str, &str)] = &[
+    ("write", "write DEV OFFSET VALUE [SIZE]"),
+    ("read", "read DEV OFFSET [SIZE] [= EXPECTED]"),
+    ("rx", "rx DEV BYTES"),
+    ("break", "break DEV"),
+    ("advance", "advance NS"),
+    ("epoch", "epoch SECONDS"),
+    ("reset", "reset [DEV]"),
+    ("migrate", "migrate DEV [c|rust]"),
+    ("config", "config DEV NAME=VALUE ..."),
+    ("input", "input DEV LINE LEVEL"),
+];
+
+/// The usage of a known command, or None.
+fn usage(command: &str) -> Option<&'static str> {
+    COMMANDS.iter().find(|(name, _)| *name == command).map(|(_, usage)| *usage)
+}
+
 fn usage_error(command: &str) -> String {
-    let usage = match command {
-        "write" => "write DEV OFFSET VALUE [SIZE]",
-        "read" => "read DEV OFFSET [SIZE] [= EXPECTED]",
-        "rx" => "rx DEV BYTES",
-        "break" => "break DEV",
-        "advance" => "advance NS",
-        "epoch" => "epoch SECONDS",
-        "reset" => "reset [DEV]",
-        "migrate" => "migrate DEV [c|rust]",
-        "config" => "config DEV NAME=VALUE ...",
-        "input" => "input DEV LINE LEVEL",
-        _ => "",
-    };
-    format!("expected `{usage}`")
+    format!("expected `{}`", usage(command).unwrap_or(command))
+}
+
+/// `unknown command` with the known ones listed.
+fn unknown_command(name: &str) -> String {
+    let names: Vec<&str> = COMMANDS.iter().map(|(n, _)| *n).collect();
+    let (last, rest) = names.split_last().unwrap_or((&"", &[]));
+    format!("unknown command `{name}` (expected {} or {last})", rest.join(", "))
 }
 
 /// Parses one line. `Ok(None)` for blank and comment-only lines.
@@ -372,14 +386,8 @@ pub fn parse_line(line: &str) -> Result<Option<Command>, String> {
             };
             Command::Input { dev: dev(0), line, level }
         }
-        ("write" | "read" | "rx" | "break" | "advance" | "epoch" | "reset" | "migrate" | "config" | "input", _) => {
-            return Err(usage_error(name));
-        }
-        _ => {
-            return Err(format!(
-                "unknown command `{name}` (expected write, read, rx, break, advance, epoch, reset, migrate, config or input)"
-            ));
-        }
+        _ if usage(name).is_some() => return Err(usage_error(name)),
+        _ => return Err(unknown_command(name)),
     };
     if let Some(d) = command.device() {
         if d.starts_with('"') || d.starts_with("hex:") || d == "=" {
@@ -531,6 +539,7 @@ mod tests {
         assert!(err("rx pl011 \"\"").contains("at least one byte"));
         assert!(err("rx pl011 abc").contains("double-quoted"));
         assert!(err("jump pl011").contains("unknown command `jump`"));
+        assert!(err("jump").ends_with("(expected write, read, rx, break, advance, epoch, reset, migrate, config or input)"));
         assert!(err("migrate pl011 go").contains("unknown implementation"));
         assert!(err("advance").contains("advance NS"));
         assert!(err("reset a b").contains("reset [DEV]"));
@@ -579,5 +588,29 @@ mod tests {
             assert_eq!(c.to_string(), line);
             assert_eq!(parse(&c.to_string()), c);
         }
+    }
+
+    #[test]
+    fn the_command_list_names_every_command_and_its_usage() {
+        // One line of each command, as the format's examples write them.
+        let examples = [
+            "write u 0x0 0x41",
+            "read u 0x18 4 = 0x90",
+            "rx u \"a\"",
+            "break u",
+            "advance 10",
+            "epoch 1",
+            "reset u",
+            "migrate u rust",
+            "config u fifo=1",
+            "input u 0 1",
+        ];
+        assert_eq!(examples.len(), COMMANDS.len());
+        for ((name, usage_text), example) in COMMANDS.iter().zip(examples) {
+            assert!(usage_text.starts_with(&format!("{name} ")), "{usage_text}");
+            let command = parse_line(example).unwrap().unwrap();
+            assert_eq!(command.to_string().split_whitespace().next(), Some(*name), "{example}");
+        }
+        assert_eq!(err("advance"), "expected `advance NS`");
     }
 }
