@@ -216,7 +216,7 @@ fn a_pl031_blob_whose_alarm_matches_fires_during_the_load() {
     // The input libFuzzer found: a PL031 blob of zeros (count 0 = MR 0).
     let mut blob = b"DEVS\x31\x00\x01\x00\x14\x00\x00\x00".to_vec();
     blob.extend_from_slice(&[0; 24]);
-    portlab_device::migration::fix_crc(&mut blob);
+    portlab_device::migration::reseal(&mut blob);
     for imp in implementations() {
         let mut board = Board::new(&Registry::builtin(), &BoardConfig::default_board(imp)).unwrap();
         board.load(1, &blob).unwrap();
@@ -259,7 +259,7 @@ proptest! {
                 }
             }
             if fix {
-                portlab_device::migration::fix_crc(&mut blob);
+                portlab_device::migration::reseal(&mut blob);
             }
             let mut board = Board::new(&Registry::builtin(), &BoardConfig::default_board(imp)).unwrap();
             board.write(1, 0x010, 4, 1).unwrap();

@@ -9,7 +9,7 @@ mod common;
 
 use common::hex_dump;
 use portlab_board::{Board, BoardConfig, Event, Implementation, Registry};
-use portlab_device::migration::fix_crc;
+use portlab_device::migration::reseal;
 use portlab_device::{Error, LoadError};
 
 use portlab_hpet::vectors::{ARMED_AT_5000 as ARMED_VECTOR, FRESH as FRESH_VECTOR};
@@ -54,14 +54,14 @@ fn h42_both_test_vectors_byte_for_byte() {
 fn with_u32(blob: &[u8], at: usize, value: u32) -> Vec<u8> {
     let mut b = blob.to_vec();
     b[at..at + 4].copy_from_slice(&value.to_le_bytes());
-    fix_crc(&mut b);
+    reseal(&mut b);
     b
 }
 
 fn with_u64(blob: &[u8], at: usize, value: u64) -> Vec<u8> {
     let mut b = blob.to_vec();
     b[at..at + 8].copy_from_slice(&value.to_le_bytes());
-    fix_crc(&mut b);
+    reseal(&mut b);
     b
 }
 
@@ -80,7 +80,7 @@ fn h41_every_load_error_is_atomic() {
             {
                 let mut b = fresh.clone();
                 b[3] = b'Z';
-                fix_crc(&mut b);
+                reseal(&mut b);
                 b
             },
             LoadError::BadMagic,
@@ -91,7 +91,7 @@ fn h41_every_load_error_is_atomic() {
                 let mut b = fresh.clone();
                 b[4] = 0x31;
                 b[5] = 0;
-                fix_crc(&mut b);
+                reseal(&mut b);
                 b
             },
             LoadError::WrongDevice,
@@ -101,7 +101,7 @@ fn h41_every_load_error_is_atomic() {
             {
                 let mut b = fresh.clone();
                 b[6] = 2;
-                fix_crc(&mut b);
+                reseal(&mut b);
                 b
             },
             LoadError::FutureVersion,
@@ -111,7 +111,7 @@ fn h41_every_load_error_is_atomic() {
             {
                 let mut b = fresh.clone();
                 b[6] = 0;
-                fix_crc(&mut b);
+                reseal(&mut b);
                 b
             },
             LoadError::BadVersion,

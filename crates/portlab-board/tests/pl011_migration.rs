@@ -6,7 +6,7 @@ mod common;
 
 use common::{hex_dump, pl011_implementations};
 use portlab_board::{Board, BoardConfig, BoardError, Implementation, Registry};
-use portlab_device::migration::fix_crc;
+use portlab_device::migration::reseal;
 use portlab_device::{Error, LoadError};
 
 const RESET_VECTOR: &str = "
@@ -76,7 +76,7 @@ fn vectors_load_and_save_back_unchanged() {
 fn with_field(blob: &[u8], payload_offset: usize, value: u32) -> Vec<u8> {
     let mut b = blob.to_vec();
     b[12 + payload_offset..16 + payload_offset].copy_from_slice(&value.to_le_bytes());
-    fix_crc(&mut b);
+    reseal(&mut b);
     b
 }
 
@@ -90,23 +90,23 @@ fn every_load_error_leaves_the_device_unchanged() {
     cases.push(("10 bytes", good[..10].to_vec(), LoadError::Truncated));
     let mut b = good.clone();
     b[3] = b'Z';
-    fix_crc(&mut b);
+    reseal(&mut b);
     cases.push(("magic DEVZ", b, LoadError::BadMagic));
     let mut b = good.clone();
     b[4] = 0x31;
-    fix_crc(&mut b);
+    reseal(&mut b);
     cases.push(("device id 0x0031", b, LoadError::WrongDevice));
     let mut b = good.clone();
     b[6] = 2;
-    fix_crc(&mut b);
+    reseal(&mut b);
     cases.push(("version 2", b, LoadError::FutureVersion));
     let mut b = good.clone();
     b[6] = 0;
-    fix_crc(&mut b);
+    reseal(&mut b);
     cases.push(("version 0", b, LoadError::BadVersion));
     let mut b = good.clone();
     b[8] = 120;
-    fix_crc(&mut b);
+    reseal(&mut b);
     cases.push(("payload length 120", b, LoadError::BadLength));
     let mut b = good.clone();
     b[40] ^= 0x01;

@@ -6,7 +6,7 @@ mod common;
 
 use common::hex_dump;
 use portlab_board::{Board, BoardConfig, BoardError, Event, Implementation, Registry};
-use portlab_device::migration::fix_crc;
+use portlab_device::migration::reseal;
 use portlab_device::{Error, LoadError};
 
 const FRESH_VECTOR: &str = "
@@ -41,7 +41,7 @@ fn r24_fresh_instance_saves_the_test_vector() {
 fn with_field(blob: &[u8], payload_offset: usize, value: u32) -> Vec<u8> {
     let mut b = blob.to_vec();
     b[12 + payload_offset..16 + payload_offset].copy_from_slice(&value.to_le_bytes());
-    fix_crc(&mut b);
+    reseal(&mut b);
     b
 }
 
@@ -53,7 +53,7 @@ fn r23_every_load_error_leaves_the_device_unchanged() {
     let edit = |at: usize, byte: u8| {
         let mut b = good.clone();
         b[at] = byte;
-        fix_crc(&mut b);
+        reseal(&mut b);
         b
     };
     cases.push(("magic DEVZ", edit(3, b'Z'), LoadError::BadMagic));

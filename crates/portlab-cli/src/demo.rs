@@ -50,7 +50,9 @@ pub(crate) fn run(args: &DemoArgs) -> ExitCode {
     };
     outln!("{}", introduction());
     if args.misported {
-        outln!("--misported: this demo's Rust {MISPORTED_KIND} has a planted bug (crates/portlab-demo/src/misport.rs):");
+        outln!(
+            "--misported: this demo's Rust {MISPORTED_KIND} has a planted bug (crates/portlab-demo/src/misport.rs):"
+        );
         outln!("it stores the alarm one second late.");
         outln!();
     }

@@ -7,7 +7,7 @@ use clap::Args;
 use portlab_board::{Diagnostic, Event, Registry, RunSink, run_trace};
 use portlab_device::LogKind;
 
-use crate::select::{ImplArgs, board_config, open_trace};
+use crate::select::{ImplArgs, board_config, open_trace, plural};
 
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
@@ -99,7 +99,10 @@ pub(crate) fn run(args: &RunArgs) -> ExitCode {
             Ok(summary) => {
                 let guest_errors = summary.diagnostics - sink.divergences;
                 if guest_errors > 0 && !args.verbose {
-                    eprintln!("{path}: {guest_errors} device diagnostic(s) (guest errors); --verbose shows them");
+                    eprintln!(
+                        "{path}: {guest_errors} device {} (guest errors); --verbose shows them",
+                        plural(guest_errors, "diagnostic")
+                    );
                 }
             }
             Err(e) => {

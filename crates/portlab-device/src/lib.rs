@@ -128,6 +128,7 @@ pub mod export;
 pub mod hosting;
 pub mod migration;
 pub mod schema;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use api::{Device, DeviceInfo, Host, LogKind, Properties};

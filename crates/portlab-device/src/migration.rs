@@ -159,9 +159,12 @@ pub fn payload(blob: &[u8]) -> Option<&[u8]> {
     blob.get(HEADER..HEADER.checked_add(len)?)
 }
 
-/// Rewrites the CRC of a blob after a test edited it, so that a test can
-/// build "every blob with a correct CRC" cases.
-pub fn fix_crc(blob: &mut [u8]) {
+/// Recomputes the trailing CRC of a blob whose bytes were edited: a
+/// device's after-load rule (`saved_after_load`) edits a saved blob into
+/// the one the device must save after loading it, and tests and fuzz
+/// targets build "every blob with a correct CRC" cases with it. Too short
+/// a blob is left as it is.
+pub fn reseal(blob: &mut [u8]) {
     if blob.len() < HEADER + TRAILER {
         return;
     }
@@ -216,7 +219,7 @@ mod tests {
         assert_eq!(check(&good[..good.len() - 1]), Err(LoadError::Truncated));
         let mut b = good.clone();
         b.push(0);
-        fix_crc(&mut b);
+        reseal(&mut b);
         assert_eq!(check(&b), Err(LoadError::BadLength));
         let mut b = good.clone();
         b[12] ^= 1;

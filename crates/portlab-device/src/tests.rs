@@ -336,7 +336,7 @@ impl<const OP: u8> Device for PanicOn<OP> {
 fn every_op(dev: &mut Instance<Recorder>) -> Vec<Result<(), Error>> {
     // An empty-payload blob of this device, with its CRC.
     let mut good = b"DEVS\x02\x7f\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00".to_vec();
-    crate::migration::fix_crc(&mut good);
+    crate::migration::reseal(&mut good);
     vec![
         dev.reset(),
         dev.read(0, 4).map(|_| ()),

@@ -549,7 +549,7 @@ pub fn saved_after_load(blob: &[u8], now_ns: u64) -> Vec<u8> {
             let ticks = now_ns.wrapping_add(offset) / u64::from(sys::HPET_CLK_PERIOD_NS);
             let at = header + sys::HPET_STATE_COUNTER as usize;
             expected[at..at + 8].copy_from_slice(&ticks.to_le_bytes());
-            portlab_device::migration::fix_crc(&mut expected);
+            portlab_device::migration::reseal(&mut expected);
         }
     }
     expected

@@ -8,7 +8,7 @@
 
 use super::*;
 use portlab_device::DeviceType;
-use portlab_device::migration::fix_crc;
+use portlab_device::migration::reseal;
 use portlab_device::testing::Recorder;
 
 /// One canonical event.
@@ -1155,7 +1155,7 @@ fn h41_every_load_error_leaves_the_device_unchanged() {
     let edit = |f: &dyn Fn(&mut Vec<u8>)| {
         let mut blob = good.clone();
         f(&mut blob);
-        fix_crc(&mut blob);
+        reseal(&mut blob);
         blob
     };
     let put64 = |blob: &mut Vec<u8>, at: usize, v: u64| blob[12 + at..12 + at + 8].copy_from_slice(&v.to_le_bytes());
@@ -1205,7 +1205,7 @@ fn h41_every_load_error_leaves_the_device_unchanged() {
             {
                 let mut blob = good.clone();
                 blob.push(0);
-                fix_crc(&mut blob);
+                reseal(&mut blob);
                 blob
             },
             LoadError::BadLength,
@@ -1254,7 +1254,7 @@ fn h36_thirty_two_comparators_and_mask_31() {
     assert_eq!(b.r8(0x3E8), u64::MAX);
     let mut blob = b.save();
     blob[12 + 8..12 + 16].copy_from_slice(&0x0000_0001_0000_0000u64.to_le_bytes());
-    fix_crc(&mut blob);
+    reseal(&mut blob);
     b.dev.load(&mut b.host, &blob).expect("loads");
     assert_eq!(b.r8(ISR), 0x0000_0001_0000_0000);
     b.w8(ISR, 0x0000_0001_0000_0000);

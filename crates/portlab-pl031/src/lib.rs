@@ -226,7 +226,7 @@ pub fn saved_after_load(blob: &[u8], now_ns: u64) -> Vec<u8> {
         if tick_offset.wrapping_add((now_ns / NS_PER_SECOND) as u32) == mr {
             let is = header + sys::PL031_STATE_IS as usize;
             expected[is..is + 4].copy_from_slice(&1u32.to_le_bytes());
-            portlab_device::migration::fix_crc(&mut expected);
+            portlab_device::migration::reseal(&mut expected);
         }
     }
     expected

@@ -539,7 +539,9 @@ mod tests {
         assert!(err("rx pl011 \"\"").contains("at least one byte"));
         assert!(err("rx pl011 abc").contains("double-quoted"));
         assert!(err("jump pl011").contains("unknown command `jump`"));
-        assert!(err("jump").ends_with("(expected write, read, rx, break, advance, epoch, reset, migrate, config or input)"));
+        assert!(
+            err("jump").ends_with("(expected write, read, rx, break, advance, epoch, reset, migrate, config or input)")
+        );
         assert!(err("migrate pl011 go").contains("unknown implementation"));
         assert!(err("advance").contains("advance NS"));
         assert!(err("reset a b").contains("reset [DEV]"));
