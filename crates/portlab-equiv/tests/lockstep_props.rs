@@ -154,7 +154,7 @@ fn a_planted_difference_is_found_and_shrunk_to_a_few_lines() {
     let finding = summary.finding.expect("the planted bug is found");
     let trace = finding.to_trace();
     assert!(finding.commands.len() <= 2, "shrunk to a few lines:\n{trace}");
-    assert!(trace.contains("pl011 ibrd differs after step"), "{trace}");
+    assert!(trace.contains("the state of pl011 differs after step 1: ibrd: c=0x"), "{trace}");
     assert!(trace.contains("c=0x") && trace.contains("rust=0x"), "{trace}");
     // The trace parses back to the same commands.
     let parsed: Vec<Command> = trace.lines().filter_map(|l| portlab_board::parse_line(l).unwrap()).collect();
