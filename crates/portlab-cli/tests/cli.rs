@@ -282,3 +282,97 @@ fn the_demo_guest_saves_a_trace_that_replays() {
     assert_eq!(o.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Starts `portlab ARGS`, waits `after`, sends SIGINT (as Ctrl-C does) and
+/// returns what it printed and how it ended.
+#[cfg(feature = "c-compare")]
+fn interrupted(args: &[&str], after: std::time::Duration) -> Output {
+    use std::process::Stdio;
+    let child = Command::new(env!("CARGO_BIN_EXE_portlab"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("portlab starts");
+    std::thread::sleep(after);
+    let sent = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill runs");
+    assert!(sent.success());
+    child.wait_with_output().expect("portlab ends")
+}
+
+#[cfg(feature = "c-compare")]
+#[test]
+fn ctrl_c_stops_fuzz_with_a_report_and_status_130() {
+    let o =
+        interrupted(&["fuzz", "--time", "10m", "--device", "pl031", "--seed", "9"], std::time::Duration::from_secs(2));
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("seed            9"), "{out}");
+    assert!(out.contains("equivalence coverage"), "{out}");
+    assert!(out.contains("Interrupted after") && out.contains("portlab fuzz --seed 9 --device pl031"), "{out}");
+}
+
+#[cfg(feature = "c-compare")]
+#[test]
+fn ctrl_c_stops_bench_with_the_workloads_finished_and_status_130() {
+    let dir = scratch("bench-int");
+    let md = dir.join("b.md");
+    let o = interrupted(&["bench", "--quick", "--markdown", md.to_str().unwrap()], std::time::Duration::from_secs(3));
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    assert!(stderr(&o).contains("interrupted after"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no file was written"), "{}", stderr(&o));
+    assert!(!md.exists(), "a partial run writes no file");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[cfg(feature = "c-compare")]
+#[test]
+fn fuzz_json_is_one_object_with_summary_coverage_and_findings() {
+    let o = portlab(&["fuzz", "--cases", "5", "--device", "pl031", "--seed", "3", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("valid JSON");
+    assert_eq!(v["seed"], 3);
+    assert_eq!(v["cases"], 5);
+    assert_eq!(v["divergences"], 0);
+    assert_eq!(v["findings"].as_array().map(Vec::len), Some(0));
+    assert_eq!(v["coverage"][0]["device"], "pl031");
+    assert!(v["coverage"][0]["edge_cases"].as_array().is_some_and(|e| !e.is_empty()));
+}
+
+/// The documented statuses, subcommand by subcommand: 0 success, 1 a
+/// finding, 2 a usage error or bad input.
+#[cfg(feature = "c-compare")]
+#[test]
+fn every_subcommand_exits_as_documented() {
+    let dir = scratch("status");
+    let failing = dir.join("failing.trace");
+    std::fs::write(&failing, "read pl031 0x00c = 0x0\n").unwrap();
+    let failing = failing.to_str().unwrap();
+    let example = traces().join("pl011/example.trace");
+    let example = example.to_str().unwrap();
+    let cases: &[(&[&str], i32)] = &[
+        (&["list"], 0),
+        (&["run", example], 0),
+        (&["run", failing], 1),
+        (&["run", "--impl", "shadow", failing], 1),
+        (&["run", "/nonexistent.trace"], 2),
+        (&["run", "--impl", "go", example], 2),
+        (&["compare", example], 0),
+        (&["compare", failing], 1),
+        (&["compare", "/nonexistent.trace"], 2),
+        (&["fuzz", "--cases", "3", "--device", "pl031", "--seed", "1"], 0),
+        (&["fuzz", "--device", "nosuch"], 2),
+        (&["fuzz", "--cases", "3", "--out", "/nonexistent-dir"], 2),
+        (&["demo"], 0),
+        (&["demo", "--misported"], 1),
+        (&["demo", "--save-trace", "/nonexistent-dir/t.trace"], 2),
+        (&["bench", "--list"], 0),
+        (&["bench", "--workload", "nosuch"], 2),
+        (&["nosuch"], 2),
+    ];
+    for (args, status) in cases {
+        let o = portlab(args);
+        assert_eq!(o.status.code(), Some(*status), "portlab {}: {}", args.join(" "), stderr(&o));
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -5,8 +5,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::{CONFIDENCE, Report, median_of, over_floor_of};
-use crate::Implementation;
+use super::{CONFIDENCE, Report};
 
 /// The line that opens the generated section of the Markdown.
 pub const BEGIN_MARK: &str = "<!-- portlab bench: generated section begins; `portlab bench --markdown` rewrites it -->";
@@ -52,27 +51,7 @@ pub fn markdown(report: &Report, svg_link: Option<&str>) -> String {
         CONFIDENCE * 100.0
     );
     let _ = writeln!(out);
-    let _ = writeln!(
-        out,
-        "| workload | one op | rounds | floor | C | Rust | Rust native | Rust/C [95% CI] | C over floor | Rust over floor |"
-    );
-    let _ = writeln!(out, "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |");
-    for s in &report.summaries {
-        let _ = writeln!(
-            out,
-            "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            s.workload.name(),
-            s.workload.unit(),
-            s.rounds,
-            median_of(s, Implementation::Floor),
-            median_of(s, Implementation::C),
-            median_of(s, Implementation::Rust),
-            median_of(s, Implementation::RustNative),
-            s.rust_over_c.as_ref().map_or("-".into(), |r| format!("**{:.3}** [{:.3}, {:.3}]", r.value, r.low, r.high)),
-            over_floor_of(s, Implementation::C),
-            over_floor_of(s, Implementation::Rust),
-        );
-    }
+    out.push_str(&super::columns::markdown_table(&report.summaries));
     let _ = writeln!(out);
     if report.ratios().next().is_some() {
         let _ = writeln!(out, "{}.", capitalised(&report.geomean_line()));

@@ -6,6 +6,7 @@
 //! parses options and writes files, and any other front end (a CI script,
 //! a notebook reading the JSON) sees the same report.
 
+mod columns;
 mod json;
 mod markdown;
 mod svg;
@@ -229,14 +230,6 @@ fn format_delta(ns: f64) -> String {
 
 fn format_ratio(r: &Estimate) -> String {
     format!("{:.3} [{:.3}, {:.3}]", r.value, r.low, r.high)
-}
-
-fn median_of(s: &WorkloadSummary, imp: Implementation) -> String {
-    s.implementation(imp).map_or("-".into(), |i| format_ns(i.median_ns.value))
-}
-
-fn over_floor_of(s: &WorkloadSummary, imp: Implementation) -> String {
-    s.implementation(imp).and_then(|i| i.over_floor_ns).map_or("-".into(), |d| format_delta(d.value))
 }
 
 #[cfg(test)]

@@ -2,8 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::{CONFIDENCE, Report, format_ratio, median_of, over_floor_of};
-use crate::Implementation;
+use super::{CONFIDENCE, Report};
 
 /// One row per workload, then the geometric means, notes and targets.
 pub fn text(report: &Report) -> String {
@@ -23,31 +22,7 @@ pub fn text(report: &Report) -> String {
         c.batch_time.as_micros()
     );
     let _ = writeln!(out);
-    // The first two columns as wide as their longest entry: workload names
-    // come from the devices.
-    let name_width = report.summaries.iter().map(|s| s.workload.name().len()).chain([17]).max().unwrap_or(17);
-    let unit_width = report.summaries.iter().map(|s| s.workload.unit().len()).chain([14]).max().unwrap_or(14);
-    let _ = writeln!(
-        out,
-        "{:<name_width$} {:<unit_width$} {:>6} {:>10} {:>10} {:>10} {:>11}  {:<23} {:>10} {:>10}",
-        "workload", "one op", "rounds", "floor", "c", "rust", "rust-native", "rust/c [95% CI]", "c-floor", "rust-floor"
-    );
-    for s in &report.summaries {
-        let _ = writeln!(
-            out,
-            "{:<name_width$} {:<unit_width$} {:>6} {:>10} {:>10} {:>10} {:>11}  {:<23} {:>10} {:>10}",
-            s.workload.name(),
-            s.workload.unit(),
-            s.rounds,
-            median_of(s, Implementation::Floor),
-            median_of(s, Implementation::C),
-            median_of(s, Implementation::Rust),
-            median_of(s, Implementation::RustNative),
-            s.rust_over_c.as_ref().map_or("-".into(), format_ratio),
-            over_floor_of(s, Implementation::C),
-            over_floor_of(s, Implementation::Rust),
-        );
-    }
+    out.push_str(&super::columns::text_table(&report.summaries));
     let _ = writeln!(out);
     if report.ratios().next().is_some() {
         let _ = writeln!(out, "{}", report.geomean_line());
