@@ -18,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
     // instead of stopping at `bad-crc`.
     let mut blob = blob.to_vec();
     if selector & 0x10 != 0 {
-        portlab_device::migration::fix_crc(&mut blob);
+        portlab_device::migration::reseal(&mut blob);
     }
     let blob = blob.as_slice();
     let mut board = Board::new(&registry, &config).unwrap();

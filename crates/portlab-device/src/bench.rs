@@ -300,12 +300,6 @@ fn prepare_native<O: Operation, D: Device>(properties: &[(String, u64)]) -> Resu
     Ok(Box::new(NativeOperation::<O, D> { target, operation: std::marker::PhantomData }))
 }
 
-/// The [`Workload::algorithm_note`] of a workload that saves or loads: the
-/// migration container's CRC-32 is computed differently on the two sides.
-pub const CONTAINER_CRC_NOTE: &str = "the C model computes the container's CRC-32 with a 16-entry table, two \
-                                      lookups per byte (c-src/common/devstate.c), the Rust one with a \
-                                      256-entry table, one lookup per byte (portlab_device::migration::crc32)";
-
 /// The save buffer's initial capacity, above every blob a workload saves
 /// (the HPET's with 32 comparators is 1592 bytes), so that no save is a
 /// "buffer too small" retry. The retry is not the same call sequence on

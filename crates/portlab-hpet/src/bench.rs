@@ -22,7 +22,7 @@
 use std::hint::black_box;
 
 use portlab_device::bench::{
-    Body, CONTAINER_CRC_NOTE, Micro, Operation, Tally, Target, Workload, read_loop, save_load_loop,
+    Body, Micro, Operation, Tally, Target, Workload, read_loop, save_load_loop,
 };
 use portlab_device::sys;
 
@@ -97,7 +97,7 @@ pub const WORKLOADS: &[Workload] = &[
                       buffer and load it back",
         properties: &[],
         hot_path: false,
-        algorithm_note: Some(CONTAINER_CRC_NOTE),
+        algorithm_note: None,
         body: Body::Micro(Micro::of::<SaveLoad<3>>()),
     },
     Workload {
@@ -107,7 +107,7 @@ pub const WORKLOADS: &[Workload] = &[
                       buffer and load it back",
         properties: &[("timers", 32)],
         hot_path: false,
-        algorithm_note: Some(CONTAINER_CRC_NOTE),
+        algorithm_note: None,
         body: Body::Micro(Micro::of::<SaveLoad<32>>()),
     },
 ];

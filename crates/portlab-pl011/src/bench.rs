@@ -10,7 +10,7 @@
 use std::hint::black_box;
 
 use portlab_device::bench::{
-    Body, CONTAINER_CRC_NOTE, Micro, Operation, Tally, Target, Workload, read_loop, save_load_loop, write_loop,
+    Body, Micro, Operation, Tally, Target, Workload, read_loop, save_load_loop, write_loop,
 };
 use portlab_device::sys;
 
@@ -104,7 +104,7 @@ pub const WORKLOADS: &[Workload] = &[
         description: "save the 132-byte migration blob into a reused buffer and load it back",
         properties: &[],
         hot_path: false,
-        algorithm_note: Some(CONTAINER_CRC_NOTE),
+        algorithm_note: None,
         body: Body::Micro(Micro::with_native::<SaveLoad, Pl011>()),
     },
     Workload {

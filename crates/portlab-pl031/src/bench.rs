@@ -3,7 +3,7 @@
 //! They are built from `portlab_device::bench`'s ready-made operations:
 //! an RTC needs no bring-up to be read.
 
-use portlab_device::bench::{Body, CONTAINER_CRC_NOTE, Micro, ReadRegister, SaveLoad, Workload, WriteRegister};
+use portlab_device::bench::{Body, Micro, ReadRegister, SaveLoad, Workload, WriteRegister};
 use portlab_device::sys;
 
 use crate::Pl031;
@@ -37,7 +37,7 @@ pub const WORKLOADS: &[Workload] = &[
         description: "save the migration blob into a reused buffer and load it back",
         properties: &[],
         hot_path: false,
-        algorithm_note: Some(CONTAINER_CRC_NOTE),
+        algorithm_note: None,
         body: Body::Micro(Micro::with_native::<SaveLoad, Pl031>()),
     },
     Workload {
