@@ -21,9 +21,7 @@
 
 use std::hint::black_box;
 
-use portlab_device::bench::{
-    Body, Micro, Operation, Tally, Target, Workload, read_loop, save_load_loop,
-};
+use portlab_device::bench::{Body, Micro, Operation, Tally, Target, Workload, read_loop, save_load_loop};
 use portlab_device::sys;
 
 const GEN_CONF: u64 = sys::HPET_GEN_CONF as u64;

@@ -9,9 +9,7 @@
 
 use std::hint::black_box;
 
-use portlab_device::bench::{
-    Body, Micro, Operation, Tally, Target, Workload, read_loop, save_load_loop, write_loop,
-};
+use portlab_device::bench::{Body, Micro, Operation, Tally, Target, Workload, read_loop, save_load_loop, write_loop};
 use portlab_device::sys;
 
 use crate::Pl011;
