@@ -9,10 +9,14 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use portlab_board::{Implementation, Registry};
+use portlab_board::{Allowance, Implementation, Registry};
 use portlab_equiv::coverage::DeviceSummary;
-use portlab_equiv::{DeviceSet, Equivalence, Finding, Progress, RunOptions, Summary, registered_allowances, run};
+use portlab_equiv::{
+    DeviceSet, Equivalence, Finding, Progress, RunOptions, Summary, registered_allowances, run_parallel,
+};
 use serde::Serialize;
+
+use crate::select::plural;
 
 /// Arguments of `portlab fuzz`.
 #[derive(Debug, Args)]
@@ -46,6 +50,10 @@ pub(crate) struct FuzzArgs {
     /// Where to write the shrunk trace of a divergence.
     #[arg(long, default_value = ".")]
     out: PathBuf,
+    /// Threads running cases, each with its own seed (job i runs seed
+    /// S+i); default: one per core.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=256))]
+    jobs: Option<u64>,
     /// The summary on stdout: text, or JSON for CI (summary, coverage,
     /// findings).
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -130,8 +138,8 @@ impl Reporter {
 }
 
 /// The command that runs the same cases again (and more).
-fn rerun_command(args: &FuzzArgs, seed: u64) -> String {
-    let mut again = format!("portlab fuzz --seed {seed} --device {}", args.device);
+fn rerun_command(args: &FuzzArgs, seed: u64, jobs: usize) -> String {
+    let mut again = format!("portlab fuzz --seed {seed} --jobs {jobs} --device {}", args.device);
     if args.crossed {
         again.push_str(" --crossed");
     }
@@ -156,6 +164,8 @@ struct JsonReport {
     operations_per_s: f64,
     interrupted: bool,
     rerun: String,
+    jobs: usize,
+    operations_per_s_per_job: f64,
     divergences: usize,
     findings: Vec<JsonFinding>,
     coverage: Vec<DeviceSummary>,
@@ -191,7 +201,8 @@ fn print_text(args: &FuzzArgs, seed: u64, summary: &Summary, written: Option<&Pa
     outln!("cases           {}", summary.cases);
     outln!("operations      {} (on each implementation)", summary.ops);
     outln!("elapsed         {:.2} s", summary.elapsed.as_secs_f64());
-    outln!("operations/s    {:.0}", summary.ops_per_second());
+    outln!("jobs            {} (seeds {seed}..={})", summary.jobs, portlab_equiv::job_seed(seed, summary.jobs - 1));
+    outln!("operations/s    {:.0} ({:.0} per job)", summary.ops_per_second(), summary.ops_per_second_per_job());
     outln!("divergences     {}", usize::from(summary.finding.is_some()));
     outln!();
     out!("{}", summary.coverage.report());
@@ -207,7 +218,7 @@ fn print_text(args: &FuzzArgs, seed: u64, summary: &Summary, written: Option<&Pa
         outln!(
             "Interrupted after {} cases, no divergence. The same cases again, and more: `{}`",
             summary.cases,
-            rerun_command(args, seed)
+            rerun_command(args, seed, summary.jobs)
         );
     }
 }
@@ -236,7 +247,9 @@ fn print_json(args: &FuzzArgs, eq: &Equivalence, seed: u64, summary: &Summary, w
         elapsed_s: summary.elapsed.as_secs_f64(),
         operations_per_s: summary.ops_per_second(),
         interrupted: summary.interrupted,
-        rerun: rerun_command(args, seed),
+        rerun: rerun_command(args, seed, summary.jobs),
+        jobs: summary.jobs,
+        operations_per_s_per_job: summary.ops_per_second_per_job(),
         divergences: usize::from(summary.finding.is_some()),
         findings,
         coverage: summary.coverage.summary(),
@@ -271,24 +284,36 @@ pub(crate) fn run_fuzz(args: &FuzzArgs) -> ExitCode {
         devices: args.device,
         stop: Some(crate::output::interrupt_flag()),
     };
-    let eq = if args.crossed {
-        Equivalence::crossed(Registry::builtin(), allowances)
-    } else {
-        match Equivalence::with_pins(Registry::builtin(), &args.pins, allowances) {
-            Ok(eq) if eq.side_a != eq.side_b => eq,
-            Ok(_) => {
-                eprintln!("portlab fuzz: every device is pinned, so both sides run the same implementations");
-                return ExitCode::from(2);
-            }
-            Err(e) => {
-                eprintln!("portlab fuzz: {e}");
-                return ExitCode::from(2);
-            }
+    let make_eq = |allowances: Vec<Allowance>| -> Result<Equivalence, String> {
+        if args.crossed {
+            return Ok(Equivalence::crossed(Registry::builtin(), allowances));
+        }
+        let eq = Equivalence::with_pins(Registry::builtin(), &args.pins, allowances)?;
+        if eq.side_a == eq.side_b {
+            return Err("every device is pinned, so both sides run the same implementations".into());
+        }
+        Ok(eq)
+    };
+    // Checked once here; each job then builds its own (the device tables
+    // are per thread).
+    let eq = match make_eq(allowances.clone()) {
+        Ok(eq) => eq,
+        Err(e) => {
+            eprintln!("portlab fuzz: {e}");
+            return ExitCode::from(2);
         }
     };
-    eprintln!("portlab fuzz: {} driving {}, seed {seed}", eq.label(), args.device);
+    let jobs = args.jobs.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), |j| j as usize);
+    eprintln!(
+        "portlab fuzz: {} driving {}, seed {seed}, {jobs} {}",
+        eq.label(),
+        args.device,
+        plural(jobs as u64, "job")
+    );
     let mut reporter = Reporter::new(args, options.cases);
-    let summary = run(&eq, &options, |p| reporter.update(p));
+    // The same inputs as the check above, so each job's build succeeds too.
+    let build = || make_eq(allowances.clone()).expect("the board layouts were checked above");
+    let summary = run_parallel(&build, &options, jobs, |p| reporter.update(p));
     reporter.finish();
     let written = summary.finding.as_ref().and_then(|f| write_finding(&args.out, f));
     match args.format {

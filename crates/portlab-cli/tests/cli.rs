@@ -309,7 +309,8 @@ fn ctrl_c_stops_fuzz_with_a_report_and_status_130() {
     let out = stdout(&o);
     assert!(out.contains("seed            9"), "{out}");
     assert!(out.contains("equivalence coverage"), "{out}");
-    assert!(out.contains("Interrupted after") && out.contains("portlab fuzz --seed 9 --device pl031"), "{out}");
+    assert!(out.contains("Interrupted after") && out.contains("`portlab fuzz --seed 9 --jobs "), "{out}");
+    assert!(out.contains(" --device pl031`"), "{out}");
 }
 
 #[cfg(feature = "c-compare")]

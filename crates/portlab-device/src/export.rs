@@ -69,12 +69,14 @@ impl CHost {
 // `CHost::new`), and the header requires `host_ctx` to stay valid for the
 // whole life of the instance.
 impl Host for CHost {
+    #[inline]
     fn set_irq(&mut self, line: u32, level: bool) {
         // SAFETY: the host's callback and its context, both valid for the
         // instance's lifetime (see above).
         unsafe { (self.set_irq)(self.ctx, line, u32::from(level)) }
     }
 
+    #[inline]
     fn serial_send(&mut self, bytes: &[u8]) {
         let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
         // SAFETY: as above; `bytes` is valid for `len` bytes for the
@@ -82,26 +84,31 @@ impl Host for CHost {
         unsafe { (self.serial_send)(self.ctx, bytes.as_ptr(), len) }
     }
 
+    #[inline]
     fn serial_set_break(&mut self, on: bool) {
         // SAFETY: as above.
         unsafe { (self.serial_set_break)(self.ctx, u32::from(on)) }
     }
 
+    #[inline]
     fn clock_ns(&mut self) -> u64 {
         // SAFETY: as above.
         unsafe { (self.clock_ns)(self.ctx) }
     }
 
+    #[inline]
     fn rtc_epoch_s(&mut self) -> u64 {
         // SAFETY: as above.
         unsafe { (self.rtc_epoch_s)(self.ctx) }
     }
 
+    #[inline]
     fn timer_arm(&mut self, timer: u32, deadline_ns: u64) {
         // SAFETY: as above.
         unsafe { (self.timer_arm)(self.ctx, timer, deadline_ns) }
     }
 
+    #[inline]
     fn timer_cancel(&mut self, timer: u32) {
         // SAFETY: as above.
         unsafe { (self.timer_cancel)(self.ctx, timer) }
@@ -125,11 +132,13 @@ impl Host for CHost {
         unsafe { (self.log)(self.ctx, kind.code(), text.as_ptr()) }
     }
 
+    #[inline]
     fn mem_write(&mut self, addr: u64, size: u32, value: u64) {
         // SAFETY: as above.
         unsafe { (self.mem_write)(self.ctx, addr, size, value) }
     }
 
+    #[inline]
     fn timer_arm_first(&mut self, timer: u32) {
         // SAFETY: as above.
         unsafe { (self.timer_arm_first)(self.ctx, timer) }
@@ -161,7 +170,10 @@ fn poisoned() -> PortlabStatus {
     sys::PORTLAB_ERR_POISONED
 }
 
-/// Runs `f` on the instance behind `dev`, catching panics.
+/// Runs `f` on the instance behind `dev`, catching panics. Inlined into
+/// each entry point, so that the device's code is too (plain release
+/// builds do no cross-crate LTO).
+#[inline(always)]
 fn with_instance<D: Device>(
     dev: *mut PortlabDevice,
     f: impl FnOnce(&mut D, &mut CHost, &mut Vec<u8>) -> PortlabStatus,

@@ -221,7 +221,10 @@ impl Finding {
     /// `portlab compare FILE` reproduces.
     pub fn to_trace(&self) -> String {
         let header = [
-            format!("# Found by `portlab fuzz --seed {}` (case {}): {} diverge.", self.seed, self.case, self.label),
+            format!(
+                "# Found by `portlab fuzz --seed {} --jobs 1` (case {}): {} diverge.",
+                self.seed, self.case, self.label
+            ),
             format!("# Shrunk from {} to {} commands.", self.original_len, self.commands.len()),
             String::new(),
             "# Reproduce: portlab compare THIS_FILE".to_string(),
@@ -276,7 +279,7 @@ impl Default for RunOptions {
 }
 
 /// Progress of a run, for a progress bar.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Progress {
     /// Cases run.
     pub cases: u64,
@@ -284,6 +287,13 @@ pub struct Progress {
     pub ops: u64,
     /// Time since the start.
     pub elapsed: Duration,
+}
+
+impl Progress {
+    /// The sum of several jobs' progress, at `elapsed`.
+    fn total(jobs: &[Progress], elapsed: Duration) -> Progress {
+        Progress { cases: jobs.iter().map(|p| p.cases).sum(), ops: jobs.iter().map(|p| p.ops).sum(), elapsed }
+    }
 }
 
 /// The outcome of a property run.
@@ -301,12 +311,32 @@ pub struct Summary {
     pub finding: Option<Finding>,
     /// Whether [`RunOptions::stop`] ended the run before its limit.
     pub interrupted: bool,
+    /// How many jobs (threads) ran the cases.
+    pub jobs: usize,
 }
 
 impl Summary {
-    /// Commands per second.
+    /// Nothing run yet.
+    fn empty() -> Summary {
+        Summary {
+            cases: 0,
+            ops: 0,
+            elapsed: Duration::ZERO,
+            coverage: Coverage::default(),
+            finding: None,
+            interrupted: false,
+            jobs: 1,
+        }
+    }
+
+    /// Commands per second (on each side), all jobs together.
     pub fn ops_per_second(&self) -> f64 {
         self.ops as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// Commands per second (on each side) per job, that is per core.
+    pub fn ops_per_second_per_job(&self) -> f64 {
+        self.ops_per_second() / self.jobs.max(1) as f64
     }
 }
 
@@ -334,14 +364,7 @@ pub fn run_with(
 ) -> Summary {
     let start = Instant::now();
     let mut runner = TestRunner::new_with_rng(Config::default(), rng_for(options.seed));
-    let mut summary = Summary {
-        cases: 0,
-        ops: 0,
-        elapsed: Duration::ZERO,
-        coverage: Coverage::default(),
-        finding: None,
-        interrupted: false,
-    };
+    let mut summary = Summary::empty();
     let mut last_report = Instant::now();
     loop {
         if options.cases.is_some_and(|n| summary.cases >= n) || options.time.is_some_and(|t| start.elapsed() >= t) {
@@ -379,6 +402,92 @@ pub fn run_with(
     summary.elapsed = start.elapsed();
     progress(&Progress { cases: summary.cases, ops: summary.ops, elapsed: summary.elapsed });
     summary
+}
+
+/// The seed of job `job` of a parallel run from `seed`: job 0 runs `seed`
+/// itself, so `--jobs 1` and a single job are the same run.
+pub fn job_seed(seed: u64, job: usize) -> u64 {
+    seed.wrapping_add(job as u64)
+}
+
+/// [`run`] on `jobs` threads, each with its own [`Equivalence`] (made by
+/// `make_eq`, as the device tables are per thread) and its own seed
+/// ([`job_seed`]). A case limit is split between the jobs, a time limit
+/// applies to each. The first divergence found stops every job; its
+/// [`Finding`] names its job's seed, so `--seed S --jobs 1 --cases N`
+/// reproduces it. Coverage is merged; `progress` sees the totals.
+pub fn run_parallel(
+    make_eq: &(dyn Fn() -> Equivalence + Sync),
+    options: &RunOptions,
+    jobs: usize,
+    mut progress: impl FnMut(&Progress),
+) -> Summary {
+    let jobs = jobs.max(1);
+    let start = Instant::now();
+    // Stops every job: set by the user's stop flag or by a finding.
+    let halt = Arc::new(AtomicBool::new(false));
+    let user_stop = options.stop.clone();
+    let latest: std::sync::Mutex<Vec<Progress>> = std::sync::Mutex::new(vec![Progress::default(); jobs]);
+    let finished = std::sync::atomic::AtomicUsize::new(0);
+    let summaries: Vec<Summary> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..jobs)
+            .map(|job| {
+                let halt = Arc::clone(&halt);
+                let latest = &latest;
+                let finished = &finished;
+                let cases = options.cases.map(|n| n / jobs as u64 + u64::from((job as u64) < n % jobs as u64));
+                let job_options = RunOptions {
+                    cases,
+                    seed: job_seed(options.seed, job),
+                    stop: Some(Arc::clone(&halt)),
+                    ..options.clone()
+                };
+                scope.spawn(move || {
+                    let eq = make_eq();
+                    let summary = if cases == Some(0) {
+                        Summary::empty()
+                    } else {
+                        run(&eq, &job_options, |p| {
+                            if let Ok(mut latest) = latest.lock() {
+                                latest[job] = *p;
+                            }
+                        })
+                    };
+                    if summary.finding.is_some() {
+                        halt.store(true, Ordering::Relaxed);
+                    }
+                    finished.fetch_add(1, Ordering::Relaxed);
+                    summary
+                })
+            })
+            .collect();
+        // The caller's progress, from this thread, while the jobs run.
+        while finished.load(Ordering::Relaxed) < jobs {
+            std::thread::sleep(Duration::from_millis(100));
+            if user_stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed)) {
+                halt.store(true, Ordering::Relaxed);
+            }
+            if let Ok(latest) = latest.lock() {
+                progress(&Progress::total(&latest, start.elapsed()));
+            }
+        }
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Summary::empty())).collect()
+    });
+    let mut total = Summary::empty();
+    for s in &summaries {
+        total.cases += s.cases;
+        total.ops += s.ops;
+        total.coverage.merge(&s.coverage);
+        if total.finding.is_none() {
+            total.finding.clone_from(&s.finding);
+        }
+    }
+    total.elapsed = start.elapsed();
+    total.jobs = jobs;
+    // Jobs halted by another's finding were not interrupted by the user.
+    total.interrupted = total.finding.is_none() && user_stop.is_some_and(|s| s.load(Ordering::Relaxed));
+    progress(&Progress { cases: total.cases, ops: total.ops, elapsed: total.elapsed });
+    total
 }
 
 /// proptest's shrinking loop over the chunk tree: simplify while the case

@@ -341,7 +341,41 @@ impl DeviceCoverage {
     }
 }
 
+impl DeviceCoverage {
+    /// Adds what another run did to the same device: counts add up, the
+    /// bits seen set or cleared are the union.
+    fn merge(&mut self, other: &DeviceCoverage) {
+        fn add<K: Ord + Clone>(into: &mut BTreeMap<K, u64>, from: &BTreeMap<K, u64>) {
+            for (k, n) in from {
+                *into.entry(k.clone()).or_default() += n;
+            }
+        }
+        fn union(into: &mut BTreeMap<u64, u64>, from: &BTreeMap<u64, u64>) {
+            for (k, bits) in from {
+                *into.entry(*k).or_default() |= bits;
+            }
+        }
+        add(&mut self.commands, &other.commands);
+        add(&mut self.reads, &other.reads);
+        add(&mut self.writes, &other.writes);
+        union(&mut self.bits_set, &other.bits_set);
+        union(&mut self.bits_cleared, &other.bits_cleared);
+        add(&mut self.sizes, &other.sizes);
+        add(&mut self.fields, &other.fields);
+        add(&mut self.edges, &other.edges);
+        self.edge_cases = self.edge_cases.or(other.edge_cases);
+    }
+}
+
 impl Coverage {
+    /// Adds another run's coverage (`portlab fuzz --jobs N` merges its
+    /// jobs' with this).
+    pub fn merge(&mut self, other: &Coverage) {
+        for (name, device) in &other.devices {
+            self.devices.entry(name.clone()).or_default().merge(device);
+        }
+    }
+
     /// Records one command.
     pub fn observe(&mut self, o: &Observation<'_>) {
         for (b, a) in o.before.iter().zip(o.after) {

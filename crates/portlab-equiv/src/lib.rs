@@ -19,7 +19,10 @@ pub mod check;
 pub mod coverage;
 pub mod strategy;
 
-pub use check::{Equivalence, Failure, Finding, Progress, RunOptions, Summary, minimise, run, run_case, run_with};
+pub use check::{
+    Equivalence, Failure, Finding, Progress, RunOptions, Summary, job_seed, minimise, run, run_case, run_parallel,
+    run_with,
+};
 pub use coverage::Coverage;
 pub use strategy::DeviceSet;
 

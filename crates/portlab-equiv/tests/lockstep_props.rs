@@ -10,7 +10,7 @@ use std::path::Path;
 
 use portlab_board::{Command, DeviceKind, Registry};
 use portlab_device::{Device, DeviceInfo, DeviceType, Error, Host, LoadError, Properties};
-use portlab_equiv::{DeviceSet, Equivalence, RunOptions, registered_allowances, run};
+use portlab_equiv::{DeviceSet, Equivalence, RunOptions, job_seed, registered_allowances, run, run_parallel};
 use portlab_pl011::Pl011;
 
 fn env_u64(name: &str, default: u64) -> u64 {
@@ -236,4 +236,40 @@ fn a_stop_flag_ends_the_run_between_cases_and_says_so() {
     assert!(summary.finding.is_none());
     let unstopped = run(&eq, &RunOptions { cases: Some(2), ..RunOptions::default() }, |_| {});
     assert!(!unstopped.interrupted);
+}
+
+/// `portlab fuzz --jobs N`: the jobs run their own seeds, the first
+/// finding stops them all and names its job's seed, and the coverage is
+/// every job's.
+#[test]
+fn parallel_jobs_merge_coverage_and_stop_at_the_first_finding() {
+    let planted = || {
+        let mut registry = Registry::builtin();
+        let pl011 = registry.kind("pl011").unwrap().clone();
+        registry.register(DeviceKind { rust: Some(DeviceType::of::<SwappedMasks>()), ..pl011 });
+        Equivalence::c_against_rust(registry, Vec::new())
+    };
+    let options = RunOptions { cases: Some(500), seed: 11, ..ci_options() };
+    let summary = run_parallel(&planted, &options, 2, |_| {});
+    assert_eq!(summary.jobs, 2);
+    let finding = summary.finding.expect("the planted bug is found by one of the jobs");
+    assert!([job_seed(11, 0), job_seed(11, 1)].contains(&finding.seed), "{}", finding.seed);
+    // The finding replays on its own seed with one job.
+    let again =
+        run(&planted(), &RunOptions { seed: finding.seed, cases: Some(finding.case), ..options.clone() }, |_| {});
+    assert!(again.finding.is_some(), "seed {} case {} reproduces", finding.seed, finding.case);
+
+    // Without a bug: the case limit is split, and the coverage merged.
+    let clean = || Equivalence::c_against_rust(Registry::builtin(), Vec::new());
+    let options = RunOptions { cases: Some(21), seed: 3, devices: DeviceSet::One("pl031"), ..ci_options() };
+    let both = run_parallel(&clean, &options, 2, |_| {});
+    assert!(both.finding.is_none() && !both.interrupted);
+    assert_eq!(both.cases, 21);
+    let one = run(&clean(), &RunOptions { cases: Some(11), ..options.clone() }, |_| {});
+    let other = run(&clean(), &RunOptions { cases: Some(10), seed: job_seed(3, 1), ..options }, |_| {});
+    assert_eq!(both.ops, one.ops + other.ops);
+    assert_eq!(
+        both.coverage.device_commands("pl031", "write"),
+        one.coverage.device_commands("pl031", "write") + other.coverage.device_commands("pl031", "write")
+    );
 }

@@ -446,6 +446,7 @@ impl Device for Hpet {
 
     /// Sections 6 and 10: the addressed register, shifted to the half and
     /// truncated to the size. No side effects.
+    #[inline]
     fn read(&mut self, host: &mut impl Host, offset: u64, size: u32) -> u64 {
         let value = match Register::decode(offset, self.num_timers) {
             Register::Global(GlobalRegister::Capabilities) => self.capability,
@@ -468,6 +469,7 @@ impl Device for Hpet {
 
     /// Sections 6 and 10: one write procedure per register, handed the
     /// half; an 8-byte write is one access with one side effect.
+    #[inline]
     fn write(&mut self, host: &mut impl Host, offset: u64, size: u32, value: u64) {
         let half = Half::of(offset, size);
         match Register::decode(offset, self.num_timers) {

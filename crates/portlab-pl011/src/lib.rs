@@ -399,10 +399,12 @@ impl Device for Pl011 {
     /// register at `offset >> 2`; 8-byte reads are two 32-bit reads.
     /// Section 5: the device works in 32-bit units (an 8-byte access is
     /// two, low word first; a sub-word read is the word, masked).
+    #[inline]
     fn read(&mut self, host: &mut impl Host, offset: u64, size: u32) -> u64 {
         access::read_words(self, host, offset, size)
     }
 
+    #[inline]
     fn write(&mut self, host: &mut impl Host, offset: u64, size: u32, value: u64) {
         access::write_words(self, host, offset, size, value);
     }

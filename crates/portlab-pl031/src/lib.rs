@@ -177,10 +177,12 @@ impl Device for Pl031 {
     /// 4-byte ones (A, then A+4).
     /// Section 7: 32-bit registers (an 8-byte access is two, low word
     /// first; a sub-word read is the register at that offset, masked).
+    #[inline]
     fn read(&mut self, host: &mut impl Host, offset: u64, size: u32) -> u64 {
         access::read_words(self, host, offset, size)
     }
 
+    #[inline]
     fn write(&mut self, host: &mut impl Host, offset: u64, size: u32, value: u64) {
         access::write_words(self, host, offset, size, value);
     }
