@@ -642,6 +642,12 @@ impl Board {
         self.slots[dev].instance.save().map_err(|error| BoardError::Device { operation: "save", error })
     }
 
+    /// Saves device `dev` into `out` (replacing its contents), reusing its
+    /// allocation.
+    pub fn save_into(&mut self, dev: usize, out: &mut Vec<u8>) -> Result<(), BoardError> {
+        self.slots[dev].instance.save_into(out).map_err(|error| BoardError::Device { operation: "save", error })
+    }
+
     /// Loads a migration blob into device `dev` (a test hook: the device
     /// checks it like any incoming migration).
     pub fn load(&mut self, dev: usize, blob: &[u8]) -> Result<(), BoardError> {

@@ -56,7 +56,7 @@ pub fn diff_blobs(schema: &Schema, a: &[u8], b: &[u8]) -> Vec<FieldDiff> {
                 .iter()
                 .zip(&y)
                 .filter(|(p, q)| p.value != q.value)
-                .map(|(p, q)| FieldDiff { name: p.name.clone(), a: p.value, b: q.value, width: p.width })
+                .map(|(p, q)| FieldDiff { name: p.name.to_string(), a: p.value, b: q.value, width: p.width })
                 .collect();
             if !diffs.is_empty() {
                 return diffs;

@@ -226,7 +226,7 @@ impl Snapshot<'_> {
     /// The value of field `name` (`cr`, `read_fifo[3]`, `timer[1].cmp`);
     /// 0 when the schema has no such field.
     pub fn field(&self, name: &str) -> u64 {
-        self.fields.iter().find(|f| f.name == name).map_or(0, |f| f.value)
+        self.fields.iter().find(|f| *f.name == *name).map_or(0, |f| f.value)
     }
 
     /// The level of output line `line` (low when it does not exist).

@@ -18,7 +18,7 @@
 
 use std::collections::HashMap;
 use std::ffi::{CStr, c_char};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use portlab_sys as sys;
 use sys::{PortlabDeviceOps, PortlabPropertyInfo, PortlabStateField, PortlabStateSchema};
@@ -146,14 +146,49 @@ pub struct Schema {
     pub records: Option<Records>,
     /// Every field, fixed part first.
     pub fields: Vec<Field>,
+    /// The printed names of every value, made once: [`Schema::decode`]
+    /// runs on every command of a lockstep run, and formatting
+    /// `timer[3].cmp` each time was most of its cost.
+    names: Names,
+}
+
+/// The value names of a schema, in [`Schema::decode`]'s order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+struct Names {
+    /// The fixed part's values (array elements one by one).
+    fixed: Vec<Arc<str>>,
+    /// Record `i`'s members: `records[i * members + j]`, for every record
+    /// up to the most a payload may hold.
+    records: Vec<Arc<str>>,
+}
+
+impl Names {
+    fn of(fields: &[Field], records: Option<&Records>) -> Names {
+        let mut fixed: Vec<Arc<str>> = Vec::new();
+        for f in fields.iter().filter(|f| !f.in_record) {
+            if f.count == 1 {
+                fixed.push(f.name.into());
+            } else {
+                fixed.extend((0..f.count).map(|k| Arc::from(format!("{}[{k}]", f.name))));
+            }
+        }
+        let records = records.map_or_else(Vec::new, |r| {
+            (0..r.max)
+                .flat_map(|i| {
+                    fields.iter().filter(|f| f.in_record).map(move |f| Arc::from(format!("{}[{i}].{}", r.name, f.name)))
+                })
+                .collect()
+        });
+        Names { fixed, records }
+    }
 }
 
 /// One decoded value of a payload: a scalar, an array element or a record
 /// member, named as tools print it (`lcr`, `read_fifo[3]`, `timer[1].cmp`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldValue {
-    /// Printable name.
-    pub name: String,
+    /// Printable name, shared with the schema (no allocation per decode).
+    pub name: Arc<str>,
     /// Width in bytes.
     pub width: u32,
     /// Offset in the payload.
@@ -200,22 +235,24 @@ impl Schema {
         if payload.len() != expected {
             return Err(format!("payload is {} bytes, the schema says {expected}", payload.len()));
         }
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(self.names.fixed.len() + self.names.records.len());
+        let mut names = self.names.fixed.iter();
         for f in self.fields.iter().filter(|f| !f.in_record) {
             for k in 0..f.count {
                 let offset = f.offset as usize + (k * f.width) as usize;
-                let name = if f.count == 1 { f.name.to_string() } else { format!("{}[{k}]", f.name) };
+                let name = names.next().cloned().ok_or("more values than names")?;
                 let value = le_at(payload, offset, f.width).ok_or("field outside the payload")?;
                 out.push(FieldValue { name, width: f.width, offset, value });
             }
         }
         if let Some(records) = &self.records {
+            let mut names = self.names.records.iter();
             for i in 0..count {
                 let base = self.fixed_size as usize + (i * records.size) as usize;
                 for f in self.fields.iter().filter(|f| f.in_record) {
                     let offset = base + f.offset as usize;
                     let value = le_at(payload, offset, f.width).ok_or("field outside the payload")?;
-                    let name = format!("{}[{i}].{}", records.name, f.name);
+                    let name = names.next().cloned().ok_or("more records than names")?;
                     out.push(FieldValue { name, width: f.width, offset, value });
                 }
             }
@@ -482,5 +519,6 @@ unsafe fn check_schema(raw: &'static PortlabStateSchema) -> Result<Schema, Strin
     } else if fields.iter().any(|f| f.in_record) {
         return Err("a record field, but the schema has no records".into());
     }
-    Ok(Schema { version: raw.version, fixed_size: raw.fixed_size, records, fields })
+    let names = Names::of(&fields, records.as_ref());
+    Ok(Schema { version: raw.version, fixed_size: raw.fixed_size, records, fields, names })
 }

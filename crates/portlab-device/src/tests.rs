@@ -181,7 +181,7 @@ fn schemas_are_read_and_checked_once() {
     let mut blob = Vec::new();
     Echo { last: 9 }.save(&mut Recorder::default(), &mut blob);
     let values = d.schema.decode(&blob[12..16]).unwrap();
-    assert_eq!((values[0].name.as_str(), values[0].value), ("last", 9));
+    assert_eq!((&*values[0].name, values[0].value), ("last", 9));
 }
 
 /// Tables with something wrong, each refused with what is wrong.

@@ -10,6 +10,8 @@ use portlab_board::{Allowance, BoardConfig, Command, Divergence, EdgeCases, Impl
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
+use portlab_board::state::decode;
+
 use crate::coverage::{Coverage, DeviceView, Observation};
 use crate::strategy::{DeviceSet, case, resolve_advance};
 
@@ -92,13 +94,18 @@ fn views(lockstep: &mut Lockstep, edge_cases: &[Option<&'static EdgeCases>]) -> 
     let views = names
         .iter()
         .enumerate()
-        .map(|(dev, name)| DeviceView {
-            name: name.clone(),
-            blob: board.save(dev).unwrap_or_default(),
-            lines: std::array::from_fn(|i| board.irq_level(dev, i as u32)),
-            pending: board.pending_input(dev),
-            schema: Some(&board.description(dev).schema),
-            edge_cases: edge_cases.get(dev).copied().flatten(),
+        .map(|(dev, name)| {
+            let blob = board.save(dev).unwrap_or_default();
+            let schema = &board.description(dev).schema;
+            DeviceView {
+                name: name.clone(),
+                fields: decode(schema, &blob).ok(),
+                blob,
+                lines: std::array::from_fn(|i| board.irq_level(dev, i as u32)),
+                pending: board.pending_input(dev),
+                schema: Some(schema),
+                edge_cases: edge_cases.get(dev).copied().flatten(),
+            }
         })
         .collect();
     (views, board.clock_ns(), epoch)
@@ -116,9 +123,15 @@ pub fn run_case(eq: &Equivalence, commands: &[Command], mut coverage: Option<&mu
         Some(_) => eq.side_a.slots.iter().map(|s| eq.registry.kind(&s.kind).and_then(|k| k.edge_cases)).collect(),
         None => Vec::new(),
     };
+    // The devices after one command are the devices before the next:
+    // nothing runs between two commands, so each view is made once.
+    let mut previous = None;
     for (step, command) in commands.iter().enumerate() {
         let command = &resolve(&mut lockstep, command);
-        let before = coverage.is_some().then(|| views(&mut lockstep, &edge_cases));
+        let before = match previous.take() {
+            Some(view) => Some(view),
+            None => coverage.is_some().then(|| views(&mut lockstep, &edge_cases)),
+        };
         match lockstep.execute(command) {
             Ok(report) => {
                 if let (Some(cov), Some((before, clock_before, _))) = (coverage.as_deref_mut(), before) {
@@ -133,6 +146,7 @@ pub fn run_case(eq: &Equivalence, commands: &[Command], mut coverage: Option<&mu
                             failed: report.error.is_some(),
                         });
                     }
+                    previous = Some((after, clock_after, epoch));
                 }
             }
             Err(divergence) => return (step as u64 + 1, Some(Failure { step, divergence })),

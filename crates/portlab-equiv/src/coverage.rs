@@ -8,11 +8,11 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::Serialize;
 
 use portlab_board::Command;
-use portlab_board::state::decode;
 use portlab_device::explore::{Action, EdgeCases, Snapshot, Step};
 use portlab_device::schema::{FieldValue, Schema};
 
@@ -143,6 +143,10 @@ pub struct DeviceView {
     pub schema: Option<&'static Schema>,
     /// The device's edge cases, when its registry entry lists them.
     pub edge_cases: Option<&'static EdgeCases>,
+    /// The blob decoded by the schema (None without a schema, or when the
+    /// blob does not decode): made once per view, and a view after one
+    /// command is the view before the next.
+    pub fields: Option<Vec<FieldValue>>,
 }
 
 /// What one command did, as coverage sees it.
@@ -179,7 +183,7 @@ pub struct DeviceCoverage {
     bits_set: BTreeMap<u64, u64>,
     bits_cleared: BTreeMap<u64, u64>,
     sizes: BTreeMap<u32, u64>,
-    fields: BTreeMap<String, u64>,
+    fields: BTreeMap<Arc<str>, u64>,
     edge_cases: Option<&'static EdgeCases>,
     edges: BTreeMap<&'static str, u64>,
 }
@@ -238,18 +242,21 @@ impl DeviceCoverage {
             }
             _ => {}
         }
-        let Some(schema) = before.schema else { return };
-        let (Ok(x), Ok(y)) = (decode(schema, &before.blob), decode(schema, &after.blob)) else { return };
-        for f in &x {
-            self.fields.entry(f.name.clone()).or_default();
+        let (Some(x), Some(y)) = (before.fields.as_deref(), after.fields.as_deref()) else { return };
+        for f in x {
+            if !self.fields.contains_key(&f.name) {
+                self.fields.insert(Arc::clone(&f.name), 0);
+            }
         }
-        for (p, q) in x.iter().zip(&y) {
-            if p.name == q.name && p.value != q.value {
-                *self.fields.entry(p.name.clone()).or_default() += 1;
+        if before.blob != after.blob {
+            for (p, q) in x.iter().zip(y) {
+                if p.name == q.name && p.value != q.value {
+                    *self.fields.entry(Arc::clone(&p.name)).or_default() += 1;
+                }
             }
         }
         if let Some(edge_cases) = self.edge_cases {
-            self.observe_edges(edge_cases, action, o, (before, &x), (after, &y));
+            self.observe_edges(edge_cases, action, o, (before, x), (after, y));
         }
     }
 
@@ -318,7 +325,7 @@ impl DeviceCoverage {
             access_sizes: self.sizes.clone(),
             fields: self.fields.len(),
             fields_changed: self.fields.values().filter(|n| **n > 0).count(),
-            never_changed: self.fields.iter().filter(|(_, n)| **n == 0).map(|(f, _)| f.clone()).collect(),
+            never_changed: self.fields.iter().filter(|(_, n)| **n == 0).map(|(f, _)| f.to_string()).collect(),
             registers,
             other_accesses,
             edge_case_source: self.edge_cases.map(|e| e.source),

@@ -264,7 +264,7 @@ fn the_description_is_accepted_and_names_the_payload() {
     // The saved payload decodes field by field.
     let blob = h42().save();
     let values = s.decode(&blob[12..blob.len() - 4]).expect("decodes");
-    let get = |name: &str| values.iter().find(|v| v.name == name).map(|v| v.value);
+    let get = |name: &str| values.iter().find(|v| *v.name == *name).map(|v| v.value);
     assert_eq!(get("counter"), Some(500));
     assert_eq!(get("timer[0].deadline"), Some(10_000));
     assert_eq!(get("timer[2].cmp"), Some(u64::MAX));
