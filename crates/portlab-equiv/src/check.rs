@@ -442,13 +442,11 @@ pub fn run_parallel(
     let halt = Arc::new(AtomicBool::new(false));
     let user_stop = options.stop.clone();
     let latest: std::sync::Mutex<Vec<Progress>> = std::sync::Mutex::new(vec![Progress::default(); jobs]);
-    let finished = std::sync::atomic::AtomicUsize::new(0);
     let summaries: Vec<Summary> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..jobs)
             .map(|job| {
                 let halt = Arc::clone(&halt);
                 let latest = &latest;
-                let finished = &finished;
                 let cases = options.cases.map(|n| n / jobs as u64 + u64::from((job as u64) < n % jobs as u64));
                 let job_options = RunOptions {
                     cases,
@@ -470,13 +468,13 @@ pub fn run_parallel(
                     if summary.finding.is_some() {
                         halt.store(true, Ordering::Relaxed);
                     }
-                    finished.fetch_add(1, Ordering::Relaxed);
                     summary
                 })
             })
             .collect();
         // The caller's progress, from this thread, while the jobs run.
-        while finished.load(Ordering::Relaxed) < jobs {
+        // A job that panics is finished too, so this loop always ends.
+        while !handles.iter().all(|h| h.is_finished()) {
             std::thread::sleep(Duration::from_millis(100));
             if user_stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed)) {
                 halt.store(true, Ordering::Relaxed);
@@ -485,7 +483,9 @@ pub fn run_parallel(
                 progress(&Progress::total(&latest, start.elapsed()));
             }
         }
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Summary::empty())).collect()
+        // A panic in a job is a bug of the harness: passed on, not hidden
+        // as a job that ran no case.
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
     });
     let mut total = Summary::empty();
     for s in &summaries {
