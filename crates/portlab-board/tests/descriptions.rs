@@ -94,3 +94,19 @@ fn bad_properties_fail_creation_naming_the_property() {
         }
     }
 }
+
+/// `Schema::field_names` lists exactly the names `decode` gives a saved
+/// blob, records included: both come from the names a schema makes once.
+#[test]
+fn field_names_are_the_names_decode_gives() {
+    for kind in Registry::builtin().kinds() {
+        let Some(device_type) = kind.rust.or(kind.c) else { continue };
+        let mut dev = Instance::new(device_type, Recorder::default()).unwrap();
+        let blob = dev.save().unwrap();
+        let schema = &device_type.description().schema;
+        let payload = portlab_device::migration::payload(&blob).unwrap();
+        let decoded: Vec<String> = schema.decode(payload).unwrap().iter().map(|f| f.name.to_string()).collect();
+        let count = schema.record_count(payload).unwrap();
+        assert_eq!(schema.field_names(count), decoded, "{}", kind.name);
+    }
+}

@@ -300,13 +300,14 @@ fn prepare_native<O: Operation, D: Device>(properties: &[(String, u64)]) -> Resu
     Ok(Box::new(NativeOperation::<O, D> { target, operation: std::marker::PhantomData }))
 }
 
-/// The save buffer's initial capacity, above every blob a workload saves
-/// (the HPET's with 32 comparators is 1592 bytes), so that no save is a
-/// "buffer too small" retry. The retry is not the same call sequence on
-/// both sides: the Rust adapter runs the device's save, which may read
-/// the clock, before it finds the buffer too small, while C's container
-/// check refuses first.
-pub const SAVE_CAPACITY: usize = 4096;
+/// The save buffer's initial capacity ([`migration::SAVE_CAPACITY`]), so
+/// that no save a workload makes is a "buffer too small" retry. The retry
+/// is not the same call sequence on both sides: the Rust adapter runs the
+/// device's save, which may read the clock, before it finds the buffer too
+/// small, while C's container check refuses first.
+///
+/// [`migration::SAVE_CAPACITY`]: crate::migration::SAVE_CAPACITY
+pub const SAVE_CAPACITY: usize = crate::migration::SAVE_CAPACITY;
 
 /// What a workload's operations add up besides the host's counters: it
 /// keeps the results alive (so the compiler cannot drop the reads) and

@@ -423,12 +423,11 @@ impl<H: Host> Instance<H> {
         }
     }
 
-    /// Saves the migration blob. The buffer starts at 2 KiB, above every
-    /// blob a built-in device saves (the HPET's with 32 comparators is
-    /// 1592 bytes), so that a save is one call, not a "too small" and a
-    /// retry.
+    /// Saves the migration blob, into a buffer of
+    /// [`migration::SAVE_CAPACITY`](crate::migration::SAVE_CAPACITY) to
+    /// start with.
     pub fn save(&mut self) -> Result<Vec<u8>, Error> {
-        let mut out = Vec::with_capacity(2048);
+        let mut out = Vec::with_capacity(crate::migration::SAVE_CAPACITY);
         self.save_into(&mut out)?;
         Ok(out)
     }

@@ -10,6 +10,11 @@ const TRAILER: usize = sys::PORTLAB_STATE_TRAILER_SIZE as usize;
 const MAGIC: &[u8; 4] = b"DEVS";
 const _: () = assert!(sys::PORTLAB_STATE_MAGIC.len() == 5);
 
+/// A save buffer's initial capacity: above every blob a built-in device
+/// saves (the HPET's with 32 comparators is 1592 bytes), so that a save is
+/// one device call, not a "buffer too small" and a retry.
+pub const SAVE_CAPACITY: usize = 4096;
+
 /// IEEE/zlib CRC-32 (reflected polynomial 0xEDB88320).
 pub fn crc32(data: &[u8]) -> u32 {
     const TABLE: [u32; 256] = {

@@ -2,7 +2,7 @@
 //! workload's cell is written. The terminal table and the Markdown table
 //! are two layouts of these columns.
 
-use super::{format_delta, format_ns};
+use super::{format_delta, format_ns, format_ratio};
 use crate::Implementation;
 use crate::measure::WorkloadSummary;
 
@@ -61,7 +61,7 @@ pub(crate) const COLUMNS: &[Column] = &[
         numeric: false,
         cell: |s, style| {
             s.rust_over_c.as_ref().map_or("-".into(), |r| match style {
-                Style::Text => format!("{:.3} [{:.3}, {:.3}]", r.value, r.low, r.high),
+                Style::Text => format_ratio(r),
                 Style::Markdown => format!("**{:.3}** [{:.3}, {:.3}]", r.value, r.low, r.high),
             })
         },
