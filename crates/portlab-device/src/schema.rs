@@ -263,10 +263,22 @@ impl Schema {
     /// The fields' names with their element counts, for coverage: one entry
     /// per scalar, array element and record member (records up to `count`).
     pub fn field_names(&self, count: u32) -> Vec<String> {
-        // The names `decode` gives, made once in `Names::of`.
-        let members = self.fields.iter().filter(|f| f.in_record).count();
-        let records = (count as usize * members).min(self.names.records.len());
-        self.names.fixed.iter().chain(&self.names.records[..records]).map(|n| n.to_string()).collect()
+        let mut names = Vec::new();
+        for f in self.fields.iter().filter(|f| !f.in_record) {
+            if f.count == 1 {
+                names.push(f.name.to_string());
+            } else {
+                names.extend((0..f.count).map(|k| format!("{}[{k}]", f.name)));
+            }
+        }
+        if let Some(records) = &self.records {
+            for i in 0..count {
+                names.extend(
+                    self.fields.iter().filter(|f| f.in_record).map(|f| format!("{}[{i}].{}", records.name, f.name)),
+                );
+            }
+        }
+        names
     }
 }
 
