@@ -16,6 +16,8 @@ fn main() {
     // device model is compiled at all.
     if std::env::var_os("CARGO_FEATURE_C_MODELS").is_some() {
         build_c_models(&c_src, &include);
+    } else {
+        println!("cargo:rustc-env=PORTLAB_C_COMPILER=");
     }
 }
 
@@ -69,6 +71,12 @@ fn build_c_models(c_src: &Path, include: &Path) {
         // RUSTFLAGS (see .ci/run).
         build.flag("-fsanitize=address,undefined").flag("-fno-omit-frame-pointer").flag("-fno-sanitize-recover=all");
     }
+    // The compiler and flags, as the benchmark report states them (the
+    // include folders left out: they are this checkout's paths).
+    let compiler = build.get_compiler();
+    let mut command = vec![compiler.path().display().to_string()];
+    command.extend(compiler.args().iter().map(|a| a.to_string_lossy().into_owned()).filter(|a| !a.starts_with("-I")));
+    println!("cargo:rustc-env=PORTLAB_C_COMPILER={}", command.join(" "));
     for model in models {
         build.file(model);
     }

@@ -51,6 +51,12 @@ pub(crate) struct BenchArgs {
     /// (docs/benchmarks-ratios.svg).
     #[arg(long, value_name = "FILE")]
     svg: Option<PathBuf>,
+    /// Measure nothing: render reports saved with `--format json`, one per
+    /// build, side by side (repeatable; the text tables, `--markdown`,
+    /// `--svg`). crates/portlab-bench/scripts/report.sh uses it to put the
+    /// release and the LTO build into docs/benchmarks.md.
+    #[arg(long = "from-json", value_name = "FILE", conflicts_with_all = ["quick", "workloads", "devices", "list"])]
+    from_json: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -70,6 +76,9 @@ pub(crate) fn run(args: &BenchArgs) -> ExitCode {
             outln!("{:<device_width$}  {:<name_width$}  {implementations:<28}  {}", w.device(), w.name(), w.unit());
         }
         return ExitCode::SUCCESS;
+    }
+    if !args.from_json.is_empty() {
+        return render_saved(args);
     }
     let mut workloads = Vec::new();
     for name in &args.workloads {
@@ -152,20 +161,80 @@ pub(crate) fn run(args: &BenchArgs) -> ExitCode {
         );
         return ExitCode::from(130);
     }
+    let svg_link = args.markdown.as_deref().zip(args.svg.as_deref()).map(|(md, svg)| report::relative_link(md, svg));
+    write_files(args, &report::markdown(&report, svg_link.as_deref()), std::slice::from_ref(&report))
+}
+
+/// `--markdown` and `--svg`: the generated section spliced into its page,
+/// the chart written whole.
+fn write_files(args: &BenchArgs, section: &str, reports: &[Report]) -> ExitCode {
     if let Some(path) = &args.markdown {
-        let svg_link = args.svg.as_deref().map(|svg| report::relative_link(path, svg));
         let existing = std::fs::read_to_string(path).ok();
-        let content = report::splice(existing.as_deref(), &report::markdown(&report, svg_link.as_deref()));
+        let content = report::splice(existing.as_deref(), section);
         if let Err(e) = std::fs::write(path, content) {
             eprintln!("portlab bench: cannot write {}: {e}", path.display());
             return ExitCode::from(2);
         }
     }
     if let Some(path) = &args.svg {
-        if let Err(e) = std::fs::write(path, report::svg(&report)) {
+        if let Err(e) = std::fs::write(path, report::svg(reports)) {
             eprintln!("portlab bench: cannot write {}: {e}", path.display());
             return ExitCode::from(2);
         }
     }
     ExitCode::SUCCESS
+}
+
+/// `--from-json`: saved reports, one per build, rendered side by side.
+fn render_saved(args: &BenchArgs) -> ExitCode {
+    if args.format == Format::Json {
+        eprintln!("portlab bench: --format json with --from-json: the files given are the JSON already");
+        return ExitCode::from(2);
+    }
+    let mut reports = Vec::new();
+    for path in &args.from_json {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) => {
+                eprintln!("portlab bench: cannot read {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        };
+        match report::from_json(&text) {
+            Ok(r) => reports.push(r),
+            Err(e) => {
+                eprintln!("portlab bench: {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if let Err(e) = report::check_builds(&reports) {
+        eprintln!("portlab bench: {e}");
+        return ExitCode::from(2);
+    }
+    for path in args.markdown.iter().chain(&args.svg) {
+        if let Some(dir) = crate::output::missing_folder(path) {
+            eprintln!("portlab bench: cannot write {}: no folder {}", path.display(), dir.display());
+            return ExitCode::from(2);
+        }
+    }
+    for (path, r) in args.from_json.iter().zip(&reports) {
+        outln!("build `{}` ({}), measured {}:", r.machine.profile, path.display(), r.date);
+        out!("{}", report::text(r));
+        outln!();
+    }
+    let svg_link = args.markdown.as_deref().zip(args.svg.as_deref()).map(|(md, svg)| report::relative_link(md, svg));
+    let section = if reports.len() == 1 {
+        report::markdown(&reports[0], svg_link.as_deref())
+    } else {
+        let command = std::iter::once("portlab".to_string()).chain(std::env::args().skip(1)).collect::<Vec<_>>();
+        match report::markdown_builds(&reports, &command.join(" "), svg_link.as_deref()) {
+            Ok(section) => section,
+            Err(e) => {
+                eprintln!("portlab bench: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    };
+    write_files(args, &section, &reports)
 }

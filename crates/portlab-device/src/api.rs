@@ -109,6 +109,9 @@ pub struct DeviceInfo {
 impl DeviceInfo {
     /// Whether an access of `size` bytes at `offset` is one this device
     /// accepts: a size in the mask, aligned to itself, inside the region.
+    /// Inlined into each adapter entry point, where the device's
+    /// `DeviceInfo` is a constant and the test folds with it.
+    #[inline(always)]
     pub fn access_ok(&self, offset: u64, size: u32) -> bool {
         crate::access::ok(self.access_sizes, self.region_size, offset, size)
     }

@@ -362,7 +362,10 @@ impl Hpet {
         }
     }
 
-    /// Tn_COMPARATOR write (section 8.5).
+    /// Tn_COMPARATOR write (section 8.5). Inlined into `write`: a
+    /// periodic driver writes it on every tick, and out of line it cost a
+    /// prologue and a call in the plain release build.
+    #[inline(always)]
     fn write_comparator(&mut self, host: &mut impl Host, i: usize, half: Half, value: u64) {
         let t = &mut self.timers[i];
         let (half, value) = if t.has(TimerConfig::MODE32) {
@@ -490,6 +493,8 @@ impl Device for Hpet {
     }
 
     /// Section 8.1: record the comparator as disarmed, then EXPIRE.
+    /// Inlined into the adapter's entry point, like `read` and `write`.
+    #[inline]
     fn timer_expired(&mut self, host: &mut impl Host, timer: u32) {
         let i = timer as usize;
         if i >= MAX_TIMERS {

@@ -24,3 +24,8 @@
 )]
 
 include!("bindings.rs");
+
+/// The C compiler and the flags the cc crate compiled the C models with
+/// (include folders left out), recorded by the build script for the
+/// benchmark report; empty when the `c-models` feature is off.
+pub const C_MODELS_COMPILER: &str = env!("PORTLAB_C_COMPILER");

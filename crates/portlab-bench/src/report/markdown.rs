@@ -35,6 +35,8 @@ pub fn markdown(report: &Report, svg_link: Option<&str>) -> String {
         m.profile,
         if m.optimised { "optimised" } else { "debug (figures mean little)" }
     );
+    let _ = writeln!(out, "| Rust settings (cargo profile) | {} |", m.rust_settings);
+    let _ = writeln!(out, "| C models compiled with | `{}` |", m.c_compiler);
     let _ = writeln!(
         out,
         "| measurement | {} mode: batches of ~{} µs, {:.1} s per workload, at least {} rounds, implementations interleaved |",

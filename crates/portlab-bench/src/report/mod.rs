@@ -1,11 +1,13 @@
 //! The benchmark report: what one `portlab bench` run measured, where, and
 //! how it compares with the targets, and its renderers ([`text`],
-//! [`json`], [`markdown`], [`svg`]).
+//! [`json`], [`markdown`], [`svg`]); [`from_json`] reads a saved one back
+//! and [`markdown_builds`] puts the reports of several builds side by side.
 //!
 //! The model lives here, beside the measurement, so that the CLI only
 //! parses options and writes files, and any other front end (a CI script,
 //! a notebook reading the JSON) sees the same report.
 
+mod builds;
 mod columns;
 mod json;
 mod markdown;
@@ -15,7 +17,8 @@ mod text;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-pub use json::json;
+pub use builds::{check_builds, markdown_builds};
+pub use json::{from_json, json};
 pub use markdown::{BEGIN_MARK, END_MARK, markdown, relative_link, splice};
 pub use svg::svg;
 pub use text::text;
@@ -46,8 +49,13 @@ pub struct Machine {
     pub rustc: String,
     /// The cargo profile folder of this build (`release`, `lto`, `debug`).
     pub profile: String,
-    /// The C compiler found as `cc` (the cc crate's default).
+    /// The profile's settings that decide the Rust code (`opt-level=3,
+    /// codegen-units=16, lto=false, ...`), and RUSTFLAGS if any.
+    pub rust_settings: String,
+    /// The C compiler found as `cc` (the cc crate's default), its version.
     pub cc: String,
+    /// The command the cc crate compiled the C models with, flags included.
+    pub c_compiler: String,
     /// Whether this build is optimised (no debug assertions).
     pub optimised: bool,
 }
@@ -79,7 +87,9 @@ impl Machine {
                 .map_or_else(|_| "unknown".into(), |s| s.trim().to_string()),
             rustc: env!("PORTLAB_BUILD_RUSTC").to_string(),
             profile: env!("PORTLAB_BUILD_PROFILE").to_string(),
+            rust_settings: env!("PORTLAB_BUILD_RUST_SETTINGS").to_string(),
             cc,
+            c_compiler: portlab_device::sys::C_MODELS_COMPILER.to_string(),
             optimised: !cfg!(debug_assertions),
         }
     }

@@ -53,7 +53,9 @@ fn tiny_report() -> Report {
             kernel: "6.1".into(),
             rustc: "rustc 1.95.0".into(),
             profile: "release".into(),
+            rust_settings: "opt-level=3, codegen-units=16, lto=false, debug=line-tables-only, panic=unwind".into(),
             cc: "cc".into(),
+            c_compiler: "cc -O3 -std=c11 -Wall".into(),
             optimised: false,
         },
         summaries,
@@ -113,12 +115,62 @@ fn svg_draws_a_bar_per_ratio_and_the_line_at_one() {
     let mut report = tiny_report();
     report.summaries[0].rust_over_c = Some(estimate(0.9, 0.85, 0.95));
     report.summaries[1].rust_over_c = Some(estimate(1.1, 1.05, 1.3));
-    let s = svg(&report);
+    let s = svg(std::slice::from_ref(&report));
     assert!(s.starts_with("<svg ") && s.ends_with("</svg>\n"));
     assert_eq!(s.matches("<rect ").count(), 1 + 2 + 1, "background, two workloads, geomean");
     assert!(s.contains("1.0 = C") && s.contains("stroke-dasharray"));
     assert!(s.contains("#2e8b57") && s.contains("#c0392b"), "faster green, slower red");
     assert!(s.contains("0.900 [0.850, 0.950]"));
+}
+
+/// The tiny report with only the registered workload (a saved report names
+/// workloads the reading build must know) as another build.
+fn saved_as(profile: &str) -> Report {
+    let mut report = tiny_report();
+    report.summaries.truncate(1);
+    report.machine.profile = profile.into();
+    report
+}
+
+#[test]
+fn json_reads_back_to_the_same_report() {
+    let mut report = saved_as("release");
+    // NaN is written as null and read back as NaN: compare as text.
+    report.summaries[0].rust_over_c = Some(estimate(f64::NAN, 0.5, 1.5));
+    let text = json(&report);
+    let back = from_json(&text).expect("reads back");
+    assert_eq!(json(&back), text);
+    assert!(back.summaries[0].rust_over_c.unwrap().value.is_nan());
+    assert_eq!(back.machine, report.machine);
+    let renamed = text.replace(&format!("\"name\":\"{}\"", report.summaries[0].workload.name()), "\"name\":\"gone\"");
+    assert_eq!(from_json(&renamed).unwrap_err(), "unknown workload `gone` (`portlab bench --list` lists this build's)");
+    assert!(from_json("{}").unwrap_err().starts_with("not a `portlab bench --format json` report: missing field"));
+}
+
+#[test]
+fn builds_side_by_side() {
+    let (release, mut lto) = (saved_as("release"), saved_as("lto"));
+    lto.summaries[0].rust_over_c = Some(estimate(0.5, 0.4, 0.6));
+    let name = release.summaries[0].workload.name();
+    let reports = [release, lto];
+    let section = markdown_builds(&reports, "portlab bench --from-json a --from-json b", Some("c.svg")).unwrap();
+    assert!(section.starts_with(BEGIN_MARK) && section.trim_end().ends_with(END_MARK));
+    assert!(section.contains("| build | `release` | `lto` |"), "{section}");
+    assert!(section.contains("| C models compiled with | `cc -O3 -std=c11 -Wall` | `cc -O3 -std=c11 -Wall` |"));
+    assert!(section.contains("| Rust/C `release` |") && section.contains("| Rust/C `lto` |"));
+    let row = section.lines().find(|l| l.starts_with(&format!("| `{name}` | "))).unwrap();
+    assert!(row.ends_with("| **0.500** [0.400, 0.600] |"), "{row}");
+    assert!(section.contains("Build `release`: geometric mean") && section.contains("Build `lto`: geometric mean"));
+    let chart = svg(&reports);
+    assert_eq!(chart.matches("<rect ").count(), 1 + 2 + 2, "background, a bar per build for the workload and geomean");
+    assert!(chart.contains("lto: 0.500 [0.400, 0.600]"));
+
+    let twice = [saved_as("release"), saved_as("release")];
+    assert_eq!(check_builds(&twice).unwrap_err(), "two reports of the same build `release`: give one per build");
+    let mut elsewhere = saved_as("lto");
+    elsewhere.machine.cpu = "Other CPU".into();
+    let err = check_builds(&[saved_as("release"), elsewhere]).unwrap_err();
+    assert!(err.starts_with("the `release` and `lto` reports were measured on different machines"), "{err}");
 }
 
 #[test]
