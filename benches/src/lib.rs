@@ -9,6 +9,7 @@
 //! `cargo bench -p portlab-benches`; `portlab bench` runs the same
 //! workloads interleaved in one process and prints Rust/C ratios.
 //! `docs/benchmarks.md` has the method and the figures.
+#![forbid(unsafe_code)]
 
 pub use portlab_bench::{Implementation, Workload};
 

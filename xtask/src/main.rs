@@ -8,6 +8,7 @@
 //! - `cargo xtask new-device NAME` scaffolds the next device's port (C
 //!   model, Rust crate, registration, trace, lockstep test, bench) and
 //!   regenerates the bindings.
+#![forbid(unsafe_code)]
 
 #[path = "../../crates/portlab-sys/headers_hash.rs"]
 mod headers_hash;
@@ -196,4 +197,49 @@ fn scaffold(name: &str) -> Result<(), String> {
     println!("Then port: describe the device in c-src/{name}.c first, and let the lockstep test");
     println!("show what crates/portlab-{name}/src/lib.rs still lacks (docs/guide/README.md).");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// The crates that may hold `unsafe`: the generated bindings and the one
+    /// FFI layer (docs/design.md).
+    const MAY_USE_UNSAFE: [&str; 2] = ["crates/portlab-sys", "crates/portlab-device"];
+
+    /// The `members = [...]` list of the workspace manifest.
+    fn members(manifest: &str) -> Vec<String> {
+        let start = manifest.find("\nmembers = [").expect("the workspace lists its members");
+        let list = &manifest[start..];
+        let list = &list[..list.find(']').expect("the member list ends")];
+        list.lines()
+            .map(|l| l.split('#').next().unwrap_or("").trim().trim_end_matches(','))
+            .filter_map(|l| l.strip_prefix('"').and_then(|l| l.strip_suffix('"')))
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn every_crate_but_the_ffi_layer_forbids_unsafe_code() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+        let members = members(&manifest);
+        assert!(members.len() >= 10, "{members:?}");
+        let mut missing = Vec::new();
+        for member in members.iter().filter(|m| !MAY_USE_UNSAFE.contains(&m.as_str())) {
+            let roots: Vec<_> = ["src/lib.rs", "src/main.rs"]
+                .iter()
+                .map(|r| root.join(member).join(r))
+                .filter(|p| p.exists())
+                .collect();
+            assert!(!roots.is_empty(), "{member} has no src/lib.rs or src/main.rs");
+            for path in roots {
+                let text = std::fs::read_to_string(&path).unwrap();
+                if !text.lines().any(|l| l.trim() == "#![forbid(unsafe_code)]") {
+                    missing.push(path.display().to_string());
+                }
+            }
+        }
+        assert!(missing.is_empty(), "crate roots without #![forbid(unsafe_code)]: {missing:?}");
+    }
 }

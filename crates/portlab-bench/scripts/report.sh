@@ -39,6 +39,9 @@ for profile in release lto; do
     echo "report.sh: measuring the $profile build ..." >&2
     "$target/$profile/portlab" bench "${quick[@]}" --format json >"$out/$profile.json"
 done
-"$target/release/portlab" bench --from-json "$out/release.json" --from-json "$out/lto.json" \
-    --markdown "$markdown" --svg "$svg" >/dev/null
+# Paths relative to the checkout when they are inside it: the command is
+# printed in the generated section.
+rel() { realpath -m --relative-base="$root" "$1"; }
+"$target/release/portlab" bench --from-json "$(rel "$out/release.json")" --from-json "$(rel "$out/lto.json")" \
+    --markdown "$(rel "$markdown")" --svg "$(rel "$svg")" >/dev/null
 echo "report.sh: wrote $markdown and $svg (the runs: $out/release.json, $out/lto.json)" >&2

@@ -34,6 +34,7 @@
 //! process, and [`stats`] turns the batches into medians, ratios and
 //! confidence intervals, and [`report`] models a whole run and renders it
 //! as a table, JSON, a Markdown section and an SVG chart.
+#![forbid(unsafe_code)]
 
 pub mod measure;
 pub mod report;

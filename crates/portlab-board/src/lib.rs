@@ -6,6 +6,7 @@
 //! that table is driven exactly like the C model it replaces. The trace
 //! runner on top of it turns a trace file (trace-format.md) into the
 //! canonical event log that both implementations must produce.
+#![forbid(unsafe_code)]
 
 // The stages exclude each other: `--features stage3` on top of the
 // default `stage1` would silently build stage 1.

@@ -5,6 +5,7 @@
 //! or a failed expectation), 2 a usage error or bad input, 130 interrupted
 //! (Ctrl-C). Results go to stdout, diagnostics to stderr. Each subcommand
 //! is a module of its own; `select` holds what they share.
+#![forbid(unsafe_code)]
 
 // One roadmap stage per build (docs/roadmap.md); portlab-board refuses two.
 #[cfg(not(any(feature = "stage1", feature = "stage2", feature = "stage3")))]

@@ -88,9 +88,9 @@ pub trait Words32 {
 #[inline(always)]
 pub fn read_words<D: Words32, H: Host>(device: &mut D, host: &mut H, offset: u64, size: u32) -> u64 {
     match size {
+        4 => u64::from(device.read32(host, offset)),
         8 => read64(device, host, offset),
-        1 | 2 => u64::from(device.read32(host, offset)) & ((1u64 << (size * 8)) - 1),
-        _ => u64::from(device.read32(host, offset)),
+        _ => u64::from(device.read32(host, offset)) & ((1u64 << (size * 8)) - 1),
     }
 }
 

@@ -13,6 +13,7 @@
 //! `cargo test` runs a CI-sized number of cases (`PORTLAB_PROPTEST_CASES`,
 //! default 256, and `PORTLAB_PROPTEST_SEED` to vary them); `portlab fuzz`
 //! runs as many as you like.
+#![forbid(unsafe_code)]
 
 pub mod bytes;
 pub mod check;

@@ -15,6 +15,7 @@
 //! `c-src/tools/chost.c` is such a host; `tests/c_host.rs` builds and runs
 //! it. `c-src/tools/trace_runner.c`, built by `make -C c-src rust`, is
 //! another: the whole trace runner in C, hosting these Rust devices.
+#![forbid(unsafe_code)]
 
 portlab_device::export_device!(portlab_x_pl011_rust_ops, portlab_pl011::Pl011);
 portlab_device::export_device!(portlab_x_pl031_rust_ops, portlab_pl031::Pl031);
