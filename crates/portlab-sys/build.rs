@@ -75,7 +75,17 @@ fn build_c_models(c_src: &Path, include: &Path) {
     // include folders left out: they are this checkout's paths).
     let compiler = build.get_compiler();
     let mut command = vec![compiler.path().display().to_string()];
-    command.extend(compiler.args().iter().map(|a| a.to_string_lossy().into_owned()).filter(|a| !a.starts_with("-I")));
+    let mut args = compiler.args().iter().map(|a| a.to_string_lossy().into_owned());
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            // cc gives `-I` and the folder as two arguments.
+            "-I" => {
+                args.next();
+            }
+            a if a.starts_with("-I") => {}
+            _ => command.push(arg),
+        }
+    }
     println!("cargo:rustc-env=PORTLAB_C_COMPILER={}", command.join(" "));
     for model in models {
         build.file(model);
