@@ -243,6 +243,44 @@ fn bench_lists_workloads_and_refuses_unknown_ones_before_working() {
     assert!(stderr(&o).contains("no folder /nonexistent-dir"), "{}", stderr(&o));
 }
 
+/// A saved report of no workloads, as `portlab bench --format json` writes
+/// one, for the build `profile`.
+fn saved_report(dir: &Path, profile: &str) -> PathBuf {
+    let path = dir.join(format!("{profile}.json"));
+    let json = format!(
+        r#"{{"mode":"quick","date":"2026-11-26 10:00 UTC","command":"portlab bench --quick --format json","elapsed_s":1.0,"confidence":0.95,"interval":"-","machine":{{"cpu":"CPU","nproc":2,"kernel":"6.1","rustc":"rustc 1.95.0","profile":"{profile}","rust_settings":"opt-level=3","cc":"cc 12","c_compiler":"cc -O3","optimised_build":true}},"workloads":[]}}"#
+    );
+    std::fs::write(&path, json).unwrap();
+    path
+}
+
+#[test]
+fn bench_puts_saved_reports_of_two_builds_side_by_side() {
+    let dir = scratch("from-json");
+    let (release, lto) = (saved_report(&dir, "release"), saved_report(&dir, "lto"));
+    let (release, lto) = (release.to_str().unwrap(), lto.to_str().unwrap());
+    let page = dir.join("b.md");
+    std::fs::write(&page, "# Benchmarks\n\nprose\n").unwrap();
+    let o = portlab(&["bench", "--from-json", release, "--from-json", lto, "--markdown", page.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("build `release`") && stdout(&o).contains("build `lto`"), "{}", stdout(&o));
+    let written = std::fs::read_to_string(&page).unwrap();
+    assert!(written.starts_with("# Benchmarks\n\nprose\n"), "{written}");
+    assert!(written.contains("| build | `release` | `lto` |"), "{written}");
+    assert!(written.contains("| C models compiled with | `cc -O3` | `cc -O3` |"), "{written}");
+
+    let o = portlab(&["bench", "--from-json", release, "--from-json", release]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("two reports of the same build `release`"), "{}", stderr(&o));
+    std::fs::write(dir.join("bad.json"), "{}").unwrap();
+    let o = portlab(&["bench", "--from-json", dir.join("bad.json").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not a `portlab bench --format json` report"), "{}", stderr(&o));
+    let o = portlab(&["bench", "--from-json", release, "--format", "json"]);
+    assert_eq!(o.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn a_folder_given_as_a_trace_is_a_usage_error_naming_it() {
     let o = portlab(&["run", traces().to_str().unwrap()]);
