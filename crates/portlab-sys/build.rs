@@ -66,10 +66,22 @@ fn build_c_models(c_src: &Path, include: &Path) {
     // which silences everything); -Werror makes any warning fail the
     // build, as the C conventions require.
     build.std("c11").include(include).include(c_src).flag("-Wall").flag("-Wextra").flag("-Werror");
-    if std::env::var("PORTLAB_SANITIZE").is_ok_and(|v| !v.is_empty() && v != "0") {
-        // Instrument the C models; the Rust side links the runtime through
-        // RUSTFLAGS (see .ci/run).
-        build.flag("-fsanitize=address,undefined").flag("-fno-omit-frame-pointer").flag("-fno-sanitize-recover=all");
+    // Instrument the C models; the Rust side links the runtime through
+    // RUSTFLAGS. `1`: ASan and UBSan with GCC's runtimes (.ci/sanitize);
+    // `address`: ASan alone, for a build whose Rust code is instrumented
+    // too and links rustc's ASan runtime, which GCC's UBSan runtime cannot
+    // sit beside (.ci/sanitize-rust).
+    match std::env::var("PORTLAB_SANITIZE").as_deref() {
+        Ok("" | "0") | Err(_) => {}
+        Ok("address") => {
+            build.flag("-fsanitize=address").flag("-fno-omit-frame-pointer");
+        }
+        Ok(_) => {
+            build
+                .flag("-fsanitize=address,undefined")
+                .flag("-fno-omit-frame-pointer")
+                .flag("-fno-sanitize-recover=all");
+        }
     }
     // The compiler and flags, as the benchmark report states them (the
     // include folders left out: they are this checkout's paths).

@@ -187,6 +187,31 @@ fn advancing_to_the_end_of_time() {
     }
 }
 
+/// Found by the `trace_run` fuzz target (2026-11-26): a periodic HPET
+/// comparator whose high half is rewritten while it runs re-arms a due
+/// deadline for ever (hpet.md section 8.4; QEMU would hang). The board stops
+/// the `advance` after a million expiries, and that stop is not a refusal:
+/// the expiries happened. It was reported as `StepError::Invalid`, the
+/// error of a command refused whole, which the fuzz target holds to "changed
+/// nothing"; it is now `StepError::Stopped`, on both implementations, still
+/// exit status 2.
+#[test]
+fn a_timer_storm_is_a_stop_not_a_refusal() {
+    let _alone = serial();
+    let text = "write hpet 0x100 0x44c\nwrite hpet 0x108 1000 8\nwrite hpet 0x108 500 8\nread hpet 0x108 8\n\
+                write hpet 0x010 1\nadvance 0\nadvance 10000\nadvance 1000\nread hpet 0x108 8\nadvance 4000\n\
+                read hpet 0x108 8\nwrite hpet 0x10c 0x12345678\nadvance 1000\n";
+    for imp in implementations() {
+        let mut count = Count::default();
+        let e = run_trace("storm", text.as_bytes(), &Registry::builtin(), BoardConfig::default_board(imp), &mut count)
+            .unwrap_err();
+        assert_eq!(e.line, 13, "{imp}: {e}");
+        assert!(matches!(e.error, StepError::Stopped(ref m) if m.starts_with("timer storm")), "{imp}: {e}");
+        assert_eq!(e.exit_code(), 2);
+        assert!(count.events > 1_000_000, "{imp}: the expiries before the stop are kept ({} events)", count.events);
+    }
+}
+
 /// A million `migrate` commands: no hang, no growth.
 #[test]
 fn a_million_migrations() {

@@ -72,7 +72,7 @@ fn compare_one(
                 }
                 match report.error {
                     None => {}
-                    Some(StepError::Invalid(msg)) => {
+                    Some(StepError::Invalid(msg) | StepError::Stopped(msg)) => {
                         eprintln!("portlab compare: {path}:{}: {msg}", line.number);
                         return 2;
                     }

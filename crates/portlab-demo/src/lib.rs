@@ -270,7 +270,7 @@ impl Guest {
         while self.irq_pending() {
             rounds += 1;
             if rounds > 10_000 {
-                return Err(StepError::Invalid("demo guest: interrupt storm".into()));
+                return Err(StepError::Stopped("demo guest: interrupt storm".into()));
             }
             self.run.interrupts_handled += 1;
             let mis = self.read(MIS)?;

@@ -30,10 +30,15 @@ fn a_c_host_drives_the_rust_pl011_through_the_ops_table() {
     std::fs::create_dir_all(&out_dir).unwrap();
     let exe = out_dir.join("chost");
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    // Under .ci/sanitize-rust the Rust library is ASan-instrumented: the C
+    // host is linked with an ASan runtime too, and is instrumented itself.
+    let sanitizer: &[&str] =
+        if std::env::var("PORTLAB_SANITIZE").as_deref() == Ok("address") { &["-fsanitize=address"] } else { &[] };
     let status = Command::new(&cc)
         // Under the sanitizer run (.ci/sanitize) the test inherits an
         // LD_PRELOAD of the ASan runtime: the compiler must not.
         .env_remove("LD_PRELOAD")
+        .args(sanitizer)
         .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-I"])
         .arg(root.join("c-src/include"))
         .arg(root.join("c-src/tools/chost.c"))

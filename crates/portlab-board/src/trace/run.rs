@@ -13,8 +13,14 @@ use crate::trace::parse::{Command, TraceReader};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StepError {
     /// The command cannot run (unknown device, bad access, no such
-    /// implementation, device error): a bad trace, exit status 2.
+    /// implementation, device error): a bad trace, exit status 2. It was
+    /// refused as a whole: nothing changed.
     Invalid(String),
+    /// The command ran and the board stopped it part-way, because a device
+    /// would have kept it running for ever (a timer storm): a bad trace,
+    /// exit status 2. Unlike a refusal, what it did before the stop stays,
+    /// events included.
+    Stopped(String),
     /// A `read ... = EXPECTED` got another value: exit status 1.
     Expectation {
         /// Device instance name.
@@ -31,7 +37,7 @@ pub enum StepError {
 impl fmt::Display for StepError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            StepError::Invalid(msg) => f.write_str(msg),
+            StepError::Invalid(msg) | StepError::Stopped(msg) => f.write_str(msg),
             StepError::Expectation { dev, offset, expected, actual } => {
                 write!(f, "read {dev} 0x{offset:03x}: expected 0x{expected:x}, actual 0x{actual:x}")
             }
@@ -41,7 +47,10 @@ impl fmt::Display for StepError {
 
 impl From<BoardError> for StepError {
     fn from(e: BoardError) -> Self {
-        StepError::Invalid(e.to_string())
+        match e {
+            BoardError::TimerStorm { .. } => StepError::Stopped(e.to_string()),
+            _ => StepError::Invalid(e.to_string()),
+        }
     }
 }
 
@@ -66,6 +75,12 @@ impl Runner {
     /// The board, once the first non-`epoch` command created it.
     pub fn board(&self) -> Option<&Board> {
         self.board.as_ref()
+    }
+
+    /// The board, mutably, once created; `None` before (unlike
+    /// [`Runner::board_mut`], this never creates it).
+    pub fn created_board_mut(&mut self) -> Option<&mut Board> {
+        self.board.as_mut()
     }
 
     /// The board, created now if it does not exist yet.
@@ -176,7 +191,7 @@ impl TraceError {
     pub fn exit_code(&self) -> u8 {
         match self.error {
             StepError::Expectation { .. } => 1,
-            StepError::Invalid(_) => 2,
+            StepError::Invalid(_) | StepError::Stopped(_) => 2,
         }
     }
 }
