@@ -19,7 +19,11 @@
  * shadow`, see "Shadow devices" below): the C model answers the guest, the
  * Rust rewrite runs beside it, and the first difference stops the run.
  *
- * Usage: portlab-run [--impl c|rust|shadow] [--device NAME=IMPL]... [-v] TRACE...
+ * Usage: portlab-run [--impl c|rust|shadow] [--device NAME=IMPL]... [-v] [--save-dir DIR] TRACE...
+ * --save-dir DIR: after each trace, every created device's saved state
+ * goes to DIR/TRACE.DEVICE.bin (TRACE: the trace's path with `/` made
+ * `_`), so that builds on other hosts can be compared byte for byte with
+ * this one's (the container is little-endian on every host).
  * Exit status: 0 ok, 1 a failed expectation or a shadow divergence, 2 a
  * bad trace or usage.
  */
@@ -1775,6 +1779,45 @@ static int read_line(FILE *f, char **buf, size_t *cap, size_t *len, int *too_lon
     return any;
 }
 
+/* --save-dir: where the saved states go, or NULL. */
+static const char *save_dir = NULL;
+
+/* Every created device's saved state, to save_dir/TRACE.DEVICE.bin. */
+static int write_saved_states(Board *b, const char *path)
+{
+    char name[4096];
+    int worst = 0;
+    for (size_t i = 0; i < NUM_DEVICES; i++) {
+        Slot *s = &b->slots[i];
+        if (s->dev == NULL) continue;
+        uint8_t *blob = NULL;
+        uint32_t len = 0;
+        if (save_blob(s, &blob, &len) != 0) {
+            fprintf(stderr, "portlab-run: %s: cannot save %s: %s\n", path, s->name, error_text);
+            worst = 2;
+            continue;
+        }
+        /* save_dir/TRACE.DEVICE.bin, the trace's path with `/` made `_`. */
+        int dir_len = snprintf(name, sizeof name, "%s/", save_dir);
+        size_t n = dir_len < 0 ? sizeof name : (size_t)dir_len;
+        for (const char *c = path; *c != '\0' && n + 1 < sizeof name; c++) {
+            name[n++] = *c == '/' ? '_' : *c;
+        }
+        int tail = n < sizeof name ? snprintf(name + n, sizeof name - n, ".%s.bin", s->name) : -1;
+        FILE *out = NULL;
+        if (tail < 0 || (size_t)tail >= sizeof name - n) {
+            fprintf(stderr, "portlab-run: %s: the file name for the state of %s is too long\n", path, s->name);
+            worst = 2;
+        } else if ((out = fopen(name, "wb")) == NULL || fwrite(blob, 1, len, out) != len) {
+            fprintf(stderr, "portlab-run: cannot write the state of %s to %s: %s\n", s->name, name, strerror(errno));
+            worst = 2;
+        }
+        if (out != NULL && fclose(out) != 0) worst = 2;
+        free(blob);
+    }
+    return worst;
+}
+
 static int run_file(const char *path, const enum Impl impls[NUM_DEVICES], int verbose)
 {
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
@@ -1835,6 +1878,10 @@ static int run_file(const char *path, const enum Impl impls[NUM_DEVICES], int ve
         fprintf(stderr, "%s: %llu device diagnostic(s); -v shows them\n", path, board.diagnostics);
     }
     fflush(stdout);
+    if (save_dir != NULL) {
+        int rc = write_saved_states(&board, path);
+        if (rc > result) result = rc;
+    }
     free(line);
     free(words.w);
     board_destroy(&board);
@@ -1844,7 +1891,7 @@ static int run_file(const char *path, const enum Impl impls[NUM_DEVICES], int ve
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: portlab-run [--impl c|rust|shadow] [--device NAME=IMPL]... [-v] TRACE...\n");
+    fprintf(stderr, "usage: portlab-run [--impl c|rust|shadow] [--device NAME=IMPL]... [-v] [--save-dir DIR] TRACE...\n");
     fprintf(stderr, "devices: %s\n", device_list());
 }
 
@@ -1894,6 +1941,8 @@ int main(int argc, char **argv)
             device_impl[d] = (enum Impl)to;
         } else if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) {
             verbose = 1;
+        } else if (strcmp(argv[i], "--save-dir") == 0 && i + 1 < argc) {
+            save_dir = argv[++i];
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
             usage();
             return 2;
@@ -1917,7 +1966,7 @@ int main(int argc, char **argv)
         }
     }
     for (int i = first_trace; i < argc; i++) {
-        if (strcmp(argv[i], "--impl") == 0 || strcmp(argv[i], "--device") == 0) {
+        if (strcmp(argv[i], "--impl") == 0 || strcmp(argv[i], "--device") == 0 || strcmp(argv[i], "--save-dir") == 0) {
             i++;
             continue;
         }
