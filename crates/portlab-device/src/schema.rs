@@ -460,12 +460,6 @@ unsafe fn check_schema(raw: &'static PortlabStateSchema) -> Result<Schema, Strin
     for f in raw_fields {
         // SAFETY: as above.
         let name = unsafe { table_str(f.name, "a field name") }?;
-        if !matches!(f.width, 1 | 2 | 4 | 8) || f.count == 0 {
-            return Err(format!(
-                "field `{name}`: width {} count {} (width must be 1, 2, 4 or 8, count at least 1)",
-                f.width, f.count
-            ));
-        }
         if f.flags & !sys::PORTLAB_FIELD_IN_RECORD != 0 {
             return Err(format!("field `{name}`: unknown flags {:#x}", f.flags));
         }
@@ -484,41 +478,83 @@ unsafe fn check_schema(raw: &'static PortlabStateSchema) -> Result<Schema, Strin
         let name = unsafe { table_str(raw.record_name, "record_name") }?;
         // SAFETY: as above.
         let count_field = unsafe { table_str(raw.record_count_field, "record_count_field") }?;
-        if raw.record_size == 0 {
-            return Err("record_size is 0".into());
-        }
         Some(Records { name, count_field, size: raw.record_size, max: raw.max_records })
     };
-    // Each part's bytes are covered exactly once.
-    let check_part = |part: &str, size: u32, in_record: bool| -> Result<(), String> {
-        let mut owner: Vec<Option<&str>> = vec![None; size as usize];
-        for f in fields.iter().filter(|f| f.in_record == in_record) {
-            let bytes = u64::from(f.width) * u64::from(f.count);
-            let end = u64::from(f.offset) + bytes;
-            if end > u64::from(size) {
-                return Err(format!("field `{}` ends at byte {end}, past the {part} ({size} bytes)", f.name));
+    Schema::new(raw.version, raw.fixed_size, fields, records)
+}
+
+/// The largest payload a schema may describe (its fixed part and the most
+/// records): 1 MiB, far above any device's state (the HPET's, with 32
+/// comparators, is under 2 KiB). A schema is checked, and its value names
+/// made, when its device type is first described; past this size a
+/// mistaken or hostile table (a `max_records` of 2^32 - 1, say) would cost
+/// gigabytes there, so it is refused instead.
+pub const MAX_PAYLOAD_BYTES: u64 = 1 << 20;
+
+impl Schema {
+    /// A schema from its parts, checked as a C table's is (widths, counts,
+    /// records, [`MAX_PAYLOAD_BYTES`], and every byte of the fixed part and
+    /// of the record covered by exactly one field), or why not. Nothing is
+    /// made for a schema that is refused.
+    pub fn new(version: u16, fixed_size: u32, fields: Vec<Field>, records: Option<Records>) -> Result<Schema, String> {
+        for f in &fields {
+            if !matches!(f.width, 1 | 2 | 4 | 8) || f.count == 0 {
+                return Err(format!(
+                    "field `{}`: width {} count {} (width must be 1, 2, 4 or 8, count at least 1)",
+                    f.name, f.width, f.count
+                ));
             }
-            for slot in &mut owner[f.offset as usize..end as usize] {
-                if let Some(other) = slot {
-                    return Err(format!("fields `{other}` and `{}` overlap", f.name));
-                }
-                *slot = Some(f.name);
+        }
+        if let Some(r) = &records {
+            if r.size == 0 {
+                return Err("record_size is 0".into());
             }
         }
-        match owner.iter().position(Option::is_none) {
-            Some(gap) => Err(format!("byte {gap} of the {part} belongs to no field")),
-            None => Ok(()),
+        let largest = u64::from(fixed_size) + records.as_ref().map_or(0, |r| u64::from(r.size) * u64::from(r.max));
+        if largest > MAX_PAYLOAD_BYTES {
+            return Err(format!("the largest payload would be {largest} bytes, over the limit of {MAX_PAYLOAD_BYTES}"));
         }
-    };
-    check_part("fixed part", raw.fixed_size, false)?;
-    if let Some(r) = &records {
-        check_part("record", r.size, true)?;
-        if !fields.iter().any(|f| !f.in_record && f.count == 1 && f.name == r.count_field) {
-            return Err(format!("the record count field `{}` is not a scalar of the fixed part", r.count_field));
+        check_coverage(&fields, "fixed part", fixed_size, false)?;
+        if let Some(r) = &records {
+            check_coverage(&fields, "record", r.size, true)?;
+            if !fields.iter().any(|f| !f.in_record && f.count == 1 && f.name == r.count_field) {
+                return Err(format!("the record count field `{}` is not a scalar of the fixed part", r.count_field));
+            }
+        } else if fields.iter().any(|f| f.in_record) {
+            return Err("a record field, but the schema has no records".into());
         }
-    } else if fields.iter().any(|f| f.in_record) {
-        return Err("a record field, but the schema has no records".into());
+        let names = Names::of(&fields, records.as_ref());
+        Ok(Schema { version, fixed_size, records, fields, names })
     }
-    let names = Names::of(&fields, records.as_ref());
-    Ok(Schema { version: raw.version, fixed_size: raw.fixed_size, records, fields, names })
+}
+
+/// Each byte of a part (the fixed part, or the record) covered by exactly
+/// one of its fields. By the fields' extents sorted by offset, so the cost
+/// follows the number of fields, not the part's size.
+fn check_coverage(fields: &[Field], part: &str, size: u32, in_record: bool) -> Result<(), String> {
+    let mut extents = Vec::new();
+    for f in fields.iter().filter(|f| f.in_record == in_record) {
+        let end = u64::from(f.offset) + u64::from(f.width) * u64::from(f.count);
+        if end > u64::from(size) {
+            return Err(format!("field `{}` ends at byte {end}, past the {part} ({size} bytes)", f.name));
+        }
+        extents.push((u64::from(f.offset), end, f.name));
+    }
+    extents.sort_by_key(|&(start, end, _)| (start, end));
+    let mut covered_to = 0u64;
+    let mut last: Option<&str> = None;
+    for &(start, end, name) in &extents {
+        if start < covered_to {
+            return Err(format!("fields `{}` and `{name}` overlap", last.unwrap_or("?")));
+        }
+        if start > covered_to {
+            return Err(format!("byte {covered_to} of the {part} belongs to no field"));
+        }
+        covered_to = end;
+        last = Some(name);
+    }
+    if covered_to < u64::from(size) {
+        return Err(format!("byte {covered_to} of the {part} belongs to no field"));
+    }
+    Ok(())
 }

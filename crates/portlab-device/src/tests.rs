@@ -223,6 +223,33 @@ fn bad_tables_are_refused_with_a_message() {
         &REC,
     );
     refuse(PortlabDeviceOps { state_schema: &NO_COUNT, ..good }, "record count field `count`");
+    // 2^32 - 1 records of 8 bytes: refused before any name is made (it
+    // would be tens of gigabytes of them), not an allocation failure.
+    const HUGE: sys::PortlabStateSchema = schema::schema_with_records(
+        1,
+        4,
+        schema::RecordLayout { name: c"t", count_field: c"n", size: 8, max: u32::MAX },
+        &REC,
+    );
+    refuse(PortlabDeviceOps { state_schema: &HUGE, ..good }, "over the limit of 1048576");
+}
+
+/// The schema checks through the safe constructor (what the `schema` fuzz
+/// target drives): a fixed part of 4 GiB - 1 bytes is refused without a
+/// byte-sized allocation, and the order of the fields does not matter.
+#[test]
+fn schemas_from_parts() {
+    let field = |name, offset, width, count| schema::Field { name, offset, width, count, in_record: false };
+    let huge = schema::Schema::new(1, u32::MAX, vec![field("a", 0, 8, u32::MAX / 8)], None).unwrap_err();
+    assert!(huge.contains("over the limit"), "{huge}");
+    let ok = schema::Schema::new(1, 6, vec![field("b", 4, 2, 1), field("a", 0, 2, 2)], None).unwrap();
+    let values: Vec<(String, u64)> =
+        ok.decode(&[1, 0, 2, 0, 3, 0]).unwrap().iter().map(|v| (v.name.to_string(), v.value)).collect();
+    assert_eq!(values, [("b".to_string(), 3), ("a[0]".into(), 1), ("a[1]".into(), 2)], "in declaration order");
+    let gap = schema::Schema::new(1, 8, vec![field("b", 4, 2, 1), field("a", 0, 2, 2)], None).unwrap_err();
+    assert_eq!(gap, "byte 6 of the fixed part belongs to no field");
+    let overlap = schema::Schema::new(1, 6, vec![field("b", 2, 4, 1), field("a", 0, 2, 2)], None).unwrap_err();
+    assert_eq!(overlap, "fields `a` and `b` overlap");
 }
 
 #[test]
