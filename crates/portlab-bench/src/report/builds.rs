@@ -8,6 +8,7 @@
 use std::fmt::Write as _;
 
 use super::{BEGIN_MARK, END_MARK, Report, format_delta, format_ns};
+use crate::measure::WorkloadSummary;
 use crate::{Implementation, Workload};
 
 /// Refuses reports that cannot share a table: none, a build twice, or
@@ -48,12 +49,7 @@ pub fn markdown_builds(reports: &[Report], command: &str, svg_link: Option<&str>
     let _ =
         writeln!(out, "Rendered on {} by `{command}` from {} runs, one per build.", super::utc_now(), reports.len());
     let _ = writeln!(out);
-    let _ = writeln!(out, "| machine | |");
-    let _ = writeln!(out, "| --- | --- |");
-    let _ = writeln!(out, "| CPU (`/proc/cpuinfo`) | {} |", m.cpu);
-    let _ = writeln!(out, "| cores (`nproc`) | {} |", m.nproc);
-    let _ = writeln!(out, "| kernel | {} |", m.kernel);
-    let _ = writeln!(out, "| C compiler | {} |", m.cc);
+    super::markdown::machine_table(&mut out, m, false);
     let _ = writeln!(out);
     let _ = writeln!(out, "| build | {} |", builds.join(" | "));
     let _ = writeln!(out, "| --- |{}", " --- |".repeat(reports.len()));
@@ -72,49 +68,48 @@ pub fn markdown_builds(reports: &[Report], command: &str, svg_link: Option<&str>
     );
     let _ = writeln!(out);
     let workloads = union_of_workloads(reports);
-    let mut heading = String::from("| workload | one op |");
-    let mut rule = String::from("| --- | --- |");
-    for b in &builds {
-        let _ = write!(heading, " C {b} | Rust {b} | Rust/C {b} |");
-        rule.push_str(" ---: | ---: | --- |");
-    }
-    let _ = writeln!(out, "{heading}\n{rule}");
-    for w in &workloads {
-        let _ = write!(out, "| `{}` | {} |", w.name(), w.unit());
-        for r in reports {
-            let s = r.summaries.iter().find(|s| s.workload.name() == w.name());
-            let median =
-                |imp| s.and_then(|s| s.implementation(imp)).map_or("-".into(), |i| format_ns(i.median_ns.value));
-            let ratio = s
-                .and_then(|s| s.rust_over_c)
-                .map_or("-".into(), |e| format!("**{:.3}** [{:.3}, {:.3}]", e.value, e.low, e.high));
-            let _ = write!(out, " {} | {} | {ratio} |", median(Implementation::C), median(Implementation::Rust));
+    let median = |imp| {
+        move |s: Option<&WorkloadSummary>| {
+            s.and_then(|s| s.implementation(imp)).map_or("-".into(), |i| format_ns(i.median_ns.value))
         }
-        let _ = writeln!(out);
-    }
+    };
+    let over_floor = |imp| {
+        move |s: Option<&WorkloadSummary>| {
+            s.and_then(|s| s.implementation(imp))
+                .and_then(|i| i.over_floor_ns)
+                .map_or("-".into(), |d| format_delta(d.value))
+        }
+    };
+    let ratio = |s: Option<&WorkloadSummary>| {
+        s.and_then(|s| s.rust_over_c)
+            .map_or("-".into(), |e| format!("**{:.3}** [{:.3}, {:.3}]", e.value, e.low, e.high))
+    };
+    grouped_table(
+        &mut out,
+        reports,
+        &workloads,
+        &["workload", "one op"],
+        |w| vec![format!("`{}`", w.name()), w.unit().to_string()],
+        &[
+            ("C", true, &median(Implementation::C)),
+            ("Rust", true, &median(Implementation::Rust)),
+            ("Rust/C", false, &ratio),
+        ],
+    );
     let _ = writeln!(out);
     let _ = writeln!(out, "Time above the floor (the C null device through the same ops table), paired per round:");
     let _ = writeln!(out);
-    let mut heading = String::from("| workload |");
-    let mut rule = String::from("| --- |");
-    for b in &builds {
-        let _ = write!(heading, " C over floor {b} | Rust over floor {b} |");
-        rule.push_str(" ---: | ---: |");
-    }
-    let _ = writeln!(out, "{heading}\n{rule}");
-    for w in &workloads {
-        let _ = write!(out, "| `{}` |", w.name());
-        for r in reports {
-            let s = r.summaries.iter().find(|s| s.workload.name() == w.name());
-            let over = |imp| {
-                s.and_then(|s| s.implementation(imp))
-                    .and_then(|i| i.over_floor_ns)
-                    .map_or("-".into(), |d| format_delta(d.value))
-            };
-            let _ = write!(out, " {} | {} |", over(Implementation::C), over(Implementation::Rust));
-        }
-        let _ = writeln!(out);
-    }
+    grouped_table(
+        &mut out,
+        reports,
+        &workloads,
+        &["workload"],
+        |w| vec![format!("`{}`", w.name())],
+        &[
+            ("C over floor", true, &over_floor(Implementation::C)),
+            ("Rust over floor", true, &over_floor(Implementation::Rust)),
+        ],
+    );
     let _ = writeln!(out);
     for w in &workloads {
         if let Some(note) = w.algorithm_note() {
@@ -136,6 +131,39 @@ pub fn markdown_builds(reports: &[Report], command: &str, svg_link: Option<&str>
     }
     let _ = writeln!(out, "{END_MARK}");
     Ok(out)
+}
+
+/// A cell of one build's column group, from its summary of the workload
+/// (`None`: that build did not run it).
+type Cell<'a> = &'a dyn Fn(Option<&WorkloadSummary>) -> String;
+
+/// A Markdown table with a row per workload: the `lead` columns, then for
+/// every build a column group (heading, right-aligned, cell).
+fn grouped_table(
+    out: &mut String,
+    reports: &[Report],
+    workloads: &[Workload],
+    lead: &[&str],
+    lead_cells: impl Fn(&Workload) -> Vec<String>,
+    group: &[(&str, bool, Cell<'_>)],
+) {
+    let mut heading: Vec<String> = lead.iter().map(|h| h.to_string()).collect();
+    let mut rule: Vec<&str> = lead.iter().map(|_| "---").collect();
+    for r in reports {
+        for (name, numeric, _) in group {
+            heading.push(format!("{name} `{}`", r.machine.profile));
+            rule.push(if *numeric { "---:" } else { "---" });
+        }
+    }
+    let _ = writeln!(out, "| {} |\n| {} |", heading.join(" | "), rule.join(" | "));
+    for w in workloads {
+        let mut cells = lead_cells(w);
+        for r in reports {
+            let summary = r.summaries.iter().find(|s| s.workload.name() == w.name());
+            cells.extend(group.iter().map(|(_, _, cell)| cell(summary)));
+        }
+        let _ = writeln!(out, "| {} |", cells.join(" | "));
+    }
 }
 
 /// Every workload of any report, in the order the first report ran them,

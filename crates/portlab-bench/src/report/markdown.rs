@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::{CONFIDENCE, Report};
+use super::{CONFIDENCE, Machine, Report};
 
 /// The line that opens the generated section of the Markdown.
 pub const BEGIN_MARK: &str = "<!-- portlab bench: generated section begins; `portlab bench --markdown` rewrites it -->";
@@ -22,13 +22,7 @@ pub fn markdown(report: &Report, svg_link: Option<&str>) -> String {
     let _ =
         writeln!(out, "Generated on {} by `{}` ({:.0} s).", report.date, report.command, report.elapsed.as_secs_f64());
     let _ = writeln!(out);
-    let _ = writeln!(out, "| machine | |");
-    let _ = writeln!(out, "| --- | --- |");
-    let _ = writeln!(out, "| CPU (`/proc/cpuinfo`) | {} |", m.cpu);
-    let _ = writeln!(out, "| cores (`nproc`) | {} |", m.nproc);
-    let _ = writeln!(out, "| kernel | {} |", m.kernel);
-    let _ = writeln!(out, "| rustc (that built this binary) | {} |", m.rustc);
-    let _ = writeln!(out, "| C compiler | {} |", m.cc);
+    machine_table(&mut out, m, true);
     let _ = writeln!(
         out,
         "| build | cargo profile `{}`, {} |",
@@ -83,6 +77,20 @@ pub fn markdown(report: &Report, svg_link: Option<&str>) -> String {
     let _ = writeln!(out);
     let _ = writeln!(out, "{END_MARK}");
     out
+}
+
+/// The machine's rows; `with_rustc` for a single build's report (several
+/// builds give their compilers in a table of their own).
+pub(super) fn machine_table(out: &mut String, m: &Machine, with_rustc: bool) {
+    let _ = writeln!(out, "| machine | |");
+    let _ = writeln!(out, "| --- | --- |");
+    let _ = writeln!(out, "| CPU (`/proc/cpuinfo`) | {} |", m.cpu);
+    let _ = writeln!(out, "| cores (`nproc`) | {} |", m.nproc);
+    let _ = writeln!(out, "| kernel | {} |", m.kernel);
+    if with_rustc {
+        let _ = writeln!(out, "| rustc (that built this binary) | {} |", m.rustc);
+    }
+    let _ = writeln!(out, "| C compiler | {} |", m.cc);
 }
 
 fn capitalised(s: &str) -> String {
