@@ -24,6 +24,12 @@ i686    i686-linux-gnu-gcc       -                    gcc-i686-linux-gnu,libc6-d
 riscv64 riscv64-linux-gnu-gcc    qemu-riscv64-static  gcc-riscv64-linux-gnu,libc6-dev-riscv64-cross
 "
 wanted=("$@")
+for arch in "${wanted[@]}"; do
+    if ! grep -qE "^$arch " <<<"$hosts"; then
+        echo "cross_check.sh: unknown host \`$arch\` (known: $(awk 'NF { print $1 }' <<<"$hosts" | paste -sd ' '))" >&2
+        exit 2
+    fi
+done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
