@@ -25,8 +25,11 @@ else
     export RUSTC_BOOTSTRAP=1
     sanitizer_args=(-s none)
 fi
-cargo fuzz build -O "${sanitizer_args[@]}"
-bin_dir=target/x86_64-unknown-linux-gnu/release
+# Where cargo puts the binaries: CARGO_TARGET_DIR when the environment sets
+# one (.ci/run does), else the fuzz crate's own target folder.
+target_dir=${CARGO_TARGET_DIR:-$root/fuzz/target}
+cargo fuzz build -O "${sanitizer_args[@]}" --target-dir "$target_dir"
+bin_dir=$target_dir/x86_64-unknown-linux-gnu/release
 seeds=$(mktemp -d)
 trap 'rm -rf "$seeds"' EXIT
 for target in $(cargo fuzz list); do
