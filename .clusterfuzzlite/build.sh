@@ -32,7 +32,10 @@ cargo fuzz build -O "${sanitizer_args[@]}" --target-dir "$target_dir"
 bin_dir=$target_dir/x86_64-unknown-linux-gnu/release
 seeds=$(mktemp -d)
 trap 'rm -rf "$seeds"' EXIT
-for target in $(cargo fuzz list); do
+# A failing `cargo fuzz list` inside `for ... in $(...)` would go unseen.
+targets=$(cargo fuzz list)
+[ -n "$targets" ] || { echo "build.sh: cargo fuzz list found no fuzz target" >&2; exit 1; }
+for target in $targets; do
     cp "$bin_dir/$target" "$OUT/"
     mkdir -p "$seeds/$target"
     cp corpus/"$target"/* "$seeds/$target/" 2>/dev/null || true
@@ -49,4 +52,4 @@ for target in $(cargo fuzz list); do
     (cd "$seeds/$target" && zip -q -r "$OUT/${target}_seed_corpus.zip" .)
 done
 printf '[libfuzzer]\nmax_len = %d\n' "$MAX_SEED_BYTES" > "$OUT/trace_run.options"
-echo "build.sh: $(cargo fuzz list | wc -l) fuzz targets in $OUT"
+echo "build.sh: $(wc -w <<<"$targets") fuzz targets in $OUT"

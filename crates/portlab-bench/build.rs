@@ -50,14 +50,8 @@ fn main() {
 fn profile_settings(manifest: &str, folder: &str) -> String {
     const KEYS: [&str; 5] = ["opt-level", "codegen-units", "lto", "debug", "panic"];
     let name = if folder == "debug" { "dev" } else { folder };
-    // Cargo's built-in defaults of its two root profiles.
-    let defaults: [&str; 5] = if name == "dev" {
-        ["0", "256", "false", "true", "\"unwind\""]
-    } else {
-        ["3", "16", "false", "false", "\"unwind\""]
-    };
-    let mut values: Vec<String> = defaults.iter().map(|v| v.to_string()).collect();
-    // The chain of profiles, root first.
+    // The chain of profiles, leaf first, up to a root (`dev`, `release`,
+    // or a profile that inherits nothing).
     let mut chain = vec![name.to_string()];
     while chain.len() < 8 {
         let last = chain.last().cloned().unwrap_or_default();
@@ -66,6 +60,15 @@ fn profile_settings(manifest: &str, folder: &str) -> String {
             None => break,
         }
     }
+    // Cargo's built-in defaults, of the root the chain ends in (`test`
+    // builds on `dev`).
+    let root = chain.last().map_or("release", String::as_str);
+    let defaults: [&str; 5] = if matches!(root, "dev" | "test") {
+        ["0", "256", "false", "true", "\"unwind\""]
+    } else {
+        ["3", "16", "false", "false", "\"unwind\""]
+    };
+    let mut values: Vec<String> = defaults.iter().map(|v| v.to_string()).collect();
     for profile in chain.iter().rev() {
         for (key, value) in section(manifest, profile) {
             if let Some(i) = KEYS.iter().position(|k| *k == key) {

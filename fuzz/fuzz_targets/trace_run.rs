@@ -34,16 +34,21 @@ const MAX_LINES: usize = 64;
 const MAX_ADVANCE_NS: u64 = 10_000_000;
 
 /// What a refused line must leave as it was.
+/// Before the board exists: the layout and properties it will be created
+/// with; after, every device's saved state and the clock.
 #[derive(Debug, PartialEq)]
-struct Snapshot {
-    clock_ns: u64,
-    saved: Vec<Vec<u8>>,
+enum Snapshot {
+    Pending(BoardConfig),
+    Created { clock_ns: u64, saved: Vec<Vec<u8>> },
 }
 
-fn snapshot(runner: &mut Runner) -> Option<Snapshot> {
-    let board = runner.created_board_mut()?;
+fn snapshot(runner: &mut Runner) -> Snapshot {
+    let pending = runner.pending_config().cloned();
+    let Some(board) = runner.created_board_mut() else {
+        return Snapshot::Pending(pending.expect("a runner without a board has a pending layout"));
+    };
     let saved = (0..board.device_names().len()).map(|dev| board.save(dev).expect("a created device saves")).collect();
-    Some(Snapshot { clock_ns: board.clock_ns(), saved })
+    Snapshot::Created { clock_ns: board.clock_ns(), saved }
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -68,11 +73,12 @@ fuzz_target!(|data: &[u8]| {
                 // Not the events themselves: a runaway could be millions.
                 assert!(events.is_empty(), "`{command}` was refused ({reason}) after causing {} events", events.len());
                 // A refused line that would have created the board (its first
-                // command) may leave it created: creation is not the line's
-                // effect. Compare only a board that existed before.
-                if before.is_some() {
-                    assert!(snapshot(runner) == before, "`{command}` was refused ({reason}) but changed the board");
-                }
+                // command other than `epoch` and `config`) may leave it
+                // created: creation is not the line's effect. Otherwise the
+                // board, or the layout it will be created with, is as it was.
+                let after = snapshot(runner);
+                let created_now = matches!((&before, &after), (Snapshot::Pending(_), Snapshot::Created { .. }));
+                assert!(created_now || after == before, "`{command}` was refused ({reason}) but changed the board");
             }
             outcomes.push(match result {
                 Ok(()) => "ok",

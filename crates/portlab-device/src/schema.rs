@@ -172,15 +172,24 @@ impl Names {
                 fixed.extend((0..f.count).map(|k| Arc::from(format!("{}[{k}]", f.name))));
             }
         }
-        let records = records.map_or_else(Vec::new, |r| {
-            (0..r.max)
-                .flat_map(|i| {
-                    fields.iter().filter(|f| f.in_record).map(move |f| Arc::from(format!("{}[{i}].{}", r.name, f.name)))
-                })
-                .collect()
-        });
+        let records = records
+            .map_or_else(Vec::new, |r| (0..r.max).flat_map(|i| record_names(fields, r, i)).map(Arc::from).collect());
         Names { fixed, records }
     }
+}
+
+/// The names of record `i`'s values: `timer[1].cmp`, and for an array
+/// member one per element, `timer[1].fifo[0]`.
+fn record_names<'a>(fields: &'a [Field], records: &'a Records, i: u32) -> impl Iterator<Item = String> + 'a {
+    fields.iter().filter(|f| f.in_record).flat_map(move |f| {
+        (0..f.count).map(move |k| {
+            if f.count == 1 {
+                format!("{}[{i}].{}", records.name, f.name)
+            } else {
+                format!("{}[{i}].{}[{k}]", records.name, f.name)
+            }
+        })
+    })
 }
 
 /// One decoded value of a payload: a scalar, an array element or a record
@@ -239,7 +248,7 @@ impl Schema {
         let mut names = self.names.fixed.iter();
         for f in self.fields.iter().filter(|f| !f.in_record) {
             for k in 0..f.count {
-                let offset = f.offset as usize + (k * f.width) as usize;
+                let offset = f.offset as usize + k as usize * f.width as usize;
                 let name = names.next().cloned().ok_or("more values than names")?;
                 let value = le_at(payload, offset, f.width).ok_or("field outside the payload")?;
                 out.push(FieldValue { name, width: f.width, offset, value });
@@ -248,12 +257,16 @@ impl Schema {
         if let Some(records) = &self.records {
             let mut names = self.names.records.iter();
             for i in 0..count {
-                let base = self.fixed_size as usize + (i * records.size) as usize;
+                let base = self.fixed_size as usize + i as usize * records.size as usize;
                 for f in self.fields.iter().filter(|f| f.in_record) {
-                    let offset = base + f.offset as usize;
-                    let value = le_at(payload, offset, f.width).ok_or("field outside the payload")?;
-                    let name = names.next().cloned().ok_or("more records than names")?;
-                    out.push(FieldValue { name, width: f.width, offset, value });
+                    // An array member gives a value per element, as a
+                    // fixed-part array does.
+                    for k in 0..f.count {
+                        let offset = base + f.offset as usize + k as usize * f.width as usize;
+                        let value = le_at(payload, offset, f.width).ok_or("field outside the payload")?;
+                        let name = names.next().cloned().ok_or("more records than names")?;
+                        out.push(FieldValue { name, width: f.width, offset, value });
+                    }
                 }
             }
         }
@@ -273,9 +286,7 @@ impl Schema {
         }
         if let Some(records) = &self.records {
             for i in 0..count {
-                names.extend(
-                    self.fields.iter().filter(|f| f.in_record).map(|f| format!("{}[{i}].{}", records.name, f.name)),
-                );
+                names.extend(record_names(&self.fields, records, i));
             }
         }
         names

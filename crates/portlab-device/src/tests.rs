@@ -252,6 +252,39 @@ fn schemas_from_parts() {
     assert_eq!(overlap, "fields `a` and `b` overlap");
 }
 
+/// Found by the `schema` fuzz target (2026-11-26): an array inside a record
+/// (`count` > 1 on a record field) decoded as one value, its first element,
+/// and named once, so a state difference in its other elements went
+/// unseen. Every element is a value of its own now, as in the fixed part.
+#[test]
+fn arrays_inside_records_decode_every_element() {
+    let fields = vec![
+        schema::Field { name: "n", offset: 0, width: 4, count: 1, in_record: false },
+        schema::Field { name: "tag", offset: 0, width: 1, count: 1, in_record: true },
+        schema::Field { name: "fifo", offset: 1, width: 1, count: 3, in_record: true },
+    ];
+    let records = schema::Records { name: "t", count_field: "n", size: 4, max: 2 };
+    let schema = schema::Schema::new(1, 4, fields, Some(records)).unwrap();
+    let payload = [2, 0, 0, 0, 0xa0, 1, 2, 3, 0xb0, 4, 5, 6];
+    let values: Vec<(String, usize, u64)> =
+        schema.decode(&payload).unwrap().iter().map(|v| (v.name.to_string(), v.offset, v.value)).collect();
+    let expected = [
+        ("n", 0, 2),
+        ("t[0].tag", 4, 0xa0),
+        ("t[0].fifo[0]", 5, 1),
+        ("t[0].fifo[1]", 6, 2),
+        ("t[0].fifo[2]", 7, 3),
+        ("t[1].tag", 8, 0xb0),
+        ("t[1].fifo[0]", 9, 4),
+        ("t[1].fifo[1]", 10, 5),
+        ("t[1].fifo[2]", 11, 6),
+    ];
+    let expected: Vec<(String, usize, u64)> = expected.iter().map(|&(n, o, v)| (n.to_string(), o, v)).collect();
+    assert_eq!(values, expected);
+    let names: Vec<String> = values.iter().map(|v| v.0.clone()).collect();
+    assert_eq!(schema.field_names(2), names);
+}
+
 #[test]
 fn a_host_panic_is_carried_over_the_c_frames_and_resumed() {
     let result = std::panic::catch_unwind(|| {

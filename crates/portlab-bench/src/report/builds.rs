@@ -22,8 +22,8 @@ pub fn check_builds(reports: &[Report]) -> Result<(), String> {
         let (a, b) = (&first.machine, &r.machine);
         if (&a.cpu, a.nproc, &a.kernel, &a.cc) != (&b.cpu, b.nproc, &b.kernel, &b.cc) {
             return Err(format!(
-                "the `{}` and `{}` reports were measured on different machines ({}, {} cores, {}; {}, {} cores, {})",
-                a.profile, b.profile, a.cpu, a.nproc, a.kernel, b.cpu, b.nproc, b.kernel
+                "the `{}` and `{}` reports were measured on different machines ({}, {} cores, {}, {}; {}, {} cores, {}, {})",
+                a.profile, b.profile, a.cpu, a.nproc, a.kernel, a.cc, b.cpu, b.nproc, b.kernel, b.cc
             ));
         }
     }

@@ -37,8 +37,11 @@ struct MachineDoc {
     kernel: String,
     rustc: String,
     profile: String,
+    // Not in reports saved before 2026-11-26: read as empty.
+    #[serde(default)]
     rust_settings: String,
     cc: String,
+    #[serde(default)]
     c_compiler: String,
     optimised_build: bool,
 }

@@ -19,7 +19,8 @@ pub enum StepError {
     /// The command ran and the board stopped it part-way, because a device
     /// would have kept it running for ever (a timer storm): a bad trace,
     /// exit status 2. Unlike a refusal, what it did before the stop stays,
-    /// events included.
+    /// events included. A board that stopped a storm stays stopped: every
+    /// later `advance` gets this error at once.
     Stopped(String),
     /// A `read ... = EXPECTED` got another value: exit status 1.
     Expectation {
@@ -75,6 +76,12 @@ impl Runner {
     /// The board, once the first non-`epoch` command created it.
     pub fn board(&self) -> Option<&Board> {
         self.board.as_ref()
+    }
+
+    /// The layout and properties the board will be created with, until it
+    /// is (what `epoch` and `config` lines change); `None` after.
+    pub fn pending_config(&self) -> Option<&BoardConfig> {
+        self.board.is_none().then_some(&self.config)
     }
 
     /// The board, mutably, once created; `None` before (unlike
