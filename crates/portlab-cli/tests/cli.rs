@@ -245,6 +245,7 @@ fn bench_lists_workloads_and_refuses_unknown_ones_before_working() {
 
 /// A saved report of no workloads, as `portlab bench --format json` writes
 /// one, for the build `profile`.
+#[cfg(feature = "c-compare")]
 fn saved_report(dir: &Path, profile: &str) -> PathBuf {
     let path = dir.join(format!("{profile}.json"));
     let json = format!(
@@ -254,6 +255,7 @@ fn saved_report(dir: &Path, profile: &str) -> PathBuf {
     path
 }
 
+#[cfg(feature = "c-compare")]
 #[test]
 fn bench_puts_saved_reports_of_two_builds_side_by_side() {
     let dir = scratch("from-json");
