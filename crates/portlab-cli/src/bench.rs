@@ -139,11 +139,10 @@ pub(crate) fn run(args: &BenchArgs) -> ExitCode {
             }
         }
     }
-    let command = std::iter::once("portlab".to_string()).chain(std::env::args().skip(1)).collect::<Vec<_>>();
     let report = Report {
         quick: args.quick,
         date: report::utc_now(),
-        command: command.join(" "),
+        command: command_line(),
         elapsed: start.elapsed(),
         machine: Machine::probe(),
         summaries,
@@ -163,6 +162,11 @@ pub(crate) fn run(args: &BenchArgs) -> ExitCode {
     }
     let svg_link = args.markdown.as_deref().zip(args.svg.as_deref()).map(|(md, svg)| report::relative_link(md, svg));
     write_files(args, &report::markdown(&report, svg_link.as_deref()), std::slice::from_ref(&report))
+}
+
+/// This run's command line, as the reports print it (`portlab bench ...`).
+fn command_line() -> String {
+    std::iter::once("portlab".to_string()).chain(std::env::args().skip(1)).collect::<Vec<_>>().join(" ")
 }
 
 /// `--markdown` and `--svg`: the generated section spliced into its page,
@@ -227,8 +231,7 @@ fn render_saved(args: &BenchArgs) -> ExitCode {
     let section = if reports.len() == 1 {
         report::markdown(&reports[0], svg_link.as_deref())
     } else {
-        let command = std::iter::once("portlab".to_string()).chain(std::env::args().skip(1)).collect::<Vec<_>>();
-        match report::markdown_builds(&reports, &command.join(" "), svg_link.as_deref()) {
+        match report::markdown_builds(&reports, &command_line(), svg_link.as_deref()) {
             Ok(section) => section,
             Err(e) => {
                 eprintln!("portlab bench: {e}");

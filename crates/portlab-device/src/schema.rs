@@ -164,18 +164,19 @@ struct Names {
 
 impl Names {
     fn of(fields: &[Field], records: Option<&Records>) -> Names {
-        let mut fixed: Vec<Arc<str>> = Vec::new();
-        for f in fields.iter().filter(|f| !f.in_record) {
-            if f.count == 1 {
-                fixed.push(f.name.into());
-            } else {
-                fixed.extend((0..f.count).map(|k| Arc::from(format!("{}[{k}]", f.name))));
-            }
-        }
+        let fixed = fixed_names(fields).map(Arc::from).collect();
         let records = records
             .map_or_else(Vec::new, |r| (0..r.max).flat_map(|i| record_names(fields, r, i)).map(Arc::from).collect());
         Names { fixed, records }
     }
+}
+
+/// The names of the fixed part's values: `lcr`, and for an array one per
+/// element, `read_fifo[3]`.
+fn fixed_names(fields: &[Field]) -> impl Iterator<Item = String> + '_ {
+    fields.iter().filter(|f| !f.in_record).flat_map(|f| {
+        (0..f.count).map(move |k| if f.count == 1 { f.name.to_string() } else { format!("{}[{k}]", f.name) })
+    })
 }
 
 /// The names of record `i`'s values: `timer[1].cmp`, and for an array
@@ -276,14 +277,7 @@ impl Schema {
     /// The fields' names with their element counts, for coverage: one entry
     /// per scalar, array element and record member (records up to `count`).
     pub fn field_names(&self, count: u32) -> Vec<String> {
-        let mut names = Vec::new();
-        for f in self.fields.iter().filter(|f| !f.in_record) {
-            if f.count == 1 {
-                names.push(f.name.to_string());
-            } else {
-                names.extend((0..f.count).map(|k| format!("{}[{k}]", f.name)));
-            }
-        }
+        let mut names: Vec<String> = fixed_names(&self.fields).collect();
         if let Some(records) = &self.records {
             for i in 0..count {
                 names.extend(record_names(&self.fields, records, i));

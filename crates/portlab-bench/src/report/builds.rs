@@ -168,7 +168,7 @@ fn grouped_table(
 
 /// Every workload of any report, in the order the first report ran them,
 /// then the ones only later reports have.
-fn union_of_workloads(reports: &[Report]) -> Vec<Workload> {
+pub(super) fn union_of_workloads(reports: &[Report]) -> Vec<Workload> {
     let mut out: Vec<Workload> = Vec::new();
     for s in reports.iter().flat_map(|r| &r.summaries) {
         if !out.iter().any(|w| w.name() == s.workload.name()) {

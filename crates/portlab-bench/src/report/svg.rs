@@ -19,14 +19,12 @@ pub fn svg(reports: &[Report]) -> String {
     let Some(first) = reports.first() else { return String::new() };
     let builds = reports.len();
     let label_build = builds > 1;
-    // Workloads in the first report's order; a workload only another
-    // report has comes after.
-    let mut workloads: Vec<crate::Workload> = Vec::new();
-    for (w, _) in reports.iter().flat_map(Report::ratios) {
-        if !workloads.iter().any(|x| x.name() == w.name()) {
-            workloads.push(w);
-        }
-    }
+    // The workloads in the tables' order (the first report's, then those
+    // only later reports have), without those no build has a ratio for.
+    let workloads: Vec<crate::Workload> = super::builds::union_of_workloads(reports)
+        .into_iter()
+        .filter(|w| reports.iter().any(|r| r.ratios().any(|(x, _)| x.name() == w.name())))
+        .collect();
     let rows: Vec<(String, Vec<Option<Estimate>>)> = workloads
         .iter()
         .map(|w| {
