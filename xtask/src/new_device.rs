@@ -217,7 +217,7 @@ pub(crate) fn new_device(root: &Path, name: &str, journal: &mut Journal) -> Resu
         &format!(
             "DeviceKind {{\n    name: \"{name}\",\n    description: \"{name} (scaffolded by cargo xtask new-device)\",\n    \
              c: c_model_{name}(),\n    \
-             rust: Some(DeviceType::of::<portlab_{name}::{camel}>()),\n    shadow: shadow_{name}(),\n    guest: None,\n    edge_cases: None,\n    workloads: portlab_{name}::bench::WORKLOADS,\n    saved_after_load: None,\n}},"
+             rust: Some(DeviceType::of::<portlab_{name}::{camel}>()),\n    shadow: shadow_{name}(),\n    guest: None,\n    edge_cases: None,\n    workloads: portlab_{name}::bench::WORKLOADS,\n    saved_after_load: None,\n    qemu: None,\n}},"
         ),
     )?;
     append_c_model_fn(&root.join("crates/portlab-board/src/registry.rs"), name)?;

@@ -53,6 +53,7 @@ pub(crate) fn board_for(device: &'static str, implementation: Implementation) ->
                 edge_cases: None,
                 workloads: &[],
                 saved_after_load: None,
+                qemu: None,
             });
             (registry, BoardConfig::default_board(BoardImpl::C))
         }

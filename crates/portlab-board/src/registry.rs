@@ -170,6 +170,10 @@ pub struct DeviceKind {
     /// saves its counter as of now). None: the same bytes. The migration
     /// property tests and the `migration_load` fuzz target use it.
     pub saved_after_load: Option<AfterLoad>,
+    /// How QEMU 10.0 migrates the device, if portlab knows: its section
+    /// layout and the mapping to its payload, declared in the device's own
+    /// crate (`portlab qemu import` and `export`).
+    pub qemu: Option<&'static portlab_device::qemu::QemuDevice>,
 }
 
 /// A device's after-load rule: the blob it saves right after loading
@@ -239,6 +243,7 @@ impl Registry {
                     edge_cases: Some(&portlab_pl011::guest::EDGE_CASES),
                     workloads: portlab_pl011::bench::WORKLOADS,
                     saved_after_load: None,
+                    qemu: Some(&portlab_pl011::qemu::QEMU),
                 },
                 DeviceKind {
                     name: "pl031",
@@ -250,6 +255,7 @@ impl Registry {
                     edge_cases: Some(&portlab_pl031::guest::EDGE_CASES),
                     workloads: portlab_pl031::bench::WORKLOADS,
                     saved_after_load: Some(portlab_pl031::saved_after_load),
+                    qemu: Some(&portlab_pl031::qemu::QEMU),
                 },
                 DeviceKind {
                     name: "hpet",
@@ -261,6 +267,7 @@ impl Registry {
                     edge_cases: None,
                     workloads: portlab_hpet::bench::WORKLOADS,
                     saved_after_load: Some(portlab_hpet::saved_after_load),
+                    qemu: Some(&portlab_hpet::qemu::QEMU),
                 },
                 // `cargo xtask new-device` adds device kinds above this line.
             ],

@@ -178,6 +178,7 @@ fn timer_board() -> Board {
         edge_cases: None,
         workloads: &[],
         saved_after_load: None,
+        qemu: None,
     });
     let config = BoardConfig {
         slots: vec![SlotConfig {

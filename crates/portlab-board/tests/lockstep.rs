@@ -64,6 +64,7 @@ fn lockstep(check_state: bool) -> Lockstep {
         edge_cases: None,
         workloads: &[],
         saved_after_load: None,
+        qemu: None,
     });
     let config = |implementation| BoardConfig {
         slots: vec![SlotConfig {

@@ -127,6 +127,7 @@ pub mod explore;
 pub mod export;
 pub mod hosting;
 pub mod migration;
+pub mod qemu;
 pub mod schema;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -274,6 +274,36 @@ impl Schema {
         Ok(out)
     }
 
+    /// The payload whose values are `value_of(name)` for every name that
+    /// [`Schema::decode`] gives (the record count field first decides how
+    /// many records there are), or which name has no value or a value too
+    /// wide for its field. The inverse of `decode`.
+    pub fn encode(&self, value_of: impl Fn(&str) -> Option<u64>) -> Result<Vec<u8>, String> {
+        let count = match &self.records {
+            None => 0,
+            Some(r) => {
+                let n = value_of(r.count_field).ok_or_else(|| format!("no value for `{}`", r.count_field))?;
+                u32::try_from(n).ok().filter(|&n| n <= r.max).ok_or_else(|| {
+                    format!("`{}` = {n} is above the most records ({})", r.count_field, r.max)
+                })?
+            }
+        };
+        let mut payload = vec![0u8; self.payload_len(count)];
+        if let Some(r) = &self.records {
+            let f = self.fixed_field(r.count_field).ok_or("record count field missing")?;
+            let bytes = u64::from(count).to_le_bytes();
+            payload[f.offset as usize..][..f.width as usize].copy_from_slice(&bytes[..f.width as usize]);
+        }
+        for slot in self.decode(&payload)? {
+            let value = value_of(&slot.name).ok_or_else(|| format!("no value for `{}`", slot.name))?;
+            if slot.width < 8 && value >> (slot.width * 8) != 0 {
+                return Err(format!("`{}` = {value:#x} does not fit in {} bytes", slot.name, slot.width));
+            }
+            payload[slot.offset..][..slot.width as usize].copy_from_slice(&value.to_le_bytes()[..slot.width as usize]);
+        }
+        Ok(payload)
+    }
+
     /// The fields' names with their element counts, for coverage: one entry
     /// per scalar, array element and record member (records up to `count`).
     pub fn field_names(&self, count: u32) -> Vec<String> {

@@ -533,6 +533,7 @@ impl Device for Hpet {
 }
 
 pub mod guest;
+pub mod qemu;
 pub mod vectors;
 
 #[cfg(test)]

@@ -15,6 +15,7 @@
 
 pub mod bench;
 pub mod guest;
+pub mod qemu;
 pub mod registers;
 
 use portlab_device::access::{self, Words32};

@@ -1,0 +1,307 @@
+//! QEMU's device sections to portlab blobs and back, for every device of
+//! the registry that declares its QEMU migration (`DeviceKind::qemu`).
+//!
+//! Import decodes a whole section, maps it to the device's portlab
+//! payload, and proves the blob by loading it into a fresh device on a
+//! board at the save's virtual time: only a blob that loads is returned,
+//! and nothing partly decoded ever reaches a device. Export saves each
+//! device of the machine from a board and writes QEMU's section, keeping
+//! the values portlab does not model from an imported section when there
+//! is one.
+
+use std::collections::BTreeMap;
+
+use portlab_board::registry::DEFAULT_LAYOUT;
+use portlab_board::{Board, BoardConfig, Implementation, Registry, SlotConfig};
+use portlab_device::migration;
+use portlab_device::qemu::{QemuContext, QemuDevice, QemuLayout, QemuState, QemuValue};
+
+use crate::error::StreamError;
+use crate::machine::Machine;
+use crate::stream::{self, Record, Stream};
+use crate::timer;
+use crate::writer::StreamWriter;
+
+/// One device section of a stream, decoded and mapped.
+#[derive(Debug, Clone)]
+pub struct ImportedDevice {
+    /// The registry's device kind (`pl011`).
+    pub kind: &'static str,
+    /// The section record it came from.
+    pub record: Record,
+    /// QEMU's values, every one, in stream order.
+    pub state: QemuState,
+    /// The creation properties the state needs (the HPET's `timers`).
+    pub properties: Vec<(String, u64)>,
+    /// The portlab blob, proven to load.
+    pub blob: Vec<u8>,
+}
+
+/// What a stream holds for portlab.
+#[derive(Debug, Clone)]
+pub struct Imported {
+    /// The walked stream.
+    pub stream: Stream,
+    /// The virtual clock at save time, from the `timer` section (0 when
+    /// the stream has none, as QEMU then leaves its clock).
+    pub vm_clock_ns: u64,
+    /// The `timer` section's values, if there is one.
+    pub timer: Option<QemuState>,
+    /// The sections portlab has a device for.
+    pub devices: Vec<ImportedDevice>,
+}
+
+/// The layout of section `name`: the `timer` section's or a registered
+/// device's.
+pub fn layout_of<'r>(registry: &'r Registry, name: &str) -> Option<&'r QemuLayout> {
+    if name == timer::LAYOUT.name {
+        return Some(&timer::LAYOUT);
+    }
+    registry.kinds().iter().filter_map(|k| k.qemu).find(|q| q.layout.name == name).map(|q| q.layout)
+}
+
+/// Decodes a section's whole payload, which must be exactly what the
+/// layout describes.
+fn decode_exact(layout: &QemuLayout, bytes: &[u8], record: &Record) -> Result<QemuState, StreamError> {
+    let payload = &bytes[record.payload.clone()];
+    let (state, len) = layout.decode(record.version_id, payload).map_err(|e| {
+        StreamError::at(record.payload.start + e.offset, e.message).in_section(&record.name)
+    })?;
+    if len != payload.len() {
+        return Err(StreamError::at(
+            record.payload.start + len,
+            format!("the stream's description gives {} payload bytes, QEMU 10.0's layout {len}", payload.len()),
+        )
+        .in_section(&record.name));
+    }
+    Ok(state)
+}
+
+/// A one-device board for `kind` with `properties`, at virtual time
+/// `clock_ns`.
+fn board_for(
+    registry: &Registry,
+    kind: &str,
+    properties: &[(String, u64)],
+    implementation: Implementation,
+    clock_ns: u64,
+) -> Result<Board, String> {
+    let base = DEFAULT_LAYOUT.iter().find(|(k, _)| *k == kind).map_or(0, |&(_, b)| b);
+    let config = BoardConfig {
+        slots: vec![SlotConfig {
+            name: kind.to_string(),
+            kind: kind.to_string(),
+            base,
+            implementation,
+            properties: properties.to_vec(),
+        }],
+        epoch: portlab_board::DEFAULT_EPOCH,
+    };
+    let mut board = Board::new(registry, &config).map_err(|e| e.to_string())?;
+    // A fresh device has no timer armed: moving the clock changes nothing
+    // but the time the loaded state is measured against.
+    board.advance(clock_ns).map_err(|e| e.to_string())?;
+    Ok(board)
+}
+
+/// The instance's properties by name: its description's defaults,
+/// overridden by `given`.
+fn property_map(board: &Board, dev: usize) -> BTreeMap<String, u64> {
+    let mut map: BTreeMap<String, u64> =
+        board.description(dev).properties.iter().map(|p| (p.name.to_string(), p.default)).collect();
+    map.extend(board.slot_config(dev).properties.iter().cloned());
+    map
+}
+
+/// Imports every section of `bytes` that a registered device declares,
+/// checking each blob by loading it into `implementation`.
+pub fn import(registry: &Registry, bytes: &[u8], implementation: Implementation) -> Result<Imported, StreamError> {
+    let layouts = |name: &str| layout_of(registry, name);
+    let stream = stream::parse(bytes, &layouts)?;
+    let (timer, vm_clock_ns) = match stream.full_section(timer::LAYOUT.name, 0) {
+        Some(r) => {
+            let state = decode_exact(&timer::LAYOUT, bytes, r)?;
+            let clock = match state.get("cpu_clock_offset") {
+                Some(QemuValue::Int(v)) if *v >= 0 => *v as u64,
+                other => {
+                    return Err(StreamError::at(r.payload.start + 16, format!("virtual clock {other:?} is negative"))
+                        .in_section("timer"));
+                }
+            };
+            (Some(state), clock)
+        }
+        None => (None, 0),
+    };
+    let mut devices = Vec::new();
+    for kind in registry.kinds() {
+        let Some(qemu) = kind.qemu else { continue };
+        for record in stream.records.iter().filter(|r| r.kind == stream::RecordKind::Full && r.name == qemu.layout.name)
+        {
+            let fail = |message: String| StreamError::at(record.offset, message).in_section(&record.name);
+            let state = decode_exact(qemu.layout, bytes, record)?;
+            let properties: Vec<(String, u64)> =
+                (qemu.properties)(&state).map_err(&fail)?.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+            let mut board = board_for(registry, kind.name, &properties, implementation, vm_clock_ns)
+                .map_err(|e| fail(format!("no portlab {} with the properties this state needs: {e}", kind.name)))?;
+            let template = board.save(0).map_err(|e| fail(e.to_string()))?;
+            let ctx = QemuContext { vm_clock_ns, properties: property_map(&board, 0) };
+            let schema = board.description(0).schema.clone();
+            let payload = qemu.to_payload(&state, &ctx, &schema).map_err(&fail)?;
+            let blob = blob_like(&template, &payload).map_err(&fail)?;
+            board.load(0, &blob).map_err(|e| {
+                fail(format!("QEMU's state does not load into portlab's {} ({implementation}): {e}", kind.name))
+            })?;
+            devices.push(ImportedDevice { kind: kind.name, record: record.clone(), state, properties, blob });
+        }
+    }
+    Ok(Imported { stream, vm_clock_ns, timer, devices })
+}
+
+/// A blob with `template`'s header (device id, version) around `payload`.
+fn blob_like(template: &[u8], payload: &[u8]) -> Result<Vec<u8>, String> {
+    let header = portlab_device::sys::PORTLAB_STATE_HEADER_SIZE as usize;
+    let old = migration::payload(template).ok_or("the device saved a malformed blob")?;
+    if old.len() != payload.len() {
+        return Err(format!("the mapped payload is {} bytes, the device's {}", payload.len(), old.len()));
+    }
+    let mut blob = Vec::with_capacity(template.len());
+    blob.extend_from_slice(&template[..header]);
+    blob.extend_from_slice(payload);
+    blob.extend_from_slice(&[0; 4]);
+    migration::reseal(&mut blob);
+    Ok(blob)
+}
+
+/// One section an export wrote.
+#[derive(Debug, Clone)]
+pub struct ExportedSection {
+    /// The board's device instance.
+    pub device: String,
+    /// QEMU's section state written.
+    pub state: QemuState,
+    /// The section's payload bytes.
+    pub payload: Vec<u8>,
+    /// The device's creation properties (QEMU must be started with the
+    /// same, `-global hpet.timers=5`).
+    pub properties: BTreeMap<String, u64>,
+}
+
+/// The devices of `machine` on `board`: its instances whose kind QEMU
+/// 10.0 has on that machine. With `only`, exactly those instances, and an
+/// error for one the machine would not have.
+pub fn machine_devices(
+    registry: &Registry,
+    machine: Machine,
+    board: &Board,
+    only: Option<&[String]>,
+) -> Result<Vec<(usize, &'static QemuDevice)>, String> {
+    let on_machine = |dev: usize| -> Option<&'static QemuDevice> {
+        let kind = registry.kind(&board.slot_config(dev).kind)?;
+        kind.qemu.filter(|q| q.machines.iter().any(|p| p.machine == machine.name()))
+    };
+    let mut out = Vec::new();
+    match only {
+        Some(names) => {
+            for name in names {
+                let dev = board.device_index(name).map_err(|e| e.to_string())?;
+                let qemu = on_machine(dev).ok_or_else(|| {
+                    let kind = &board.slot_config(dev).kind;
+                    let known = registry.kind(kind).and_then(|k| k.qemu).map(|q| {
+                        q.machines.iter().map(|p| p.machine).collect::<Vec<_>>().join(", ")
+                    });
+                    match known {
+                        Some(m) => format!("QEMU 10.0's {machine} has no {kind} (portlab knows it on {m})"),
+                        None => format!("portlab knows no QEMU migration layout for {kind}"),
+                    }
+                })?;
+                out.push((dev, qemu));
+            }
+        }
+        None => out.extend((0..board.device_names().len()).filter_map(|dev| on_machine(dev).map(|q| (dev, q)))),
+    }
+    if out.is_empty() {
+        return Err(format!("the board has none of the devices QEMU 10.0's {machine} has"));
+    }
+    Ok(out)
+}
+
+/// Writes the stream of `machine` from `board`'s devices (all of the
+/// machine's, or `only`), at the board's virtual time. `bases` are
+/// imported sections whose unmodelled values are kept.
+pub fn export(
+    registry: &Registry,
+    machine: Machine,
+    board: &mut Board,
+    only: Option<&[String]>,
+    bases: &[ImportedDevice],
+) -> Result<(Vec<u8>, Vec<ExportedSection>), String> {
+    let devices = machine_devices(registry, machine, board, only)?;
+    let mut writer = StreamWriter::new(machine, board.clock_ns());
+    let mut sections = Vec::new();
+    for (dev, qemu) in devices {
+        let name = board.device_names()[dev].clone();
+        let placement = qemu.machines.iter().find(|p| p.machine == machine.name()).ok_or("no placement")?;
+        let blob = board.save(dev).map_err(|e| e.to_string())?;
+        let payload = migration::payload(&blob).ok_or("the device saved a malformed blob")?;
+        let properties = property_map(board, dev);
+        let ctx = QemuContext { vm_clock_ns: board.clock_ns(), properties: properties.clone() };
+        let base = bases.iter().find(|b| b.kind == board.slot_config(dev).kind).map(|b| &b.state);
+        let schema = &board.description(dev).schema;
+        let state = qemu.from_payload(payload, &ctx, schema, base).map_err(|e| format!("{name}: {e}"))?;
+        let bytes = qemu.layout.encode(&state).map_err(|e| format!("{name}: {e}"))?;
+        writer.full_section(placement.section_id, qemu.layout.name, 0, qemu.layout.version, &bytes);
+        sections.push(ExportedSection { device: name, state, payload: bytes, properties });
+    }
+    Ok((writer.finish(), sections))
+}
+
+/// Runs a trace on a fresh board laid out as `config` and returns the
+/// runner, whose board then holds the state to export.
+pub fn replay(
+    registry: &Registry,
+    config: BoardConfig,
+    file: &str,
+    reader: impl std::io::BufRead,
+) -> Result<portlab_board::Runner, String> {
+    let mut runner = portlab_board::Runner::new(registry, config);
+    let mut events = Vec::new();
+    for item in portlab_board::TraceReader::new(reader) {
+        let line = item.map_err(|e| format!("{file}:{}: {}", e.line, e.message))?;
+        runner.execute(&line.command, &mut events).map_err(|e| format!("{file}:{}: {e}", line.number))?;
+        events.clear();
+    }
+    runner.board_mut().map_err(|e| format!("{file}: {e}"))?;
+    Ok(runner)
+}
+
+/// A runner whose board starts from imported devices: created with their
+/// properties (on `config`'s layout), its clock moved to the save's
+/// virtual time (nothing is armed yet, so nothing fires), and each blob
+/// loaded into the board's device of that kind. A trace then runs from
+/// that state; what a load itself causes (a PL031 alarm due at load time
+/// fires) shows with the trace's first command.
+pub fn start_runner(
+    registry: &Registry,
+    mut config: BoardConfig,
+    vm_clock_ns: u64,
+    devices: &[ImportedDevice],
+) -> Result<portlab_board::Runner, String> {
+    for d in devices {
+        let slot = config
+            .slots
+            .iter_mut()
+            .find(|s| s.kind == d.kind)
+            .ok_or_else(|| format!("the board has no {} for the imported state", d.kind))?;
+        slot.properties = d.properties.clone();
+    }
+    let mut runner = portlab_board::Runner::new(registry, config);
+    let board = runner.board_mut().map_err(|e| e.to_string())?;
+    board.advance(vm_clock_ns).map_err(|e| e.to_string())?;
+    for d in devices {
+        let dev = (0..board.device_names().len())
+            .find(|&i| board.slot_config(i).kind == d.kind)
+            .ok_or_else(|| format!("the board has no {}", d.kind))?;
+        board.load(dev, &d.blob).map_err(|e| format!("{}: {e}", d.kind))?;
+    }
+    Ok(runner)
+}

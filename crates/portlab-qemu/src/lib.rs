@@ -1,0 +1,67 @@
+//! QEMU 10.0's migration stream (format version 3), read and written
+//! outside QEMU.
+//!
+//! Its place in the porting story: the roadmap's condition for a Rust
+//! device to become QEMU's default is "migration compatible", a VM saved
+//! with the C device loads with the Rust one and back. portlab proves that
+//! between its own two implementations in its own container; this crate
+//! checks a rewrite against the bytes QEMU itself saved, and writes
+//! streams QEMU loads with `-incoming file:PATH`.
+//!
+//! - [`stream`] walks a whole stream: the header, the configuration
+//!   section, every section record with its footer, subsections, command
+//!   records, the RAM section's page records (walked, not interpreted), EOF
+//!   and the trailing JSON description. Device sections are sized by that
+//!   description, or without it by the layouts of the devices portlab
+//!   knows (each device declares its own, `portlab_device::qemu`).
+//! - [`writer`] writes the minimal stream QEMU 10.0 accepts: header,
+//!   configuration, the `timer` section, the device sections, EOF.
+//! - [`machine`] knows QEMU 10.0's machine types that portlab's devices
+//!   sit on.
+//!
+//! Everything is big-endian; every length and count is bounds-checked
+//! against the bytes there are, and an error says where (byte offset,
+//! section). Nothing is loaded into a device here: the CLI decodes a whole
+//! section first and loads only a complete portlab blob.
+#![forbid(unsafe_code)]
+
+pub mod convert;
+pub mod error;
+pub mod machine;
+pub mod qtest;
+pub mod stream;
+pub mod timer;
+pub mod writer;
+
+pub use error::StreamError;
+pub use machine::Machine;
+pub use stream::{Record, RecordKind, Stream, parse};
+pub use writer::StreamWriter;
+
+/// Decompresses an `.xz` file's bytes, refusing more than `limit` bytes of
+/// output (a hostile archive must not fill memory).
+pub fn unxz(compressed: &[u8], limit: usize) -> Result<Vec<u8>, String> {
+    struct Capped {
+        out: Vec<u8>,
+        limit: usize,
+    }
+    impl std::io::Write for Capped {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.out.len() + buf.len() > self.limit {
+                return Err(std::io::Error::other("decompressed stream larger than the limit"));
+            }
+            self.out.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut sink = Capped { out: Vec::new(), limit };
+    lzma_rs::xz_decompress(&mut std::io::Cursor::new(compressed), &mut sink).map_err(|e| match e {
+        lzma_rs::error::Error::IoError(io) => format!("not a valid .xz file: {io}"),
+        other => format!("not a valid .xz file: {other}"),
+    })?;
+    Ok(sink.out)
+}
+

@@ -1,0 +1,119 @@
+//! Malformed and hostile streams: every one is an error that says where,
+//! none panics, and an import that fails returns nothing.
+
+use std::fs;
+use std::path::Path;
+
+use portlab_board::{Implementation, Registry};
+use portlab_qemu::convert::{self, layout_of};
+
+fn minimal() -> Vec<u8> {
+    fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/qemu-streams/virt-minimal.stream")).unwrap()
+}
+
+fn parse(bytes: &[u8]) -> Result<portlab_qemu::Stream, portlab_qemu::StreamError> {
+    let registry = Registry::builtin();
+    let layouts = |n: &str| layout_of(&registry, n);
+    portlab_qemu::parse(bytes, &layouts)
+}
+
+#[test]
+fn every_truncation_is_an_error_at_or_before_its_end() {
+    let good = minimal();
+    assert!(parse(&good).is_ok());
+    for len in 0..good.len() {
+        let e = parse(&good[..len]).expect_err("a truncated stream");
+        assert!(e.offset <= len, "error offset {} past the end {len}: {e}", e.offset);
+        assert!(convert::import(&Registry::builtin(), &good[..len], Implementation::Rust).is_err());
+    }
+}
+
+#[test]
+fn every_flipped_byte_is_handled() {
+    let good = minimal();
+    let registry = Registry::builtin();
+    for at in 0..good.len() {
+        for bit in [0x01u8, 0x80] {
+            let mut bad = good.clone();
+            bad[at] ^= bit;
+            // Either refused or decoded into a state that loads: never a panic.
+            let _ = convert::import(&registry, &bad, Implementation::Rust);
+        }
+    }
+}
+
+fn error_of(bytes: &[u8]) -> String {
+    parse(bytes).expect_err("refused").to_string()
+}
+
+#[test]
+fn errors_name_the_place_and_the_problem() {
+    let good = minimal();
+    let mut bad = good.clone();
+    bad[0] = b'X';
+    assert!(error_of(&bad).starts_with("byte 0: not a QEMU migration stream"), "{}", error_of(&bad));
+    let mut bad = good.clone();
+    bad[7] = 2;
+    assert!(error_of(&bad).contains("stream format version 2"));
+    // The PL011's footer id changed: the section is named.
+    let footer = good.windows(5).position(|w| w == [0x7e, 0, 0, 0, 8]).unwrap();
+    let mut bad = good.clone();
+    bad[footer + 4] = 9;
+    let e = error_of(&bad);
+    assert!(e.contains(&format!("byte {footer} (section `pl011`)")) && e.contains("footer"), "{e}");
+    // A subsection QEMU 10.0's PL011 does not have.
+    let sub = good.windows(11).position(|w| w == b"pl011/clock").unwrap();
+    let mut bad = good.clone();
+    bad[sub + 6] = b'X';
+    let e = error_of(&bad);
+    assert!(e.contains("unknown subsection `pl011/XlocK`") || e.contains("unknown subsection"), "{e}");
+    // A section version QEMU 10.0 does not load.
+    let version_at = good.windows(5).position(|w| w == b"pl011").unwrap() + 5 + 4 + 3;
+    let mut bad = good.clone();
+    bad[version_at] = 3;
+    let e = error_of(&bad);
+    assert!(e.contains("version 3: QEMU 10.0 accepts 2..=2"), "{e}");
+    // Bytes after EOF that are no description.
+    let mut bad = good.clone();
+    bad.extend_from_slice(b"junk");
+    assert!(error_of(&bad).contains("after EOF"));
+    // A device portlab does not know, without a description to size it.
+    let mut bad = good.clone();
+    let name = good.windows(5).position(|w| w == b"pl031").unwrap();
+    bad[name..name + 5].copy_from_slice(b"pl061");
+    assert!(error_of(&bad).contains("cannot size section `pl061`"));
+}
+
+#[test]
+fn format_changing_capabilities_are_refused() {
+    let good = minimal();
+    // The configuration section with a capabilities subsection naming
+    // x-ignore-shared, as a source with that capability sends it.
+    let config_end = 8 + 1 + 4 + 9;
+    let mut bad = good[..config_end].to_vec();
+    let name = b"configuration/capabilities";
+    bad.push(0x05);
+    bad.push(name.len() as u8);
+    bad.extend_from_slice(name);
+    bad.extend_from_slice(&1u32.to_be_bytes());
+    bad.extend_from_slice(&1u32.to_be_bytes());
+    bad.push(15);
+    bad.extend_from_slice(b"x-ignore-shared");
+    bad.extend_from_slice(&good[config_end..]);
+    let e = error_of(&bad);
+    assert!(e.contains("capabilities that change its format (x-ignore-shared)"), "{e}");
+}
+
+#[test]
+fn a_state_portlab_cannot_hold_is_refused_whole() {
+    // read_count 17 in the PL011 section: QEMU 10.0 refuses it too.
+    let good = minimal();
+    let registry = Registry::builtin();
+    let imported = convert::import(&registry, &good, Implementation::Rust).unwrap();
+    let pl011 = imported.devices.iter().find(|d| d.kind == "pl011").unwrap();
+    let read_count_at = pl011.record.payload.start + 116;
+    let mut bad = good.clone();
+    bad[read_count_at..read_count_at + 4].copy_from_slice(&17u32.to_be_bytes());
+    let e = convert::import(&registry, &bad, Implementation::Rust).expect_err("refused").to_string();
+    assert!(e.contains("(section `pl011`)") && e.contains("QEMU 10.0 refuses the load"), "{e}");
+}
