@@ -37,4 +37,4 @@ pub use event::Event;
 pub use lockstep::{Allowance, Divergence, Lockstep, Rendered, StepReport, parse_allowances};
 pub use registry::{AfterLoad, DeviceKind, EdgeCases, GuestChunk, Implementation, Registry, Stage};
 pub use trace::parse::{Command, ParseError, TraceLine, TraceReader, parse_line};
-pub use trace::run::{CollectLog, RunSink, RunSummary, Runner, StepError, TraceError, run_trace};
+pub use trace::run::{CollectLog, RunSink, RunSummary, Runner, StepError, TraceError, run_trace, run_trace_on};

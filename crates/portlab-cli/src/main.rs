@@ -26,6 +26,7 @@ mod demo;
 #[cfg(feature = "c-compare")]
 mod fuzz;
 mod list;
+mod qemu;
 mod run;
 mod select;
 
@@ -63,6 +64,9 @@ enum Commands {
     Bench(bench::BenchArgs),
     /// List the registered device types and their implementations.
     List,
+    /// Device state to and from QEMU 10.0's own migration stream: import
+    /// what QEMU saved, export what QEMU loads.
+    Qemu(qemu::QemuArgs),
 }
 
 fn main() -> ExitCode {
@@ -77,5 +81,6 @@ fn main() -> ExitCode {
         #[cfg(feature = "c-compare")]
         Commands::Bench(args) => bench::run(args),
         Commands::List => list::run(),
+        Commands::Qemu(args) => qemu::run(args),
     }
 }

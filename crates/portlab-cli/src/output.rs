@@ -46,7 +46,6 @@ macro_rules! outln {
 }
 
 /// `print!` that survives a closed pipe (see the module docs).
-#[cfg(feature = "c-compare")]
 macro_rules! out {
     ($($arg:tt)*) => {
         $crate::output::write(format_args!($($arg)*), false)

@@ -4,7 +4,7 @@ use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
 use clap::Args;
-use portlab_board::{Diagnostic, Event, Registry, RunSink, run_trace};
+use portlab_board::{Diagnostic, Event, Registry, RunSink, Runner, run_trace_on};
 use portlab_device::LogKind;
 
 use crate::select::{ImplArgs, board_config, open_trace, plural};
@@ -19,6 +19,11 @@ pub(crate) struct RunArgs {
     /// Print the devices' diagnostics (guest errors) on stderr.
     #[arg(short, long)]
     verbose: bool,
+    /// Start each trace from the state `portlab qemu import --out DIR`
+    /// wrote: the devices' properties and blobs, and the board's clock at
+    /// the save's virtual time.
+    #[arg(long, value_name = "DIR")]
+    start: Option<std::path::PathBuf>,
 }
 
 struct StdoutSink<W: Write> {
@@ -62,6 +67,16 @@ pub(crate) fn run(args: &RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let start = match &args.start {
+        Some(dir) => match portlab_qemu::saved::read_dir(&registry, dir) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!("portlab run: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
     let stdout = io::stdout();
     let mut worst = 0u8;
     for path in &args.traces {
@@ -83,7 +98,17 @@ pub(crate) fn run(args: &RunArgs) -> ExitCode {
             error: None,
             divergences: 0,
         };
-        let result = run_trace(path, reader, &registry, config.clone(), &mut sink);
+        let runner = match &start {
+            Some(s) => match portlab_qemu::convert::start_runner(&registry, config.clone(), s.vm_clock_ns, &s.devices) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("portlab run: cannot start from {}: {e}", args.start.as_deref().map(|p| p.display().to_string()).unwrap_or_default());
+                    return ExitCode::from(2);
+                }
+            },
+            None => Runner::new(&registry, config.clone()),
+        };
+        let result = run_trace_on(path, reader, runner, &mut sink);
         let flushed = sink.out.flush();
         if let Some(e) = sink.error.take().or(flushed.err()) {
             if e.kind() == io::ErrorKind::BrokenPipe {

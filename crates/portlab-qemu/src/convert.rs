@@ -177,6 +177,8 @@ fn blob_like(template: &[u8], payload: &[u8]) -> Result<Vec<u8>, String> {
 pub struct ExportedSection {
     /// The board's device instance.
     pub device: String,
+    /// QEMU's section name.
+    pub section: &'static str,
     /// QEMU's section state written.
     pub state: QemuState,
     /// The section's payload bytes.
@@ -250,9 +252,22 @@ pub fn export(
         let state = qemu.from_payload(payload, &ctx, schema, base).map_err(|e| format!("{name}: {e}"))?;
         let bytes = qemu.layout.encode(&state).map_err(|e| format!("{name}: {e}"))?;
         writer.full_section(placement.section_id, qemu.layout.name, 0, qemu.layout.version, &bytes);
-        sections.push(ExportedSection { device: name, state, payload: bytes, properties });
+        sections.push(ExportedSection { device: name, section: qemu.layout.name, state, payload: bytes, properties });
     }
     Ok((writer.finish(), sections))
+}
+
+/// Runs a trace's commands on `runner`'s board (created on the first
+/// command if it does not exist yet).
+pub fn feed(runner: &mut portlab_board::Runner, file: &str, reader: impl std::io::BufRead) -> Result<(), String> {
+    let mut events = Vec::new();
+    for item in portlab_board::TraceReader::new(reader) {
+        let line = item.map_err(|e| format!("{file}:{}: {}", e.line, e.message))?;
+        runner.execute(&line.command, &mut events).map_err(|e| format!("{file}:{}: {e}", line.number))?;
+        events.clear();
+    }
+    runner.board_mut().map_err(|e| format!("{file}: {e}"))?;
+    Ok(())
 }
 
 /// Runs a trace on a fresh board laid out as `config` and returns the
@@ -264,13 +279,7 @@ pub fn replay(
     reader: impl std::io::BufRead,
 ) -> Result<portlab_board::Runner, String> {
     let mut runner = portlab_board::Runner::new(registry, config);
-    let mut events = Vec::new();
-    for item in portlab_board::TraceReader::new(reader) {
-        let line = item.map_err(|e| format!("{file}:{}: {}", e.line, e.message))?;
-        runner.execute(&line.command, &mut events).map_err(|e| format!("{file}:{}: {e}", line.number))?;
-        events.clear();
-    }
-    runner.board_mut().map_err(|e| format!("{file}: {e}"))?;
+    feed(&mut runner, file, reader)?;
     Ok(runner)
 }
 

@@ -29,6 +29,7 @@ pub mod convert;
 pub mod error;
 pub mod machine;
 pub mod qtest;
+pub mod saved;
 pub mod stream;
 pub mod timer;
 pub mod writer;

@@ -256,7 +256,17 @@ pub fn run_trace<R: BufRead>(
     config: BoardConfig,
     sink: &mut dyn RunSink,
 ) -> Result<RunSummary, TraceError> {
-    let mut runner = Runner::new(registry, config);
+    run_trace_on(file, reader, Runner::new(registry, config), sink)
+}
+
+/// Runs a whole trace, streaming, on `runner`'s board as it stands (one
+/// started from an imported state, `portlab run --start`).
+pub fn run_trace_on<R: BufRead>(
+    file: &str,
+    reader: R,
+    mut runner: Runner,
+    sink: &mut dyn RunSink,
+) -> Result<RunSummary, TraceError> {
     let names = runner.device_names();
     let mut summary = RunSummary::default();
     let mut events = Vec::new();
