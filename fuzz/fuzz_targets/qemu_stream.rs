@@ -4,8 +4,8 @@
 //! device's blob loads (the import proves it), and exporting the imported
 //! state gives sections that import to the blob the device saves after
 //! loading it (the device's after-load rule: an enabled HPET saves its
-//! counter as of now, a PL031 alarm due at load fires), and to the same
-//! QEMU values whenever that blob is the imported one.
+//! counter as of now, a PL031 alarm due at load fires); exported again, on
+//! the other implementation, the stream is the same byte for byte.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -57,8 +57,13 @@ fuzz_target!(|data: &[u8]| {
         let after_load = registry.kind(b.kind).and_then(|k| k.saved_after_load);
         let expected = after_load.map_or_else(|| b.blob.clone(), |rule| rule(&b.blob, imported.vm_clock_ns));
         assert_eq!(a.blob, expected, "{}: blob changed through export", a.kind);
-        if expected == b.blob {
-            assert_eq!(a.state, b.state, "{}: state changed through export", a.kind);
-        }
     }
+    // The first export writes what a QEMU 10.0 source would (an enabled
+    // HPET sends its offset even if the imported stream's source did not):
+    // from then on, export and import are a fixed point, byte for byte.
+    let config = BoardConfig::default_board(Implementation::Rust);
+    let mut runner = convert::start_runner(&registry, config, again.vm_clock_ns, &again.devices).expect("re-imported state starts");
+    let board = runner.board_mut().expect("started");
+    let (stream2, _) = convert::export(&registry, machine, board, Some(&only), &again.devices).expect("exports again");
+    assert!(stream2 == stream, "export of the re-import differs from the export");
 });

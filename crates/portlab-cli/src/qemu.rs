@@ -136,7 +136,9 @@ fn import(args: &ImportArgs) -> Result<(), String> {
     let imported = convert::import(&registry, &bytes, args.implementation)
         .map_err(|e| format!("{}: {e}", args.stream.display()))?;
     let files = match &args.out {
-        Some(dir) => saved::write_dir(&imported, dir)?.into_iter().map(|f| Some(dir.join(f).display().to_string())).collect(),
+        Some(dir) => {
+            saved::write_dir(&imported, dir)?.into_iter().map(|f| Some(dir.join(f).display().to_string())).collect()
+        }
         None => vec![None; imported.devices.len()],
     };
     match args.format {
@@ -164,12 +166,18 @@ fn print_import(path: &Path, size: usize, imported: &Imported, files: &[Option<S
     } else {
         format!("{} blocks, {} page records walked", s.ram_blocks.len(), s.ram_pages)
     };
-    outln!("records       {} (RAM: {ram}); JSON description: {}", s.records.len(), if s.vmdesc.is_some() { "yes" } else { "no" });
+    outln!(
+        "records       {} (RAM: {ram}); JSON description: {}",
+        s.records.len(),
+        if s.vmdesc.is_some() { "yes" } else { "no" }
+    );
     let modelled: Vec<&str> = imported.devices.iter().map(|d| d.record.name.as_str()).collect();
     let others: Vec<String> = s
         .records
         .iter()
-        .filter(|r| r.kind == portlab_qemu::RecordKind::Full && r.name != "timer" && !modelled.contains(&r.name.as_str()))
+        .filter(|r| {
+            r.kind == portlab_qemu::RecordKind::Full && r.name != "timer" && !modelled.contains(&r.name.as_str())
+        })
         .map(|r| r.name.clone())
         .collect();
     if imported.devices.is_empty() {
@@ -256,7 +264,13 @@ fn export(args: &ExportArgs) -> Result<(), String> {
     }
     let mut command = vec![machine.qemu_binary().to_string(), "-M".into(), machine.name().into()];
     command.extend(globals);
-    command.extend(["-accel".into(), "tcg".into(), "-S".into(), "-incoming".into(), format!("file:{}", args.output.display())]);
+    command.extend([
+        "-accel".into(),
+        "tcg".into(),
+        "-S".into(),
+        "-incoming".into(),
+        format!("file:{}", args.output.display()),
+    ]);
     outln!("load it with: {} (plus the machine's usual options)", command.join(" "));
     Ok(())
 }

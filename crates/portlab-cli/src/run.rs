@@ -99,13 +99,18 @@ pub(crate) fn run(args: &RunArgs) -> ExitCode {
             divergences: 0,
         };
         let runner = match &start {
-            Some(s) => match portlab_qemu::convert::start_runner(&registry, config.clone(), s.vm_clock_ns, &s.devices) {
-                Ok(r) => r,
-                Err(e) => {
-                    eprintln!("portlab run: cannot start from {}: {e}", args.start.as_deref().map(|p| p.display().to_string()).unwrap_or_default());
-                    return ExitCode::from(2);
+            Some(s) => {
+                match portlab_qemu::convert::start_runner(&registry, config.clone(), s.vm_clock_ns, &s.devices) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        eprintln!(
+                            "portlab run: cannot start from {}: {e}",
+                            args.start.as_deref().map(|p| p.display().to_string()).unwrap_or_default()
+                        );
+                        return ExitCode::from(2);
+                    }
                 }
-            },
+            }
             None => Runner::new(&registry, config.clone()),
         };
         let result = run_trace_on(path, reader, runner, &mut sink);

@@ -46,7 +46,8 @@ fn import_json_names_fields_as_qemu_does() {
     assert!(o.status.success(), "{}", text(&o.stderr));
     let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let pl011 = json["devices"].as_array().unwrap().iter().find(|d| d["kind"] == "pl011").unwrap();
-    let field = |name: &str| pl011["fields"].as_array().unwrap().iter().find(|f| f["name"] == name).unwrap()["value"].clone();
+    let field =
+        |name: &str| pl011["fields"].as_array().unwrap().iter().find(|f| f["name"] == name).unwrap()["value"].clone();
     assert_eq!(field("read_pos"), 1);
     assert_eq!(field("read_count"), 2);
     assert_eq!(field("pl011/clock:clk.period"), 0);
@@ -62,14 +63,26 @@ fn import_export_and_run_from_the_state() {
     assert!(state.join("pl011.bin").exists() && state.join("pl031.bin").exists() && state.join("state.json").exists());
     // The hand-made stream back, byte for byte.
     let out = dir.join("again.stream");
-    let o = portlab(&["qemu", "export", "--machine", "virt-10.0", "--from", state.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    let o = portlab(&[
+        "qemu",
+        "export",
+        "--machine",
+        "virt-10.0",
+        "--from",
+        state.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(vectors().join("virt-minimal.stream")).unwrap());
     assert!(text(&o.stdout).contains("-incoming file:"), "{}", text(&o.stdout));
     // A trace from the state: QEMU drained Q, E, M after loading it.
     let trace = dir.join("drain.trace");
-    std::fs::write(&trace, "read pl011 0x0 = 0x51\nread pl011 0x0 = 0x45\nread pl011 0x0 = 0x4d\nread pl011 0x18 = 0x90\n")
-        .unwrap();
+    std::fs::write(
+        &trace,
+        "read pl011 0x0 = 0x51\nread pl011 0x0 = 0x45\nread pl011 0x0 = 0x4d\nread pl011 0x18 = 0x90\n",
+    )
+    .unwrap();
     for imp in ["c", "rust"] {
         let o = portlab(&["run", "--impl", imp, "--start", state.to_str().unwrap(), trace.to_str().unwrap()]);
         assert!(o.status.success(), "{imp}: {}", text(&o.stderr));
@@ -88,7 +101,15 @@ fn export_of_a_replayed_qtest_log_is_qemus_section() {
     std::fs::write(&trace, &o.stdout).unwrap();
     let out = dir.join("hpet.stream");
     let o = portlab(&[
-        "qemu", "export", "--machine", "pc-i440fx-10.0", "--trace", trace.to_str().unwrap(), "--impl", "rust", "-o",
+        "qemu",
+        "export",
+        "--machine",
+        "pc-i440fx-10.0",
+        "--trace",
+        trace.to_str().unwrap(),
+        "--impl",
+        "rust",
+        "-o",
         out.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", text(&o.stderr));
@@ -102,13 +123,43 @@ fn bad_input_is_a_clear_usage_error() {
     let dir = scratch("bad");
     let out = dir.join("x.stream");
     let cases: Vec<(Vec<String>, &str)> = vec![
-        (vec!["qemu".into(), "export".into(), "--machine".into(), "q35".into(), "-o".into(), out.display().to_string()], "unknown machine type `q35`"),
         (
-            vec!["qemu".into(), "export".into(), "--machine".into(), "pc-i440fx-10.0".into(), "--only".into(), "pl031".into(), "--trace".into(), "-".into(), "-o".into(), out.display().to_string()],
+            vec![
+                "qemu".into(),
+                "export".into(),
+                "--machine".into(),
+                "q35".into(),
+                "-o".into(),
+                out.display().to_string(),
+            ],
+            "unknown machine type `q35`",
+        ),
+        (
+            vec![
+                "qemu".into(),
+                "export".into(),
+                "--machine".into(),
+                "pc-i440fx-10.0".into(),
+                "--only".into(),
+                "pl031".into(),
+                "--trace".into(),
+                "-".into(),
+                "-o".into(),
+                out.display().to_string(),
+            ],
             "pc-i440fx-10.0 has no pl031",
         ),
         (vec!["qemu".into(), "import".into(), vector("pl011-regs.qtest")], "byte 0: not a QEMU migration stream"),
-        (vec!["qemu".into(), "trace".into(), vector("pl011-regs.expect.json"), "--machine".into(), "virt-10.0".into()], "not a qtest command"),
+        (
+            vec![
+                "qemu".into(),
+                "trace".into(),
+                vector("pl011-regs.expect.json"),
+                "--machine".into(),
+                "virt-10.0".into(),
+            ],
+            "not a qtest command",
+        ),
     ];
     for (args, message) in cases {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();

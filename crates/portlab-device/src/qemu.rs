@@ -349,10 +349,9 @@ fn decode_subsections(
         let version = c.be(4, "subsection version")?;
         if version == 0 || version > u64::from(sub.version) {
             c.at -= 4;
-            return Err(c.err(format!(
-                "subsection `{}` version {version}: QEMU 10.0 accepts 1..={}",
-                sub.name, sub.version
-            )));
+            return Err(
+                c.err(format!("subsection `{}` version {version}: QEMU 10.0 accepts 1..={}", sub.name, sub.version))
+            );
         }
         if state.has_subsection(sub.name) {
             c.at = start;
@@ -395,7 +394,9 @@ impl QemuLayout {
                 .and_then(|len| probe.take(len as usize, "subsection name"))
                 .map(|n| String::from_utf8_lossy(n).into_owned())
                 .unwrap_or_default();
-            return Err(c.err(format!("unknown subsection `{name}` (QEMU 10.0's `{}` has no such subsection)", self.name)));
+            return Err(
+                c.err(format!("unknown subsection `{name}` (QEMU 10.0's `{}` has no such subsection)", self.name))
+            );
         }
         Ok((state, c.at))
     }
@@ -485,7 +486,12 @@ fn encode_items(out: &mut Vec<u8>, items: &[QemuItem], prefix: &str, state: &Qem
     Ok(())
 }
 
-fn encode_subsections(out: &mut Vec<u8>, subs: &[QemuSubsection], prefix: &str, state: &QemuState) -> Result<(), String> {
+fn encode_subsections(
+    out: &mut Vec<u8>,
+    subs: &[QemuSubsection],
+    prefix: &str,
+    state: &QemuState,
+) -> Result<(), String> {
     for sub in subs.iter().filter(|s| state.has_subsection(s.name)) {
         out.push(SUBSECTION);
         out.push(sub.name.len() as u8);
@@ -508,6 +514,9 @@ pub struct QemuContext {
     /// The device's creation properties by name (portlab's names).
     pub properties: BTreeMap<String, u64>,
 }
+
+/// Creation properties a QEMU section implies, by portlab name.
+pub type ImpliedProperties = Vec<(&'static str, u64)>;
 
 /// portlab payload values by schema name (`read_fifo[3]`, `timer[1].cmp`).
 pub type PortlabValues = BTreeMap<String, u64>;
@@ -534,7 +543,7 @@ pub struct QemuDevice {
     pub copies: &'static [(&'static str, &'static str)],
     /// The portlab creation properties of the state a section holds (the
     /// HPET's `timers` must equal the section's timer count).
-    pub properties: fn(&QemuState) -> Result<Vec<(&'static str, u64)>, String>,
+    pub properties: fn(&QemuState) -> Result<ImpliedProperties, String>,
     /// Import: the portlab values that are not plain copies, from the
     /// section as QEMU's `post_load` would see it; it may also refuse a
     /// state QEMU 10.0 would refuse.

@@ -283,9 +283,10 @@ impl Schema {
             None => 0,
             Some(r) => {
                 let n = value_of(r.count_field).ok_or_else(|| format!("no value for `{}`", r.count_field))?;
-                u32::try_from(n).ok().filter(|&n| n <= r.max).ok_or_else(|| {
-                    format!("`{}` = {n} is above the most records ({})", r.count_field, r.max)
-                })?
+                u32::try_from(n)
+                    .ok()
+                    .filter(|&n| n <= r.max)
+                    .ok_or_else(|| format!("`{}` = {n} is above the most records ({})", r.count_field, r.max))?
             }
         };
         let mut payload = vec![0u8; self.payload_len(count)];

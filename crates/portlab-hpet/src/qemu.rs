@@ -12,8 +12,8 @@
 //! only meaningful on a board whose clock reads the save's virtual time.
 
 use portlab_device::qemu::{
-    PortlabValues, QemuContext, QemuDevice, QemuPlacement, QemuField, QemuItem, QemuLayout, QemuState, QemuSubsection, QemuType,
-    QemuValue, field,
+    PortlabValues, QemuContext, QemuDevice, QemuField, QemuItem, QemuLayout, QemuPlacement, QemuState, QemuSubsection,
+    QemuType, QemuValue, field,
 };
 use portlab_device::sys;
 
@@ -141,7 +141,8 @@ fn export(values: &PortlabValues, ctx: &QemuContext, state: &mut QemuState) -> R
     state.subsections.sort_by_key(|s| LAYOUT.subsections.iter().position(|l| l.name == s));
     for i in 0..get("num_timers")? {
         let expiry = if get(&format!("timer[{i}].armed"))? != 0 {
-            i64::try_from(get(&format!("timer[{i}].deadline"))?).map_err(|_| format!("timer[{i}].deadline beyond 2^63"))?
+            i64::try_from(get(&format!("timer[{i}].deadline"))?)
+                .map_err(|_| format!("timer[{i}].deadline beyond 2^63"))?
         } else {
             -1
         };

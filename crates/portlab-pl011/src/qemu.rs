@@ -4,8 +4,8 @@
 //! through the registry entry; nothing here runs in the device.
 
 use portlab_device::qemu::{
-    PortlabValues, QemuContext, QemuDevice, QemuPlacement, QemuItem, QemuLayout, QemuState, QemuSubsection, QemuType, QemuValue,
-    array, field,
+    PortlabValues, QemuContext, QemuDevice, QemuItem, QemuLayout, QemuPlacement, QemuState, QemuSubsection, QemuType,
+    QemuValue, array, field,
 };
 use portlab_device::sys;
 
@@ -16,7 +16,10 @@ const FIFO_SLOTS: u32 = sys::PL011_FIFO_SLOTS;
 const CLOCK_MULDIV: QemuSubsection = QemuSubsection {
     name: "clock/muldiv",
     version: 1,
-    fields: &[QemuItem::Field(field("clk.multiplier", QemuType::U32)), QemuItem::Field(field("clk.divider", QemuType::U32))],
+    fields: &[
+        QemuItem::Field(field("clk.multiplier", QemuType::U32)),
+        QemuItem::Field(field("clk.divider", QemuType::U32)),
+    ],
     subsections: &[],
 };
 
@@ -122,7 +125,8 @@ fn export(values: &PortlabValues, _ctx: &QemuContext, state: &mut QemuState) -> 
 /// subsection sent (`migrate-clk` is on from machine type 5.2), its period
 /// 0 (the board's UARTCLK is not connected to a clock source).
 fn defaults(_count: u32) -> QemuState {
-    let mut values: Vec<(String, QemuValue)> = LAYOUT.field_names(0).into_iter().map(|n| (n, QemuValue::Uint(0))).collect();
+    let mut values: Vec<(String, QemuValue)> =
+        LAYOUT.field_names(0).into_iter().map(|n| (n, QemuValue::Uint(0))).collect();
     for (name, value) in &mut values {
         match name.as_str() {
             "unused" => *value = QemuValue::Bytes(vec![0; 4]),
@@ -138,7 +142,13 @@ fn defaults(_count: u32) -> QemuState {
 /// The PL011's QEMU 10.0 migration, for the registry.
 pub static QEMU: QemuDevice = QemuDevice {
     layout: &LAYOUT,
-    machines: &[QemuPlacement { machine: "virt-10.0", section_id: 8, base: 0x0900_0000, properties: &[], serial: true }],
+    machines: &[QemuPlacement {
+        machine: "virt-10.0",
+        section_id: 8,
+        base: 0x0900_0000,
+        properties: &[],
+        serial: true,
+    }],
     qemu_properties: &[],
     copies: COPIES,
     properties: |_| Ok(Vec::new()),

@@ -11,8 +11,8 @@
 //! load re-arms it from MR and the counter at the load's virtual time.
 
 use portlab_device::qemu::{
-    PortlabValues, QemuContext, QemuDevice, QemuPlacement, QemuItem, QemuLayout, QemuState, QemuSubsection, QemuType, QemuValue,
-    field,
+    PortlabValues, QemuContext, QemuDevice, QemuItem, QemuLayout, QemuPlacement, QemuState, QemuSubsection, QemuType,
+    QemuValue, field,
 };
 
 /// QEMU 10.0's `pl031` section.
@@ -65,7 +65,8 @@ fn export(values: &PortlabValues, _ctx: &QemuContext, state: &mut QemuState) -> 
 }
 
 fn defaults(_count: u32) -> QemuState {
-    let mut values: Vec<(String, QemuValue)> = LAYOUT.field_names(0).into_iter().map(|n| (n, QemuValue::Uint(0))).collect();
+    let mut values: Vec<(String, QemuValue)> =
+        LAYOUT.field_names(0).into_iter().map(|n| (n, QemuValue::Uint(0))).collect();
     values.push(("pl031/tick-offset:tick_offset".into(), QemuValue::Uint(0)));
     QemuState { version: LAYOUT.version, values, subsections: vec!["pl031/tick-offset".into()] }
 }
@@ -73,7 +74,13 @@ fn defaults(_count: u32) -> QemuState {
 /// The PL031's QEMU 10.0 migration, for the registry.
 pub static QEMU: QemuDevice = QemuDevice {
     layout: &LAYOUT,
-    machines: &[QemuPlacement { machine: "virt-10.0", section_id: 9, base: 0x0901_0000, properties: &[], serial: false }],
+    machines: &[QemuPlacement {
+        machine: "virt-10.0",
+        section_id: 9,
+        base: 0x0901_0000,
+        properties: &[],
+        serial: false,
+    }],
     qemu_properties: &[],
     copies: COPIES,
     properties: |_| Ok(Vec::new()),

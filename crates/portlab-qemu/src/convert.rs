@@ -64,9 +64,9 @@ pub fn layout_of<'r>(registry: &'r Registry, name: &str) -> Option<&'r QemuLayou
 /// layout describes.
 fn decode_exact(layout: &QemuLayout, bytes: &[u8], record: &Record) -> Result<QemuState, StreamError> {
     let payload = &bytes[record.payload.clone()];
-    let (state, len) = layout.decode(record.version_id, payload).map_err(|e| {
-        StreamError::at(record.payload.start + e.offset, e.message).in_section(&record.name)
-    })?;
+    let (state, len) = layout
+        .decode(record.version_id, payload)
+        .map_err(|e| StreamError::at(record.payload.start + e.offset, e.message).in_section(&record.name))?;
     if len != payload.len() {
         return Err(StreamError::at(
             record.payload.start + len,
@@ -208,9 +208,10 @@ pub fn machine_devices(
                 let dev = board.device_index(name).map_err(|e| e.to_string())?;
                 let qemu = on_machine(dev).ok_or_else(|| {
                     let kind = &board.slot_config(dev).kind;
-                    let known = registry.kind(kind).and_then(|k| k.qemu).map(|q| {
-                        q.machines.iter().map(|p| p.machine).collect::<Vec<_>>().join(", ")
-                    });
+                    let known = registry
+                        .kind(kind)
+                        .and_then(|k| k.qemu)
+                        .map(|q| q.machines.iter().map(|p| p.machine).collect::<Vec<_>>().join(", "));
                     match known {
                         Some(m) => format!("QEMU 10.0's {machine} has no {kind} (portlab knows it on {m})"),
                         None => format!("portlab knows no QEMU migration layout for {kind}"),

@@ -65,4 +65,3 @@ pub fn unxz(compressed: &[u8], limit: usize) -> Result<Vec<u8>, String> {
     })?;
     Ok(sink.out)
 }
-

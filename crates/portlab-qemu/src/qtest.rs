@@ -99,12 +99,14 @@ pub fn to_trace(registry: &Registry, text: &str, machine: Option<Machine>, expec
                 "off" | "false" => 0,
                 v => number(v).ok_or_else(|| format!("cannot read the value of -global {next}"))?,
             };
-            let p = placed.iter_mut().find(|p| p.qemu.layout.name == dev).ok_or_else(|| {
-                format!("-global {next}: portlab's {} has no device `{dev}`", machine.name())
-            })?;
-            let name = p.qemu.qemu_properties.iter().find(|(q, _)| *q == prop).map(|(_, n)| *n).ok_or_else(|| {
-                format!("-global {next}: portlab does not model QEMU's property `{prop}` of `{dev}`")
-            })?;
+            let p = placed
+                .iter_mut()
+                .find(|p| p.qemu.layout.name == dev)
+                .ok_or_else(|| format!("-global {next}: portlab's {} has no device `{dev}`", machine.name()))?;
+            let name =
+                p.qemu.qemu_properties.iter().find(|(q, _)| *q == prop).map(|(_, n)| *n).ok_or_else(|| {
+                    format!("-global {next}: portlab does not model QEMU's property `{prop}` of `{dev}`")
+                })?;
             p.properties.retain(|(n, _)| n != name);
             p.properties.push((name.to_string(), value));
         }
@@ -138,12 +140,13 @@ pub fn to_trace(registry: &Registry, text: &str, machine: Option<Machine>, expec
             let action = action.trim();
             if let Some(hex) = action.strip_prefix("rx ") {
                 let hex = hex.split_whitespace().next().unwrap_or("");
-                let serial = placed.iter().find(|p| p.serial).ok_or_else(|| fail(format!("{machine} has no serial device")))?;
+                let serial =
+                    placed.iter().find(|p| p.serial).ok_or_else(|| fail(format!("{machine} has no serial device")))?;
                 let _ = writeln!(out, "rx {} hex:{hex}", serial.name);
             } else if action.starts_with("run ") {
                 let to = action
                     .rsplit_once("->")
-                    .and_then(|(_, t)| t.trim().split_whitespace().next())
+                    .and_then(|(_, t)| t.split_whitespace().next())
                     .and_then(number)
                     .ok_or_else(|| fail("a run line without `(VM clock A -> B ns)`".into()))?;
                 let step = to.checked_sub(clock).ok_or_else(|| fail("the VM clock goes back".into()))?;
@@ -179,10 +182,8 @@ pub fn to_trace(registry: &Registry, text: &str, machine: Option<Machine>, expec
                 let size = size(cmd).ok_or_else(|| fail(format!("unknown command `{cmd}`")))?;
                 let addr = number(addr).ok_or_else(|| fail(format!("bad address `{addr}`")))?;
                 let (p, off) = device_at(addr).map_err(fail)?;
-                let reply = lines
-                    .peek()
-                    .and_then(|(_, l)| l.trim().strip_prefix("#= OK "))
-                    .and_then(|v| number(v.trim()));
+                let reply =
+                    lines.peek().and_then(|(_, l)| l.trim().strip_prefix("#= OK ")).and_then(|v| number(v.trim()));
                 match reply {
                     Some(v) if expect => {
                         let _ = writeln!(out, "read {} {off:#05x} {size} = {v:#x}", p.name);

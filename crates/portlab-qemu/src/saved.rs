@@ -66,8 +66,12 @@ pub fn device_json(d: &ImportedDevice, blob_file: Option<&str>) -> Value {
 
 /// The whole import as JSON (`blob_files[i]` names device i's blob file).
 pub fn import_json(imported: &Imported, blob_files: &[Option<String>]) -> Value {
-    let devices: Vec<Value> =
-        imported.devices.iter().enumerate().map(|(i, d)| device_json(d, blob_files.get(i).cloned().flatten().as_deref())).collect();
+    let devices: Vec<Value> = imported
+        .devices
+        .iter()
+        .enumerate()
+        .map(|(i, d)| device_json(d, blob_files.get(i).cloned().flatten().as_deref()))
+        .collect();
     let modelled: Vec<&str> = imported.devices.iter().map(|d| d.record.name.as_str()).collect();
     let others: Vec<Value> = imported
         .stream

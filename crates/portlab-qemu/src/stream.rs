@@ -315,9 +315,10 @@ impl Walker<'_, '_> {
                 .ok_or_else(|| self.c.err("the JSON description of this section is malformed").in_section(name));
         }
         match (self.layouts)(name) {
-            Some(layout) => layout.decode(version, rest).map(|(_, len)| len).map_err(|e| {
-                StreamError::at(self.c.at + e.offset, e.message).in_section(name)
-            }),
+            Some(layout) => layout
+                .decode(version, rest)
+                .map(|(_, len)| len)
+                .map_err(|e| StreamError::at(self.c.at + e.offset, e.message).in_section(name)),
             None => Err(self
                 .c
                 .err(format!(
@@ -381,7 +382,10 @@ impl Walker<'_, '_> {
             if addr.checked_add(page_size).is_none_or(|end| end > size) {
                 return Err(StreamError::at(
                     at,
-                    format!("page at {addr:#x} outside RAM block `{}` ({size:#x} bytes)", self.stream.ram_blocks[block].0),
+                    format!(
+                        "page at {addr:#x} outside RAM block `{}` ({size:#x} bytes)",
+                        self.stream.ram_blocks[block].0
+                    ),
                 ));
             }
             match flags & !ram::CONTINUE {
@@ -397,7 +401,14 @@ impl Walker<'_, '_> {
         }
     }
 
-    fn section_body(&mut self, kind: u8, section_id: u32, name: &str, instance: u32, version: u32) -> Result<Range<usize>, StreamError> {
+    fn section_body(
+        &mut self,
+        kind: u8,
+        section_id: u32,
+        name: &str,
+        instance: u32,
+        version: u32,
+    ) -> Result<Range<usize>, StreamError> {
         let start = self.c.at;
         if name == "ram" {
             if version != 4 {
@@ -435,10 +446,15 @@ impl Walker<'_, '_> {
                     let name = self.c.name("a section name")?;
                     let instance_id = self.c.be32("an instance id")?;
                     let version_id = self.c.be32("a version id")?;
-                    if self.stream.records.iter().any(|r| {
-                        r.section_id == section_id && matches!(r.kind, RecordKind::Start | RecordKind::Full)
-                    }) {
-                        return Err(StreamError::at(offset, format!("section id {section_id} used twice")).in_section(&name));
+                    if self
+                        .stream
+                        .records
+                        .iter()
+                        .any(|r| r.section_id == section_id && matches!(r.kind, RecordKind::Start | RecordKind::Full))
+                    {
+                        return Err(
+                            StreamError::at(offset, format!("section id {section_id} used twice")).in_section(&name)
+                        );
                     }
                     if kind == SECTION_START {
                         self.open.push((section_id, name.clone()));
@@ -459,11 +475,9 @@ impl Walker<'_, '_> {
                 SECTION_PART | SECTION_END => {
                     let id_at = self.c.at;
                     let section_id = self.c.be32("a section id")?;
-                    let index = self
-                        .open
-                        .iter()
-                        .position(|(id, _)| *id == section_id)
-                        .ok_or_else(|| StreamError::at(id_at, format!("part of section id {section_id}, which is not open")))?;
+                    let index = self.open.iter().position(|(id, _)| *id == section_id).ok_or_else(|| {
+                        StreamError::at(id_at, format!("part of section id {section_id}, which is not open"))
+                    })?;
                     let name = self.open[index].1.clone();
                     let start = self
                         .stream
@@ -492,7 +506,10 @@ impl Walker<'_, '_> {
                     let cmd = self.c.be(2, "a command number")? as u16;
                     let len = self.c.be(2, "a command length")? as usize;
                     if let Some(what) = refused_command(cmd) {
-                        return Err(StreamError::at(offset, format!("command {cmd} is {what}: a format portlab does not walk")));
+                        return Err(StreamError::at(
+                            offset,
+                            format!("command {cmd} is {what}: a format portlab does not walk"),
+                        ));
                     }
                     let start = self.c.at;
                     self.c.take(len, "a command's data")?;
@@ -527,7 +544,10 @@ pub fn parse<'l>(bytes: &[u8], layouts: &'l dyn Fn(&str) -> Option<&'l QemuLayou
     }
     let version = c.be32("the header")?;
     if version != VERSION {
-        return Err(StreamError::at(4, format!("stream format version {version}; QEMU 10.0 writes and reads {VERSION}")));
+        return Err(StreamError::at(
+            4,
+            format!("stream format version {version}; QEMU 10.0 writes and reads {VERSION}"),
+        ));
     }
     let (vmdesc, end) = match find_vmdesc(bytes) {
         Some(p) => {
@@ -561,7 +581,10 @@ pub fn parse<'l>(bytes: &[u8], layouts: &'l dyn Fn(&str) -> Option<&'l QemuLayou
     walker.configuration()?;
     walker.records()?;
     if walker.c.at != end {
-        return Err(StreamError::at(walker.c.at, format!("{} bytes after EOF that are not a JSON description", end - walker.c.at)));
+        return Err(StreamError::at(
+            walker.c.at,
+            format!("{} bytes after EOF that are not a JSON description", end - walker.c.at),
+        ));
     }
     Ok(walker.stream)
 }

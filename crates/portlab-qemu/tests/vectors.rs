@@ -46,8 +46,8 @@ fn vectors() -> Vec<Vector> {
         .collect();
     names.sort();
     for name in names {
-        let expect: Value = serde_json::from_str(&fs::read_to_string(dir().join(format!("{name}.expect.json"))).unwrap())
-            .unwrap();
+        let expect: Value =
+            serde_json::from_str(&fs::read_to_string(dir().join(format!("{name}.expect.json"))).unwrap()).unwrap();
         let plain = dir().join(format!("{name}.stream"));
         let stream = if plain.exists() {
             fs::read(plain).unwrap()
@@ -83,10 +83,10 @@ fn every_record_is_where_qemu_put_it() {
         } else {
             vec![with_layouts]
         };
-        let expected: Vec<&Value> = v.expect["stream"]["sections"]
-            .as_array()
-            .map(|a| a.iter().collect())
-            .unwrap_or_else(|| v.expect["load"]["stream_sections"].as_array().map(|a| a.iter().collect()).unwrap_or_default());
+        let expected: Vec<&Value> =
+            v.expect["stream"]["sections"].as_array().map(|a| a.iter().collect()).unwrap_or_else(|| {
+                v.expect["load"]["stream_sections"].as_array().map(|a| a.iter().collect()).unwrap_or_default()
+            });
         for s in &streams {
             assert_eq!(s.machine, v.expect["machine"].as_str().unwrap(), "{}", v.name);
             let mut records = s.records.iter();
@@ -127,7 +127,9 @@ fn expected_value(field: &Value) -> QemuValue {
     match field["type"].as_str().unwrap() {
         "unused_buffer" => {
             let hex = field["value"].as_str().unwrap();
-            QemuValue::Bytes((0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect())
+            QemuValue::Bytes(
+                (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect(),
+            )
         }
         "int32" | "int64" | "timer" => QemuValue::Int(field["value"].as_i64().unwrap()),
         _ => QemuValue::Uint(field["value"].as_u64().unwrap()),
@@ -139,7 +141,8 @@ fn import_gives_every_field_qemu_saved() {
     let registry = Registry::builtin();
     for v in vectors() {
         for implementation in [Implementation::C, Implementation::Rust] {
-            let imported = convert::import(&registry, &v.stream, implementation).unwrap_or_else(|e| panic!("{}: {e}", v.name));
+            let imported =
+                convert::import(&registry, &v.stream, implementation).unwrap_or_else(|e| panic!("{}: {e}", v.name));
             let sections = v.expect["sections"].as_object().cloned().unwrap_or_default();
             if let Some(clock) = v.expect["vm_clock_ns"].as_u64() {
                 assert_eq!(imported.vm_clock_ns, clock, "{}", v.name);
