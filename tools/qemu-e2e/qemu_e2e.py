@@ -36,6 +36,7 @@ import fcntl
 import json
 import lzma
 import os
+import random
 import re
 import shutil
 import signal
@@ -898,14 +899,16 @@ def self_check(vectors_dir: Path, names: list[str], workdir: Path, timeout: floa
 
 
 class Portlab:
-    def __init__(self, binary: Path, timeout: float, verbose: bool):
+    def __init__(self, binary: Path, timeout: float, verbose: bool, echo: bool = True):
         self.binary = binary
         self.timeout = timeout
         self.verbose = verbose
+        self.echo = echo  # print each command line (check C keeps them for -v)
 
     def run(self, args: list[str], stdout_to: Path | None = None) -> subprocess.CompletedProcess:
         shown = " ".join(["portlab"] + args) + (f" > {stdout_to.name}" if stdout_to else "")
-        log(f"    $ {shown}")
+        if self.echo:
+            log(f"    $ {shown}")
         try:
             p = subprocess.run([str(self.binary)] + args, capture_output=True, timeout=self.timeout,
                                stdin=subprocess.DEVNULL)
@@ -1148,6 +1151,697 @@ def portlab_check(vectors_dir: Path, names: list[str], workdir: Path, portlab: P
 
             report.check(f"B {name}: portlab's --impl {impl} export, re-imported, equals QEMU's save "
                          "field for field", export_vs_qemu)
+    return report.summary()
+
+
+# --------------------------------------------------------------------------
+# check C: random register writes (QEMU -> portlab, VM clock 0)
+#
+# Each case is a qtest log in the vectors' format, made from a case seed: a
+# random mix of writes to the devices' registers (valid access sizes only),
+# some reads (DR reads pop the PL011 FIFO), '#! rx' bytes into the PL011 when
+# its FIFO is on and has room, and a read-back at the end. No '#! run': the
+# VM clock stays 0, so QEMU's replies and saved state are deterministic (an
+# HPET comparator that is due at 0 stays pending, it does not fire).
+#
+# A fresh QEMU replays the log and saves; portlab turns the same log into a
+# trace and exports it with --impl c and --impl rust. The device sections of
+# both exports must equal QEMU's byte for byte, and `portlab run` of the trace
+# with QEMU's replies as '= VALUE' expectations must exit 0 and print the same
+# read values.
+
+VIRT_MACHINE_ARGS = [
+    "-M", "virt-10.0,dtb-randomness=off", "-m", "16M", "-nodefaults", "-display", "none",
+    "-accel", "tcg", "-S", "-rtc", "base=2020-01-01T00:00:00,clock=vm",
+]
+PC_MACHINE_ARGS = [
+    "-M", "pc-i440fx-10.0,pit=off", "-m", "16M", "-nodefaults", "-display", "none",
+    "-accel", "tcg", "-S", "-vga", "none", "-bios", "hlt.bin", "-rtc", "base=2020-01-01T00:00:00,clock=vm",
+]
+
+
+@dataclass(frozen=True)
+class RandomConfig:
+    name: str
+    machine: str
+    machine_args: tuple
+    hpet_timers: int = 0  # 0: no HPET (virt)
+
+
+RANDOM_CONFIGS = {c.name: c for c in (
+    RandomConfig("virt", "virt-10.0", tuple(VIRT_MACHINE_ARGS)),
+    RandomConfig("pc", "pc-i440fx-10.0", tuple(PC_MACHINE_ARGS), 3),
+    RandomConfig("pc-msi5", "pc-i440fx-10.0",
+                 tuple(PC_MACHINE_ARGS + ["-global", "hpet.timers=5", "-global", "hpet.msi=on"]), 5),
+)}
+DEFAULT_C_SEED = 20251001  # fixed: CI runs the same cases every time
+DEFAULT_C_CASES = 36       # 12 per configuration; about 1 s each
+C_OPS = (20, 70)           # random accesses per case (inclusive range)
+DEVICE_SIZE = {"pl011": 0x1000, "pl031": 0x1000, "hpet": 0x400}
+PL031_EPOCH = 0x5E0BE100   # -rtc base=2020-01-01T00:00:00: DR at VM clock 0
+
+
+def case_seeds(seed: int, cases: int) -> list[int]:
+    rng = random.Random(seed)
+    return [rng.getrandbits(32) for _ in range(cases)]
+
+
+def _value(rng: random.Random, bits: int = 32, interesting: tuple = ()) -> int:
+    """A register value: 0, all ones, a single bit, a short or a full random
+    number, or one of the interesting values given."""
+    r = rng.random()
+    if r < 0.10:
+        return 0
+    if r < 0.18:
+        return (1 << bits) - 1
+    if r < 0.40 and interesting:
+        return rng.choice(interesting) & ((1 << bits) - 1)
+    if r < 0.52:
+        return 1 << rng.randrange(bits)
+    if r < 0.75:
+        return rng.getrandbits(rng.choice((4, 8, 12, 16)))
+    return rng.getrandbits(bits)
+
+
+class QtestGen:
+    """The steps of a generated log: ('cmd', text) and ('rx', bytes)."""
+
+    def __init__(self, rng: random.Random):
+        self.rng = rng
+        self.steps: list[tuple[str, object]] = []
+
+    def write(self, size: int, addr: int, value: int) -> None:
+        self.steps.append(("cmd", f"write{'l' if size == 4 else 'q'} 0x{addr:x} 0x{value:x}"))
+
+    def read(self, size: int, addr: int) -> None:
+        self.steps.append(("cmd", f"read{'l' if size == 4 else 'q'} 0x{addr:x}"))
+
+    def rx(self, data: bytes) -> None:
+        self.steps.append(("rx", data))
+
+
+class _Pl011Fifo:
+    """Just enough of the PL011 to know how many entries its RX FIFO holds
+    (docs/spec/pl011.md 7 and 9): '#! rx' is only sent when every byte fits
+    (QEMU would leave the rest unread), and a loopback RX-PUT is never made
+    with 16 entries queued (read_count 17 cannot be migrated)."""
+
+    def __init__(self):
+        self.lcr = 0
+        self.cr = 0x300
+        self.count = 0
+
+    def copy(self) -> "_Pl011Fifo":
+        c = _Pl011Fifo()
+        c.lcr, c.cr, c.count = self.lcr, self.cr, self.count
+        return c
+
+    def write(self, off: int, v: int) -> None:
+        if off == 0x000 and self.cr & 0x80:  # DR in loopback: RX-PUT
+            self.count += 1
+        elif off == 0x02C:  # LCR_H: FIFO reset on an FEN change, then a looped break
+            if (self.lcr ^ v) & 0x10:
+                self.count = 0
+            if v & 1 and not self.lcr & 1 and self.cr & 0x80:
+                self.count += 1
+            self.lcr = v
+        elif off == 0x030:
+            self.cr = v
+
+    def read(self, off: int) -> None:
+        if off == 0x000 and self.count > 0:
+            self.count -= 1
+
+    def room(self) -> int:
+        """Bytes '#! rx' may send: FIFO on, receiver and UART enabled, no loopback."""
+        if self.lcr & 0x10 and self.cr & 0x301 == 0x301 and not self.cr & 0x80:
+            return max(0, 16 - self.count)
+        return 0
+
+
+class Pl011Gen:
+    WRITES = {  # offset: weight
+        0x000: 5, 0x004: 2, 0x018: 1, 0x020: 1, 0x024: 2, 0x028: 2, 0x02C: 6, 0x030: 6,
+        0x034: 1, 0x038: 4, 0x044: 4, 0x048: 2,
+    }
+    READS = [0x000, 0x000, 0x000, 0x004, 0x018, 0x018, 0x020, 0x024, 0x028, 0x02C, 0x030, 0x034,
+             0x038, 0x03C, 0x040, 0x048]
+    READBACK = [0x004, 0x018, 0x020, 0x024, 0x028, 0x02C, 0x030, 0x034, 0x038, 0x03C, 0x040, 0x048]
+    IDS = list(range(0xFE0, 0x1000, 4))
+    # 8-byte accesses (two 4-byte accesses, docs/spec/pl011.md 5) where both halves are registers
+    WRITES8 = [0x000, 0x020, 0x028, 0x030]
+    READS8 = [0x000, 0x020, 0x028, 0x030, 0x038]
+
+    def __init__(self, g: QtestGen):
+        self.g = g
+        self.rng = g.rng
+        self.base = DEVICE_BASE["pl011"]
+        self.fifo = _Pl011Fifo()
+
+    def _half(self, off: int) -> int:
+        rng = self.rng
+        if off == 0x000:
+            return rng.getrandbits(8) if rng.random() < 0.8 else _value(rng)
+        if off == 0x02C:  # BRK PEN EPS STP2 FEN WLEN SPS; FEN and BRK matter
+            v = rng.getrandbits(8)
+            if rng.random() < 0.15:
+                v |= rng.getrandbits(32) & ~0xFF
+            return v
+        if off == 0x030:  # UARTEN SIREN SIRLP LBE TXE RXE DTR RTS OUT1 OUT2 RTSEN CTSEN
+            v = rng.getrandbits(16) & ~0x80 | (0x80 if rng.random() < 0.35 else 0)
+            if rng.random() < 0.4:
+                v |= 0x301
+            if rng.random() < 0.1:
+                v |= rng.getrandbits(32) & ~0xFFFF
+            return v
+        if off in (0x038, 0x044):
+            return rng.getrandbits(11) if rng.random() < 0.7 else _value(rng, 32, (0x7FF, 0x10, 0x20, 0xF))
+        if off == 0x024:
+            return _value(rng, 32, (0xFFFF, 0x10000, 0x1234))
+        if off == 0x028:
+            return _value(rng, 32, (0x3F, 0x40))
+        return _value(rng)
+
+    def _try(self, accesses: list[tuple[str, int, int]]) -> "_Pl011Fifo | None":
+        f = self.fifo.copy()
+        for kind, off, v in accesses:
+            if kind == "w":
+                f.write(off, v)
+            else:
+                f.read(off)
+            if f.count > 16:
+                return None
+        return f
+
+    def step(self) -> None:
+        rng = self.rng
+        r = rng.random()
+        if r < 0.07:
+            self.rx_sequence()
+        elif r < 0.33:
+            self.random_read()
+        else:
+            self.random_write()
+
+    def random_read(self) -> None:
+        rng = self.rng
+        if rng.random() < 0.12:
+            off, size = rng.choice(self.READS8), 8
+        elif rng.random() < 0.05:
+            off, size = rng.choice(self.IDS), 4
+        else:
+            off, size = rng.choice(self.READS), 4
+        self.fifo.read(off)
+        if size == 8:
+            self.fifo.read(off + 4)
+        self.g.read(size, self.base + off)
+
+    def random_write(self) -> None:
+        rng = self.rng
+        offs, weights = zip(*self.WRITES.items())
+        for _ in range(50):
+            if rng.random() < 0.1:
+                off, size = rng.choice(self.WRITES8), 8
+            else:
+                off, size = rng.choices(offs, weights)[0], 4
+            lo = self._half(off)
+            acc = [("w", off, lo)]
+            v = lo
+            if size == 8:
+                hi = self._half(off + 4)
+                acc.append(("w", off + 4, hi))
+                v = lo | hi << 32
+            f = self._try(acc)
+            if f is not None:
+                self.fifo = f
+                self.g.write(size, self.base + off, v)
+                return
+        # The FIFO is full in loopback: read one entry instead.
+        self.fifo.read(0x000)
+        self.g.read(4, self.base + 0x000)
+
+    def rx_sequence(self) -> None:
+        """FIFO and UART on (no loopback), then bytes that all fit."""
+        rng = self.rng
+        if not self.fifo.room():
+            lcr = (rng.getrandbits(8) & ~0x11 | 0x10) if rng.random() < 0.7 else (self.fifo.lcr & ~1 | 0x10)
+            cr = rng.getrandbits(16) & ~0x80 | 0x301
+            for off, v in ((0x02C, lcr), (0x030, cr)):
+                self.fifo.write(off, v)
+                self.g.write(4, self.base + off, v)
+        while self.fifo.room() == 0:  # full: pop one
+            self.fifo.read(0x000)
+            self.g.read(4, self.base + 0x000)
+        n = rng.randint(1, min(self.fifo.room(), 6))
+        data = bytes(rng.getrandbits(8) for _ in range(n))
+        self.fifo.count += n
+        self.g.rx(data)
+
+    def readback(self) -> None:
+        for off in self.READBACK:
+            self.g.read(4, self.base + off)
+
+
+class Pl031Gen:
+    WRITES = {0x004: 5, 0x008: 5, 0x010: 3, 0x01C: 3, 0x00C: 1, 0x000: 1, 0x014: 1, 0x018: 1}
+    READS = [0x000, 0x004, 0x008, 0x00C, 0x010, 0x014, 0x018]
+    WRITES8 = [0x000, 0x008, 0x010, 0x018]  # (DR, MR), (LR, CR), (IMSC, RIS), (MIS, ICR)
+    READS8 = [0x000, 0x008, 0x010]
+
+    def __init__(self, g: QtestGen):
+        self.g = g
+        self.rng = g.rng
+        self.base = DEVICE_BASE["pl031"]
+        self.count = PL031_EPOCH  # DR: the VM clock stays 0, so only LR writes move it
+
+    def _half(self, off: int) -> int:
+        rng = self.rng
+        c = self.count
+        if off in (0x004, 0x008):
+            return _value(rng, 32, (c, c, c + 1, c - 1, c + rng.randint(2, 3600), PL031_EPOCH,
+                                    0x60000000, 0xFFFFFFFF))
+        if off in (0x010, 0x01C):
+            return rng.choice((0, 1, 1, 1)) if rng.random() < 0.75 else _value(rng)
+        return _value(rng)
+
+    def step(self) -> None:
+        rng = self.rng
+        if rng.random() < 0.3:
+            if rng.random() < 0.15:
+                self.g.read(8, self.base + rng.choice(self.READS8))
+            else:
+                self.g.read(4, self.base + rng.choice(self.READS))
+            return
+        if rng.random() < 0.1:
+            off = rng.choice(self.WRITES8)
+            lo, hi = self._half(off), self._half(off + 4)
+            if off == 0x008:
+                self.count = lo
+            self.g.write(8, self.base + off, lo | hi << 32)
+            return
+        offs, weights = zip(*self.WRITES.items())
+        off = rng.choices(offs, weights)[0]
+        v = self._half(off) & 0xFFFFFFFF
+        if off == 0x008:
+            self.count = v
+        self.g.write(4, self.base + off, v)
+
+    def readback(self) -> None:
+        for off in self.READS:
+            self.g.read(4, self.base + off)
+
+
+class HpetGen:
+    """HPET registers (docs/spec/hpet.md 5): global registers, and the blocks of
+    comparators 0..n-1 plus, rarely, the ghost comparator n."""
+
+    COUNTER_VALUES = (0, 1, 0xFFFFFFFF, 0x100000000, 0x1999999999999999, 0x199999999999999A,
+                      0xFFFFFFFFFFFFFFFF, 0x8000000000000000)
+
+    def __init__(self, g: QtestGen, timers: int):
+        self.g = g
+        self.rng = g.rng
+        self.n = timers
+        self.base = DEVICE_BASE["hpet"]
+        self.counter = 0  # roughly: what MAIN_CNT holds (the clock stays 0)
+
+    def _block(self) -> int:
+        i = self.n if self.rng.random() < 0.05 else self.rng.randrange(self.n)
+        return 0x100 + 0x20 * i
+
+    def _access(self, off: int, value64: int) -> None:
+        """A write of a 64-bit register at off: 8 bytes, or one 4-byte half."""
+        rng = self.rng
+        r = rng.random()
+        if r < 0.45:
+            self.g.write(8, self.base + off, value64 & (2**64 - 1))
+        elif r < 0.8:
+            self.g.write(4, self.base + off, value64 & 0xFFFFFFFF)
+        else:
+            self.g.write(4, self.base + off + 4, (value64 >> 32) & 0xFFFFFFFF)
+
+    def _tn_conf(self) -> int:
+        rng = self.rng
+        v = 0
+        for bit, p in ((0x2, 0.4), (0x4, 0.5), (0x8, 0.35), (0x40, 0.3), (0x100, 0.3), (0x4000, 0.2)):
+            if rng.random() < p:
+                v |= bit
+        if rng.random() < 0.5:
+            v |= rng.randrange(32) << 9
+        if rng.random() < 0.1:
+            v |= rng.getrandbits(64)
+        return v
+
+    def _comparator(self) -> int:
+        rng = self.rng
+        c = self.counter
+        r = rng.random()
+        if r < 0.3:
+            return (c + rng.randint(-1000, 10**6)) % 2**64
+        if r < 0.5:
+            return rng.randrange(1, 10**7)
+        return _value(rng, 64, self.COUNTER_VALUES + (c,))
+
+    def step(self) -> None:
+        rng = self.rng
+        r = rng.random()
+        if r < 0.25:
+            self.random_read()
+        elif r < 0.37:  # GEN_CONF: ENABLE, LEGACY
+            v = rng.randrange(4)
+            if rng.random() < 0.15:
+                v |= rng.getrandbits(64) & ~3
+            self._access(0x010, v)
+        elif r < 0.42:  # GINTR_STA: write 1 to clear
+            self._access(0x020, _value(rng, 64))
+        elif r < 0.50:  # MAIN_CNT
+            v = _value(rng, 64, self.COUNTER_VALUES)
+            self.counter = v
+            self._access(0x0F0, v)
+        elif r < 0.70:
+            self._access(self._block() + 0x00, self._tn_conf())
+        elif r < 0.90:
+            self._access(self._block() + 0x08, self._comparator())
+        else:  # FSB route: address 63:32, value 31:0
+            addr = (0xFEE00000 | rng.getrandbits(12) << 8) if rng.random() < 0.8 else rng.getrandbits(32)
+            self._access(self._block() + 0x10, addr << 32 | rng.getrandbits(32))
+
+    def random_read(self) -> None:
+        rng = self.rng
+        if rng.random() < 0.5:
+            off = rng.choice((0x000, 0x010, 0x020, 0x0F0))
+        else:
+            off = self._block() + rng.choice((0x00, 0x08, 0x10))
+        if rng.random() < 0.5:
+            self.g.read(8, self.base + off)
+        else:
+            self.g.read(4, self.base + off + rng.choice((0, 4)))
+
+    def readback(self) -> None:
+        for off in (0x000, 0x010, 0x020, 0x0F0):
+            self.g.read(8, self.base + off)
+        for i in range(self.n):
+            for reg in (0x00, 0x08, 0x10):
+                self.g.read(8, self.base + 0x100 + 0x20 * i + reg)
+
+
+def generate_case(cfg: RandomConfig, case_seed: int) -> list[tuple[str, object]]:
+    rng = random.Random(case_seed)
+    g = QtestGen(rng)
+    if cfg.hpet_timers:
+        gens = [HpetGen(g, cfg.hpet_timers)]
+        weights = [1]
+    else:
+        gens = [Pl011Gen(g), Pl031Gen(g)]
+        weights = [3, 2]
+    for _ in range(rng.randint(*C_OPS)):
+        rng.choices(gens, weights)[0].step()
+    for gen in gens:
+        gen.readback()
+    return g.steps
+
+
+def render_qtest(steps: list[tuple[str, object]], header: list[str], machine_args: list[str],
+                 replies: list[tuple[str, str]] | None = None) -> str:
+    """A log in the vectors' format (tests/qemu-streams/README.md); with
+    replies, each command is followed by '#= REPLY'."""
+    out = [f"# {h}" if h else "#" for h in header]
+    out.append("# machine: " + " ".join(machine_args))
+    out.append("#")
+    it = iter(replies or [])
+    for kind, arg in steps:
+        if kind == "cmd":
+            out.append(str(arg))
+            if replies is not None:
+                cmd, reply = next(it)
+                if cmd != arg:
+                    raise E2EError(f"internal: reply for {cmd!r} where {arg!r} was sent")
+                out.append(f"#= {reply}")
+        elif kind == "rx":
+            out.append(f"#! rx {arg.hex()}")
+    out.append("#! save")
+    return "\n".join(out) + "\n"
+
+
+def qtest_header_args(path: Path) -> list[str]:
+    """The machine arguments of a log's '# machine:' line."""
+    for line in path.read_text().splitlines():
+        if line.startswith("# machine:"):
+            return line[len("# machine:"):].split()
+    raise E2EError(f"{path}: no '# machine:' line")
+
+
+def machine_of(args: list[str]) -> str:
+    for i, a in enumerate(args[:-1]):
+        if a == "-M":
+            name = args[i + 1].split(",")[0]
+            if name in MACHINES:
+                return name
+    raise E2EError(f"no known machine (-M {'|'.join(MACHINES)}) in {' '.join(args)}")
+
+
+def _device_at(addr: int) -> tuple[str, int]:
+    for dev, base in DEVICE_BASE.items():
+        if base <= addr < base + DEVICE_SIZE[dev]:
+            return dev, addr - base
+    raise E2EError(f"address 0x{addr:x} is in none of {', '.join(DEVICE_BASE)}")
+
+
+def qemu_reads(replies: list[tuple[str, str]]) -> list[tuple[str, int, int, int]]:
+    """(device, offset, size, value) of every read, in order."""
+    out = []
+    for cmd, reply in replies:
+        word, addr = cmd.split()[:2]
+        if not word.startswith("read"):
+            continue
+        dev, off = _device_at(int(addr, 16))
+        parts = reply.split()
+        if len(parts) != 2:
+            raise E2EError(f"{cmd}: unexpected reply {reply!r}")
+        out.append((dev, off, {"readl": 4, "readq": 8}[word], int(parts[1], 16)))
+    return out
+
+
+RUN_READ_RE = re.compile(r"^read\s+(\S+)\s+(0x[0-9a-fA-F]+)\s+(\d+)\s+(0x[0-9a-fA-F]+)\s*$")
+
+
+def portlab_reads(stdout: bytes) -> list[tuple[str, int, int, int]]:
+    out = []
+    for line in stdout.decode(errors="replace").splitlines():
+        m = RUN_READ_RE.match(line.strip())
+        if m:
+            out.append((m.group(1), int(m.group(2), 16), int(m.group(3)), int(m.group(4), 16)))
+    return out
+
+
+def device_records(imported: dict, stream: bytes, where: str) -> dict:
+    """{(section, instance_id): (record bytes, import entry)} of every device
+    section of a `portlab qemu import --format json` result, cut from the
+    stream at its stream_offset and length (framing checked)."""
+    out = {}
+    for d in imported.get("devices", []):
+        key = (d.get("section"), d.get("instance_id"))
+        off, length, sid = d.get("stream_offset"), d.get("length"), d.get("section_id")
+        if not isinstance(off, int) or not isinstance(length, int) or not isinstance(sid, int):
+            raise E2EError(f"{where}: device {key} has no stream_offset/length/section_id")
+        rec = stream[off: off + length]
+        name = str(key[0]).encode()
+        head = b"\x04" + struct.pack(">I", sid) + bytes([len(name)]) + name
+        if len(rec) != length or not rec.startswith(head) or rec[-5:] != b"\x7e" + struct.pack(">I", sid):
+            raise E2EError(f"{where}: the bytes at {off}..{off + length} are not the FULL section "
+                           f"record of {key[0]!r} (id {sid})")
+        if key in out:
+            raise E2EError(f"{where}: device {key} twice")
+        out[key] = (rec, d)
+    return out
+
+
+def first_field_difference(a: dict, b: dict) -> str | None:
+    """The first field (in a's stream order) whose value differs between two
+    import entries of one device, by name."""
+    fa = [(f.get("name"), f.get("value")) for f in a.get("fields", [])]
+    fb = dict((f.get("name"), f.get("value")) for f in b.get("fields", []))
+    diffs = [(n, v, fb[n]) for n, v in fa if n in fb and fb[n] != v]
+    only_a = [n for n, _ in fa if n not in fb]
+    only_b = [n for n in fb if n not in dict(fa)]
+    parts = []
+    if diffs:
+        n, va, vb = diffs[0]
+        fmt = (lambda x: f"{x} (0x{x:x})" if isinstance(x, int) and x >= 0 else repr(x))
+        parts.append(f"first differing field {n}: QEMU {fmt(va)}, portlab {fmt(vb)}"
+                     + (f" ({len(diffs)} fields differ: {', '.join(d[0] for d in diffs[:8])}"
+                        f"{' ...' if len(diffs) > 8 else ''})" if len(diffs) > 1 else ""))
+    if only_a or only_b:
+        parts.append(f"fields only in QEMU's {only_a[:5]}, only in portlab's {only_b[:5]}")
+    return "; ".join(parts) if parts else None
+
+
+def _byte_diff(want: bytes, got: bytes) -> str:
+    n = min(len(want), len(got))
+    i = next((k for k in range(n) if want[k] != got[k]), n)
+    lo = max(0, i - 4)
+    return (f"{len(want)} vs {len(got)} bytes; first difference at record offset {i}: "
+            f"QEMU ...{want[lo:i + 12].hex(' ')}, portlab ...{got[lo:i + 12].hex(' ')}")
+
+
+@dataclass
+class CaseResult:
+    ok: bool
+    details: list[str]
+    log: Path | None  # the log with QEMU's replies (or the generated one if QEMU failed)
+
+
+def run_random_case(label: str, machine_args: list[str], steps: list[tuple[str, object]],
+                    header: list[str], workdir: Path, portlab: "Portlab", impls: list[str],
+                    timeout: float, verbose: bool) -> CaseResult:
+    machine = machine_of(machine_args)
+    cdir = workdir / label
+    cdir.mkdir(parents=True, exist_ok=True)
+    generated = cdir / f"{label}.qtest"
+    generated.write_text(render_qtest(steps, header, machine_args))
+    vec = Vector(name=label, directory=cdir, expect={}, machine=machine, machine_args=list(machine_args),
+                 device="+".join(MACHINES[machine]["devices"]), hand_made=False, registers=[],
+                 rx_drain=None, qtest=generated, has_run=False, run_vm_clock_ns=None)
+    details: list[str] = []
+    saved = cdir / "qemu.stream"
+    try:
+        res = save_replay(vec, generated, saved, cdir, timeout, verbose)
+    except E2EError as e:
+        return CaseResult(False, [f"QEMU could not replay the log: {e}"], generated)
+    recorded = cdir / f"{label}.recorded.qtest"
+    recorded.write_text(render_qtest(steps, header, machine_args, res.replies))
+    ok = True
+    try:
+        t_plain = cdir / "plain.trace"
+        t_expect = cdir / "expect.trace"
+        portlab.ok(["qemu", "trace", str(recorded), "--no-expect"], stdout_to=t_plain)
+        portlab.ok(["qemu", "trace", str(recorded)], stdout_to=t_expect)
+        qdata = saved.read_bytes()
+        qrec = device_records(portlab.import_json(saved, cdir / "import-qemu"), qdata, "QEMU's save")
+        want_names = set(MACHINES[machine]["devices"])
+        if {k[0] for k in qrec} != want_names:
+            ok = False
+            details.append(f"QEMU's save has device sections {sorted(qrec)}, expected {sorted(want_names)}")
+        for impl in impls:
+            out = cdir / f"portlab-{impl}.stream"
+            portlab.ok(["qemu", "export", "--machine", machine, "--trace", str(t_plain),
+                        "--impl", impl, "-o", str(out)])
+            pdata = out.read_bytes()
+            prec = device_records(portlab.import_json(out, cdir / f"import-{impl}"), pdata,
+                                  f"portlab's --impl {impl} export")
+            for key in sorted(set(qrec) | set(prec), key=str):
+                if key not in prec or key not in qrec:
+                    ok = False
+                    details.append(f"--impl {impl}: section {key[0]} instance {key[1]} only in "
+                                   f"{'QEMU' if key in qrec else 'portlab'}'s stream")
+                    continue
+                (qb, qd), (pb, pd) = qrec[key], prec[key]
+                if qb == pb:
+                    continue
+                ok = False
+                details.append(f"--impl {impl}: section {key[0]} differs from QEMU's: {_byte_diff(qb, pb)}")
+                fd = first_field_difference(qd, pd)
+                details.append(f"--impl {impl}: {key[0]}: " + (fd or "every field equal by name "
+                                                                  "(the difference is in the framing)"))
+        want_reads = qemu_reads(res.replies)
+        for impl in impls:
+            p = portlab.run(["run", "--impl", impl, str(t_expect)])
+            got = portlab_reads(p.stdout)
+            if p.returncode != 0:
+                ok = False
+                err = p.stderr.decode(errors="replace").strip().splitlines()[-3:]
+                details.append(f"portlab run --impl {impl} of the trace with QEMU's replies: exit status "
+                               f"{p.returncode}" + (": " + " | ".join(err) if err else ""))
+            bad = next(((i, w, g) for i, (w, g) in enumerate(zip(want_reads, got)) if w != g), None)
+            if bad is not None:
+                ok = False
+                i, w, g = bad
+                details.append(f"--impl {impl}: read #{i + 1} {w[0]} 0x{w[1]:03x} size {w[2]}: QEMU 0x{w[3]:x}, "
+                               f"portlab 0x{g[3]:x}" + ("" if g[:3] == w[:3] else f" (portlab read {g[:3]})"))
+            elif p.returncode == 0 and len(got) != len(want_reads):
+                ok = False
+                details.append(f"--impl {impl}: portlab printed {len(got)} reads, QEMU answered {len(want_reads)}")
+        if ok:
+            nread = len(want_reads)
+            details.append(f"{len(res.replies)} commands ({nread} reads equal), "
+                           f"{sum(1 for k, _ in steps if k == 'rx')} rx; sections "
+                           + ", ".join(f"{k[0]} {len(v[0])} B" for k, v in sorted(qrec.items(), key=str))
+                           + f" equal for --impl {', '.join(impls)}")
+    except E2EError as e:
+        ok = False
+        details.append(str(e))
+    return CaseResult(ok, details, recorded)
+
+
+def keep_failed_log(log_path: Path, label: str) -> Path:
+    """Copy a failed case's log out of the work directory (which is removed)."""
+    fd, name = tempfile.mkstemp(prefix=f"qemu-e2e-C-{label}-", suffix=".qtest")
+    os.close(fd)
+    shutil.copyfile(log_path, name)
+    return Path(name)
+
+
+def random_check(args, workdir: Path, portlab: "Portlab") -> int:
+    impls = args.impl or ["c", "rust"]
+    report = Report()
+    start = time.monotonic()
+    rerun_base = (f"python3 {Path(__file__).resolve()} random --portlab {portlab.binary}"
+                  + (f" --impl {' --impl '.join(args.impl)}" if args.impl else ""))
+    probe = portlab.run(["qemu", "--help"])
+    if probe.returncode != 0:
+        log(f"FAIL  {portlab.binary} has no working 'qemu' subcommand (exit {probe.returncode})")
+        report.failed.append("portlab qemu subcommand present")
+        return report.summary()
+    jobs = []  # (label, machine_args, steps, header, how to rerun)
+    if args.qtest:
+        for path in args.qtest:
+            path = path.resolve()
+            margs = qtest_header_args(path)
+            steps = [(k, a) for k, a in parse_qtest(path) if k in ("cmd", "rx")]
+            if any(k == "run" for k, _ in parse_qtest(path)):
+                raise E2EError(f"{path}: check C logs have no '#! run'")
+            jobs.append((path.stem.replace(".recorded", ""), margs, steps,
+                         [f"{path.name}, rerun by check C"], f"{rerun_base} --qtest {path}"))
+    else:
+        configs = args.config or list(RANDOM_CONFIGS)
+        if args.case_seed is not None:
+            pairs = [(RANDOM_CONFIGS[c], args.case_seed) for c in configs]
+        else:
+            seeds = case_seeds(args.seed, args.cases)
+            pairs = [(RANDOM_CONFIGS[configs[i % len(configs)]], s) for i, s in enumerate(seeds)]
+            log(f"check C: seed {args.seed}, {args.cases} cases over {', '.join(configs)}; "
+                f"--impl {', '.join(impls)}")
+        for cfg, s in pairs:
+            label = f"C-{cfg.name}-{s}"
+            header = [f"{label}.qtest: check C of tools/qemu-e2e/qemu_e2e.py (random register writes), "
+                      f"config {cfg.name}, case seed {s}",
+                      "No '#! run': the VM clock stays 0, so every reply and the saved state are deterministic."]
+            jobs.append((label, list(cfg.machine_args), generate_case(cfg, s), header,
+                         f"{rerun_base} --config {cfg.name} --case-seed {s}"))
+    for label, margs, steps, header, rerun in jobs:
+        t0 = time.monotonic()
+        title = f"C {label}: QEMU's save and replies equal portlab's export and run"
+        log(f"CHECK {title}")
+        try:
+            res = run_random_case(label, margs, steps, header, workdir, portlab, impls,
+                                  args.timeout, args.verbose)
+        except E2EError as e:
+            res = CaseResult(False, [str(e)], None)
+        except Exception:  # noqa: BLE001 - a driver bug fails this case, not the run
+            res = CaseResult(False, ["internal error in the driver:", traceback.format_exc()], None)
+        for d in res.details:
+            for line in str(d).splitlines():
+                log(f"    {line}")
+        if res.ok:
+            report.passed.append(title)
+            log(f"PASS  {title} ({time.monotonic() - t0:.1f} s)")
+        else:
+            kept = keep_failed_log(res.log, label) if res.log is not None and res.log.exists() else None
+            log(f"    case: {label} (machine {machine_of(margs)}); qtest log kept at {kept}")
+            log(f"    rerun: {rerun}" + (f"   or: {rerun_base} --qtest {kept}" if kept else ""))
+            report.failed.append(f"{title} (log {kept})")
+            log(f"FAIL  {title}")
+    log(f"check C: {len(jobs)} cases in {time.monotonic() - start:.1f} s")
     return report.summary()
 
 

@@ -17,6 +17,17 @@ pub(crate) fn run() -> ExitCode {
             let note = if imp == default { " (default)" } else { "" };
             outln!("         {name:<18} {imp}{note}");
         }
+        // How QEMU 10.0 migrates it, when the device declares that
+        // (`portlab qemu import` and `export`).
+        if let Some(q) = kind.qemu {
+            let machines: Vec<&str> = q.machines.iter().map(|m| m.machine).collect();
+            outln!(
+                "         qemu 10.0 section `{}` version {} on {}",
+                q.layout.name,
+                q.layout.version,
+                machines.join(", ")
+            );
+        }
         // What the device declares (interface v2): its creation properties
         // (`config NAME PROP=VALUE` in a trace) and input lines.
         let Some(device_type) = kind.c.or(kind.rust) else { continue };
