@@ -1891,7 +1891,39 @@ def main(argv: list[str]) -> int:
     p.add_argument("--portlab-timeout", type=float, default=PORTLAB_TIMEOUT)
     p.add_argument("names", nargs="*", help="vectors (default: all)")
 
+    p = sub.add_parser("random", aliases=["check-c"],
+                       help="check C: random register writes; QEMU's save and replies against portlab's")
+    p.add_argument("--portlab", type=Path, required=True, help="the portlab binary")
+    p.add_argument("--impl", action="append", choices=["c", "rust"], help="default: c and rust")
+    p.add_argument("--portlab-timeout", type=float, default=PORTLAB_TIMEOUT)
+    p.add_argument("--seed", type=int, default=DEFAULT_C_SEED,
+                   help=f"seed of the case seeds (default {DEFAULT_C_SEED}, fixed for CI)")
+    p.add_argument("--cases", type=int, default=DEFAULT_C_CASES,
+                   help=f"number of cases, spread round-robin over the configurations (default {DEFAULT_C_CASES})")
+    p.add_argument("--config", action="append", choices=list(RANDOM_CONFIGS),
+                   help="only this configuration (repeatable): virt = PL011 + PL031 on virt-10.0, "
+                        "pc = HPET (3 timers) on pc-i440fx-10.0, pc-msi5 = HPET with "
+                        "-global hpet.timers=5 -global hpet.msi=on")
+    p.add_argument("--case-seed", type=int, help="run the one case of this seed (with each --config)")
+    p.add_argument("--qtest", type=Path, action="append",
+                   help="rerun this log (a failed case's, or any log without '#! run'); repeatable")
+    p.add_argument("--print", action="store_true",
+                   help="print the generated logs and exit (no QEMU, no portlab)")
+
     args = ap.parse_args(argv)
+    if args.cmd == "check-c":
+        args.cmd = "random"
+    if args.cmd == "random" and args.print:
+        configs = args.config or list(RANDOM_CONFIGS)
+        if args.case_seed is not None:
+            pairs = [(RANDOM_CONFIGS[c], args.case_seed) for c in configs]
+        else:
+            pairs = [(RANDOM_CONFIGS[configs[i % len(configs)]], s)
+                     for i, s in enumerate(case_seeds(args.seed, args.cases))]
+        for cfg, s in pairs:
+            print(render_qtest(generate_case(cfg, s), [f"C-{cfg.name}-{s}.qtest: config {cfg.name}, "
+                                                       f"case seed {s}"], list(cfg.machine_args)))
+        return 0
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, _on_signal)
 
@@ -1901,6 +1933,17 @@ def main(argv: list[str]) -> int:
     else:
         workdir = Path(tempfile.mkdtemp(prefix="qemu-e2e-"))
     try:
+        if args.cmd == "random":
+            log(f"work directory: {workdir}")
+            for b in ("qemu-system-aarch64", "qemu-system-x86_64"):
+                path = shutil.which(b)
+                if path is None:
+                    raise E2EError(f"{b} not found in PATH")
+            binary = args.portlab.resolve()
+            if not binary.exists():
+                raise E2EError(f"portlab binary {binary} does not exist")
+            return random_check(args, workdir, Portlab(binary, args.portlab_timeout, args.verbose,
+                                                       echo=args.verbose))
         vectors_dir = args.vectors.resolve() if args.vectors else default_vectors_dir()
         if args.cmd in ("self-check", "check"):
             log(f"vectors: {vectors_dir}")
