@@ -50,6 +50,21 @@ fuzz_target!(|data: &[u8]| {
     if only.is_empty() || only.len() != imported.devices.len() {
         return;
     }
+    // A state whose device properties the machine would not give it (an
+    // HPET with another hpet-intcap on pc-i440fx) is refused by export,
+    // with the reason: nothing to compare.
+    let conflicts = imported.devices.iter().any(|d| {
+        let placement = registry
+            .kind(d.kind)
+            .and_then(|k| k.qemu)
+            .and_then(|q| q.machines.iter().find(|p| p.machine == imported.stream.machine));
+        placement.is_some_and(|p| {
+            p.properties.iter().any(|(name, value)| d.properties.iter().any(|(n, v)| n == name && v != value))
+        })
+    });
+    if conflicts {
+        return;
+    }
     let (stream, _) = convert::export(&registry, machine, board, Some(&only), &imported.devices).expect("an imported state exports");
     let again = convert::import(&registry, &stream, Implementation::C).expect("an exported stream imports");
     assert_eq!(again.devices.len(), imported.devices.len());

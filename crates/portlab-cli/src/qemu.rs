@@ -293,8 +293,16 @@ fn global_options(
         let default = description.properties.iter().find(|p| p.name == *portlab_name).map(|p| p.default);
         if let (Some(&value), Some(default)) = (properties.get(*portlab_name), default) {
             if value != default {
+                // QEMU's boolean properties take on/off.
+                let is_flag =
+                    description.properties.iter().any(|p| p.name == *portlab_name && p.min == 0 && p.max == 1);
+                let shown = match (is_flag, value) {
+                    (true, 0) => "off".to_string(),
+                    (true, _) => "on".to_string(),
+                    (false, v) => v.to_string(),
+                };
                 out.push("-global".into());
-                out.push(format!("{}.{qemu_name}={value}", qemu.layout.name));
+                out.push(format!("{}.{qemu_name}={shown}", qemu.layout.name));
             }
         }
     }

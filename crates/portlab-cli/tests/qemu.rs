@@ -122,7 +122,7 @@ fn export_of_a_replayed_qtest_log_is_qemus_section() {
 fn bad_input_is_a_clear_usage_error() {
     let dir = scratch("bad");
     let out = dir.join("x.stream");
-    let cases: Vec<(Vec<String>, &str)> = vec![
+    let mut cases: Vec<(Vec<String>, &str)> = vec![
         (
             vec![
                 "qemu".into(),
@@ -161,6 +161,21 @@ fn bad_input_is_a_clear_usage_error() {
             "not a qtest command",
         ),
     ];
+    let hpet_trace = dir.join("hpet.trace");
+    std::fs::write(&hpet_trace, "write hpet 0x010 0x1\n").unwrap();
+    cases.push((
+        vec![
+            "qemu".into(),
+            "export".into(),
+            "--machine".into(),
+            "pc-i440fx-10.0".into(),
+            "--trace".into(),
+            hpet_trace.display().to_string(),
+            "-o".into(),
+            out.display().to_string(),
+        ],
+        "creates it with hpet-intcap=0x4: add `config hpet hpet-intcap=0x4` to the trace",
+    ));
     for (args, message) in cases {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let o = portlab(&args);

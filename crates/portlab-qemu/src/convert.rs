@@ -244,9 +244,20 @@ pub fn export(
     for (dev, qemu) in devices {
         let name = board.device_names()[dev].clone();
         let placement = qemu.machines.iter().find(|p| p.machine == machine.name()).ok_or("no placement")?;
+        let properties = property_map(board, dev);
+        // QEMU creates the device with the machine's properties; a state
+        // made with others is one that machine's device can never have.
+        for (prop, value) in placement.properties {
+            if properties.get(*prop) != Some(value) {
+                return Err(format!(
+                    "{name} has {prop}={}, but QEMU 10.0's {machine} creates it with {prop}={value:#x}: \
+                     add `config {name} {prop}={value:#x}` to the trace (`portlab qemu trace` writes it)",
+                    properties.get(*prop).map_or("?".to_string(), |v| format!("{v:#x}"))
+                ));
+            }
+        }
         let blob = board.save(dev).map_err(|e| e.to_string())?;
         let payload = migration::payload(&blob).ok_or("the device saved a malformed blob")?;
-        let properties = property_map(board, dev);
         let ctx = QemuContext { vm_clock_ns: board.clock_ns(), properties: properties.clone() };
         let base = bases.iter().find(|b| b.kind == board.slot_config(dev).kind).map(|b| &b.state);
         let schema = &board.description(dev).schema;

@@ -276,7 +276,14 @@ fn the_imported_state_reads_back_as_qemu_read_it() {
                 }
                 let dev = board.device_index(device).unwrap();
                 let value = board.read(dev, offset, size).unwrap();
-                assert_eq!(value, r["value"].as_u64().unwrap(), "{} ({implementation}): {} {}", v.name, device, r["reg"]);
+                assert_eq!(
+                    value,
+                    r["value"].as_u64().unwrap(),
+                    "{} ({implementation}): {} {}",
+                    v.name,
+                    device,
+                    r["reg"]
+                );
                 checked += 1;
             }
             if let Some(bytes) = drain.as_array() {
