@@ -90,12 +90,19 @@ fn properties(state: &QemuState) -> Result<Vec<(&'static str, u64)>, String> {
         props.push(("msi", u64::from(config & u64::from(sys::HPET_TN_FSB_CAP) != 0)));
         props.push(("hpet-intcap", config >> 32));
     }
+    // A running HPET without `hpet/offset` came from a source with
+    // `hpet-offset-saved` off: its destination recomputes the offset from
+    // the saved counter, and so does portlab's device with that property.
+    if state.bits("config")? & ENABLE != 0 && !state.has_subsection("hpet/offset") {
+        props.push(("hpet-offset-saved", 0));
+    }
     Ok(props)
 }
 
-/// QEMU's load into a fresh destination with `hpet-offset-saved` on: the
-/// subsections' values when sent, else the destination's own (0); each
-/// pending expiry re-armed at exactly its saved time.
+/// QEMU's load: the subsections' values when sent, else 0 (a running
+/// HPET's offset is then recomputed from the saved counter at load, as
+/// `properties` asks); each pending expiry re-armed at exactly its saved
+/// time.
 fn import(state: &QemuState, _ctx: &QemuContext, values: &mut PortlabValues) -> Result<(), String> {
     let sub = |name: &str, field: &str| -> Result<u64, String> {
         if state.has_subsection(name) { state.bits(&format!("{name}:{field}")) } else { Ok(0) }
@@ -189,7 +196,7 @@ pub static QEMU: QemuDevice = QemuDevice {
         properties: &[("hpet-intcap", 4)],
         serial: false,
     }],
-    qemu_properties: &[("timers", "timers"), ("msi", "msi")],
+    qemu_properties: &[("timers", "timers"), ("msi", "msi"), ("hpet-offset-saved", "hpet-offset-saved")],
     copies: COPIES,
     properties,
     import,

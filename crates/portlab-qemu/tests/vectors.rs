@@ -301,3 +301,46 @@ fn the_imported_state_reads_back_as_qemu_read_it() {
     }
     assert!(checked > 150, "{checked} register reads compared");
 }
+
+/// A source with `hpet-offset-saved` off sends no `hpet/offset`: the
+/// import asks for a device that recomputes the offset from the saved
+/// counter (as QEMU's destination with the same setting does), so the
+/// counter goes on from where it was, and the export sends no offset
+/// again.
+#[test]
+fn an_hpet_saved_without_its_offset_goes_on_counting() {
+    let registry = Registry::builtin();
+    let trace =
+        "config hpet hpet-intcap=4 hpet-offset-saved=0\nwrite hpet 0x0f0 0x1234\nwrite hpet 0x010 0x1\nadvance 5000\n";
+    let mut runner =
+        convert::replay(&registry, BoardConfig::default_board(Implementation::C), "t", trace.as_bytes()).unwrap();
+    let board = runner.board_mut().unwrap();
+    let hpet = board.device_index("hpet").unwrap();
+    let counter = board.read(hpet, 0xf0, 8).unwrap();
+    assert_eq!(counter, 0x1234 + 500);
+    let only = ["hpet".to_string()];
+    let (stream, sections) = convert::export(&registry, Machine::PcI440fx, board, Some(&only), &[]).unwrap();
+    assert!(!sections[0].state.has_subsection("hpet/offset"), "no offset from a source that does not save it");
+    let imported = convert::import(&registry, &stream, Implementation::Rust).unwrap();
+    let hpet_state = &imported.devices[0];
+    assert!(hpet_state.properties.contains(&("hpet-offset-saved".to_string(), 0)));
+    for implementation in [Implementation::C, Implementation::Rust] {
+        let config = BoardConfig::default_board(implementation);
+        let mut runner = convert::start_runner(&registry, config, imported.vm_clock_ns, &imported.devices).unwrap();
+        let board = runner.board_mut().unwrap();
+        assert_eq!(board.read(hpet, 0xf0, 8).unwrap(), counter, "{implementation}: the counter as saved");
+        board.advance(1000).unwrap();
+        assert_eq!(board.read(hpet, 0xf0, 8).unwrap(), counter + 100, "{implementation}: and counting");
+        let mut runner = convert::start_runner(
+            &registry,
+            BoardConfig::default_board(implementation),
+            imported.vm_clock_ns,
+            &imported.devices,
+        )
+        .unwrap();
+        let (again, _) =
+            convert::export(&registry, Machine::PcI440fx, runner.board_mut().unwrap(), Some(&only), &imported.devices)
+                .unwrap();
+        assert_eq!(again, stream, "{implementation}: exported again, the same stream");
+    }
+}
