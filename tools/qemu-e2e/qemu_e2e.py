@@ -15,6 +15,11 @@ input. It can
           input, '#! run N ms' = QMP cont, sleep, stop) and save with QMP
           migrate to file:STREAM.
 
+Check D's QEMU runs instead on the qtest accelerator (-accel qtest, not
+stopped), whose VM clock moves only by the qtest command clock_step; its logs
+carry '#! run clock_step N (VM clock A -> B ns)' and '#! run due timers (VM
+clock T -> T ns)' (see "check D" below).
+
 Subcommands:
 
   load        load a stream, read the vector's registers, print JSON; with
@@ -22,6 +27,9 @@ Subcommands:
   save        replay a vector's .qtest and save the stream
   self-check  the driver checked against the committed vectors alone (no portlab)
   check       the portlab <-> QEMU checks (A: portlab -> QEMU, B: QEMU -> portlab)
+  random      check C: random register writes, VM clock 0 (alias check-c)
+  timed       check D: random register writes and clock steps, QEMU on -accel
+              qtest (alias check-d; needs --qemu-module-dir with Debian's QEMU)
 
 Every wait has a timeout; QEMU is killed on every exit path (and, through
 PR_SET_PDEATHSIG, when this process dies). Exit status: 0 all checks passed,
@@ -38,6 +46,7 @@ import lzma
 import os
 import random
 import re
+import select
 import shutil
 import signal
 import socket
@@ -159,6 +168,13 @@ def _registers_from(entries: list[dict], default_device: str) -> list[Register]:
 
 
 RUN_RE = re.compile(r"^#!\s*run\s+(\d+)\s*ms\b(.*)$")
+# Check D's clock actions (QEMU with -accel qtest). 'clock_step N' is the qtest
+# command sent to QEMU; '(VM clock A -> B ns)' is what `portlab qemu trace`
+# reads (an `advance B-A`). 'due' sends nothing to QEMU, which runs a timer
+# armed in the past right after the access that armed it (before it reads the
+# next command); portlab's board fires it at an `advance 0` (hpet.md 13.4).
+CLOCK_STEP_RE = re.compile(r"^#!\s*run\s+clock_step\s+(\d+)\b.*\(VM clock\s+(\d+)\s*->\s*(\d+)\s*ns\)\s*$")
+DUE_RE = re.compile(r"^#!\s*run\s+due\b.*\(VM clock\s+(\d+)\s*->\s*(\d+)\s*ns\)\s*$")
 RUN_CLOCK_RE = re.compile(r"VM clock\s+\d+\s*->\s*(\d+)\s*ns")
 RX_RE = re.compile(r"^#!\s*rx\s+([0-9A-Fa-f]+)\b")
 SAVE_RE = re.compile(r"^#!\s*save\b")
@@ -289,6 +305,14 @@ def _unsent_bytes(sock: socket.socket) -> int:
 # QEMU
 
 
+def accel_of(args: list[str]) -> str | None:
+    """The accelerator an argument list asks for (-accel NAME[,...]), or None."""
+    for i, a in enumerate(args[:-1]):
+        if a == "-accel":
+            return args[i + 1].split(",")[0]
+    return None
+
+
 def _pdeathsig():
     # Runs in the child between fork and exec: QEMU gets SIGKILL when this
     # driver dies, however it dies.
@@ -344,8 +368,14 @@ class Qemu:
                 continue
             args.append(a)
             i += 1
-        # The vectors' arguments carry -accel tcg -S; make sure of both.
-        if "-S" not in args:
+        # The vectors' arguments carry -accel tcg -S; make sure of both. With
+        # -accel qtest (check D) QEMU runs no guest code and its VM clock moves
+        # only by qtest clock_step, so it is left running: timers fire only
+        # while the VM runs, and a VM held by -S would never fire one.
+        if accel_of(args) == "qtest":
+            if "-S" in args:
+                raise E2EError("-accel qtest with -S: QEMU's timers would never fire (check D runs the VM)")
+        elif "-S" not in args:
             args.append("-S")
         if "-accel" not in args:
             args += ["-accel", "tcg"]
@@ -606,6 +636,7 @@ class SaveResult:
     reply_mismatches: list[str]
     replies: list[tuple[str, str]]  # (command, reply) in order
     saved: bool
+    clocks: list[int | None] = field(default_factory=list)  # VM clock at each command (None after a host-timed run)
 
 
 def parse_qtest(path: Path) -> list[tuple[str, object]]:
@@ -625,6 +656,19 @@ def parse_qtest(path: Path) -> list[tuple[str, object]]:
         elif line.startswith("#!"):
             if m := RX_RE.match(line):
                 steps.append(("rx", bytes.fromhex(m.group(1))))
+            elif m := CLOCK_STEP_RE.match(line):
+                ns, a, b = (int(m.group(i)) for i in (1, 2, 3))
+                if ns == 0 or b != a + ns:
+                    raise E2EError(f"{path}:{lineno}: clock_step {ns} does not take the VM clock from {a} to {b} "
+                                   "(and QEMU refuses clock_step 0)")
+                steps.append(("step", (ns, a, b)))
+            elif m := DUE_RE.match(line):
+                a, b = int(m.group(1)), int(m.group(2))
+                if a != b:
+                    raise E2EError(f"{path}:{lineno}: '#! run due' keeps the VM clock ({a} -> {b} ns)")
+                steps.append(("due", a))
+            elif re.match(r"^#!\s*run\s+(clock_step|due)\b", line):
+                raise E2EError(f"{path}:{lineno}: a clock action without '(VM clock A -> B ns)': {line!r}")
             elif m := RUN_RE.match(line):
                 steps.append(("run", int(m.group(1))))
             elif SAVE_RE.match(line):
@@ -650,6 +694,8 @@ def save_replay(
         out.unlink()
     mismatches: list[str] = []
     replies: list[tuple[str, str]] = []
+    clocks: list[int | None] = []
+    clock: int | None = 0
     saved = False
     with Qemu(vector.machine, vector.machine_args, workdir, timeout=timeout,
               verbose=verbose, label=f"save-{vector.name}") as q:
@@ -659,6 +705,21 @@ def save_replay(
                 reply = q.qtest_command(arg)
                 last = (arg, reply)
                 replies.append(last)
+                clocks.append(clock)
+            elif kind == "step":
+                ns, a, b = arg
+                if clock != a:
+                    raise E2EError(f"{qtest}: clock_step {ns} from VM clock {a} ns, but the clock is at {clock} ns")
+                reply = q.qtest_command(f"clock_step {ns}")
+                if reply.split() != ["OK", str(b)]:
+                    raise E2EError(f"{qtest}: clock_step {ns} from {a} ns: QEMU answered {reply!r}, "
+                                   f"expected 'OK {b}'")
+                clock = b
+                last = (f"clock_step {ns}", reply)
+            elif kind == "due":
+                if clock != arg:
+                    raise E2EError(f"{qtest}: '#! run due' at VM clock {arg} ns, but the clock is at {clock} ns")
+                last = None
             elif kind == "reply":
                 if last is not None and " ".join(last[1].split()) != " ".join(str(arg).split()):
                     mismatches.append(f"{last[0]}: QEMU now {last[1]!r}, recorded {arg!r}")
@@ -670,6 +731,7 @@ def save_replay(
                 q.qmp_command("cont")
                 time.sleep(arg / 1000.0)
                 q.qmp_command("stop")
+                clock = None
                 last = None
             elif kind == "save":
                 if saved:
@@ -684,7 +746,7 @@ def save_replay(
             saved = True
     if not out.exists() or out.stat().st_size == 0:
         raise E2EError(f"QEMU reported the save completed but {out} is missing or empty")
-    return SaveResult(mismatches, replies, saved)
+    return SaveResult(mismatches, replies, saved, clocks)
 
 
 # --------------------------------------------------------------------------
@@ -1582,6 +1644,13 @@ def render_qtest(steps: list[tuple[str, object]], header: list[str], machine_arg
                 out.append(f"#= {reply}")
         elif kind == "rx":
             out.append(f"#! rx {arg.hex()}")
+        elif kind == "step":
+            ns, a, b = arg
+            out.append(f"#! run clock_step {ns} (VM clock {a} -> {b} ns)")
+            if replies is not None:
+                out.append(f"#= OK {b}")
+        elif kind == "due":
+            out.append(f"#! run due timers (VM clock {arg} -> {arg} ns)")
     out.append("#! save")
     return "\n".join(out) + "\n"
 
@@ -1859,6 +1928,8 @@ def _random_case(label: str, cdir: Path, machine_args: list[str], steps: list[tu
                 details.append(f"--impl {impl}: {key[0]}: " + (fd or "every field equal by name "
                                                                   "(the difference is in the framing)"))
         want_reads = qemu_reads(res.replies)
+        read_clocks = [c for (cmd, _), c in zip(res.replies, res.clocks) if cmd.split()[0].startswith("read")]
+        timed = any(k == "step" for k, _ in steps)
         for impl in impls:
             p = portlab.run(["run", "--impl", impl, str(t_expect)])
             got = portlab_reads(p.stdout)
@@ -1871,15 +1942,20 @@ def _random_case(label: str, cdir: Path, machine_args: list[str], steps: list[tu
             if bad is not None:
                 ok = False
                 i, w, g = bad
-                details.append(f"--impl {impl}: read #{i + 1} {w[0]} 0x{w[1]:03x} size {w[2]}: QEMU 0x{w[3]:x}, "
-                               f"portlab 0x{g[3]:x}" + ("" if g[:3] == w[:3] else f" (portlab read {g[:3]})"))
+                details.append(f"--impl {impl}: read #{i + 1} {w[0]} 0x{w[1]:03x} size {w[2]}"
+                               + (f" at VM clock {read_clocks[i]} ns" if timed and i < len(read_clocks) else "")
+                               + f": QEMU 0x{w[3]:x}, portlab 0x{g[3]:x}"
+                               + ("" if g[:3] == w[:3] else f" (portlab read {g[:3]})"))
             elif p.returncode == 0 and len(got) != len(want_reads):
                 ok = False
                 details.append(f"--impl {impl}: portlab printed {len(got)} reads, QEMU answered {len(want_reads)}")
         if ok:
             nread = len(want_reads)
+            nsteps = [a for k, a in steps if k == "step"]
             details.append(f"{len(res.replies)} commands ({nread} reads equal), "
-                           f"{sum(1 for k, _ in steps if k == 'rx')} rx; sections "
+                           f"{sum(1 for k, _ in steps if k == 'rx')} rx"
+                           + (f", {len(nsteps)} clock steps to {nsteps[-1][2]} ns" if nsteps else "")
+                           + "; sections "
                            + ", ".join(f"{k[0]} {len(v[0])} B" for k, v in sorted(qrec.items(), key=str))
                            + f" equal for --impl {', '.join(impls)}")
     except E2EError as e:
@@ -1890,18 +1966,24 @@ def _random_case(label: str, cdir: Path, machine_args: list[str], steps: list[tu
 
 def keep_failed_log(log_path: Path, label: str) -> Path:
     """Copy a failed case's log out of the work directory (which is removed)."""
-    fd, name = tempfile.mkstemp(prefix=f"qemu-e2e-C-{label}-", suffix=".qtest")
+    fd, name = tempfile.mkstemp(prefix=f"qemu-e2e-{label}-", suffix=".qtest")
     os.close(fd)
     shutil.copyfile(log_path, name)
     return Path(name)
 
 
-def random_check(args, workdir: Path, portlab: "Portlab") -> int:
+def random_check(args, workdir: Path, portlab: "Portlab", check: str = "C") -> int:
+    """Check C (random register writes, VM clock 0) or, with check="D", check D
+    (the same with clock steps, QEMU on the qtest accelerator)."""
+    timed = check == "D"
+    configs_map = TIMED_CONFIGS if timed else RANDOM_CONFIGS
+    generate = generate_timed_case if timed else generate_case
     impls = args.impl or ["c", "rust"]
     report = Report()
     start = time.monotonic()
-    rerun_base = (f"python3 {Path(__file__).resolve()} random --portlab {portlab.binary}"
-                  + (f" --impl {' --impl '.join(args.impl)}" if args.impl else ""))
+    rerun_base = (f"python3 {Path(__file__).resolve()} {'timed' if timed else 'random'} --portlab {portlab.binary}"
+                  + (f" --impl {' --impl '.join(args.impl)}" if args.impl else "")
+                  + (f" --qemu-module-dir {args.qemu_module_dir}" if timed and args.qemu_module_dir else ""))
     probe = portlab.run(["qemu", "--help"])
     if probe.returncode != 0:
         log(f"FAIL  {portlab.binary} has no working 'qemu' subcommand (exit {probe.returncode})")
@@ -1914,31 +1996,40 @@ def random_check(args, workdir: Path, portlab: "Portlab") -> int:
             margs = qtest_header_args(path)
             parsed = parse_qtest(path)
             if any(k == "run" for k, _ in parsed):
-                raise E2EError(f"{path}: check C logs have no '#! run'")
-            steps = [(k, a) for k, a in parsed if k in ("cmd", "rx")]
-            jobs.append((path.stem.replace(".recorded", "")[:40], margs, steps,
-                         [f"{path.name}, rerun by check C"], f"{rerun_base} --qtest {path}", path))
+                raise E2EError(f"{path}: check {check} logs have no host-timed '#! run N ms'")
+            if timed and accel_of(margs) != "qtest":
+                raise E2EError(f"{path}: check D logs run QEMU with -accel qtest (its '# machine:' line)")
+            if not timed and any(k in ("step", "due") for k, _ in parsed):
+                raise E2EError(f"{path}: a log with clock steps is check D's (the 'timed' subcommand)")
+            steps = [(k, a) for k, a in parsed if k in ("cmd", "rx", "step", "due")]
+            stem = re.sub(r"^qemu-e2e-|-[a-z0-9_]{8}$", "", path.stem.replace(".recorded", ""))
+            jobs.append((stem[:40], margs, steps,
+                         [f"{path.name}, rerun by check {check}"], f"{rerun_base} --qtest {path}", path))
     else:
-        configs = args.config or list(RANDOM_CONFIGS)
+        configs = args.config or list(configs_map)
         if args.case_seed is not None:
-            pairs = [(RANDOM_CONFIGS[c], args.case_seed) for c in configs]
+            pairs = [(configs_map[c], args.case_seed) for c in configs]
         else:
             seeds = case_seeds(args.seed, args.cases)
-            pairs = [(RANDOM_CONFIGS[configs[i % len(configs)]], s) for i, s in enumerate(seeds)]
-            log(f"check C: seed {args.seed}, {args.cases} cases over {', '.join(configs)}; "
+            pairs = [(configs_map[configs[i % len(configs)]], s) for i, s in enumerate(seeds)]
+            log(f"check {check}: seed {args.seed}, {args.cases} cases over {', '.join(configs)}; "
                 f"--impl {', '.join(impls)}")
         for cfg, s in pairs:
-            label = f"C-{cfg.name}-{s}"
-            header = [f"{label}.qtest: check C of tools/qemu-e2e/qemu_e2e.py (random register writes), "
-                      f"config {cfg.name}, case seed {s}",
-                      "No '#! run': the VM clock stays 0, so every reply and the saved state are deterministic."]
-            jobs.append((label, list(cfg.machine_args), generate_case(cfg, s), header,
+            label = f"{check}-{cfg.name}-{s}"
+            if timed:
+                header = [f"{label}.qtest: check D of tools/qemu-e2e/qemu_e2e.py (random register writes and "
+                          f"clock steps), config {cfg.name}, case seed {s}"] + TIMED_LEGEND
+            else:
+                header = [f"{label}.qtest: check C of tools/qemu-e2e/qemu_e2e.py (random register writes), "
+                          f"config {cfg.name}, case seed {s}",
+                          "No '#! run': the VM clock stays 0, so every reply and the saved state are deterministic."]
+            jobs.append((label, list(cfg.machine_args), generate(cfg, s), header,
                          f"{rerun_base} --config {cfg.name} --case-seed {s}", None))
     for number, (label, margs, steps, header, rerun, replay_from) in enumerate(jobs):
         t0 = time.monotonic()
-        title = f"C {label}: QEMU's save and replies equal portlab's export and run"
+        title = f"{check} {label}: QEMU's save and replies equal portlab's export and run"
         log(f"CHECK {title}")
-        cdir = workdir / f"c{number:04d}"
+        cdir = workdir / f"{check.lower()}{number:04d}"
         res = run_random_case(label, cdir, margs, steps, header, portlab, impls,
                               args.timeout, args.verbose, replay_from)
         for d in res.details:
@@ -1955,8 +2046,672 @@ def random_check(args, workdir: Path, portlab: "Portlab") -> int:
             log(f"    rerun: {rerun}" + (f"   or: {rerun_base} --qtest {kept}" if kept else ""))
             report.failed.append(f"{title} (log {kept})")
             log(f"FAIL  {title}")
-    log(f"check C: {len(jobs)} cases in {time.monotonic() - start:.1f} s")
+    log(f"check {check}: {len(jobs)} cases in {time.monotonic() - start:.1f} s")
     return report.summary()
+
+
+# --------------------------------------------------------------------------
+# check D: timed random cases (QEMU -> portlab, VM clock moved by qtest)
+#
+# As check C, but QEMU runs with the qtest accelerator (-accel qtest, no -S):
+# it executes no guest code and its VM clock moves only when the driver sends
+# `clock_step N`, so every timer fires exactly at its deadline, as on
+# portlab's board at `advance N`. A log writes each step as
+#   #! run clock_step N (VM clock A -> B ns)
+# (the driver sends `clock_step N` and requires QEMU's `OK B`; `portlab qemu
+# trace` turns the line into `advance N`), and after every HPET write
+#   #! run due timers (VM clock T -> T ns)
+# which QEMU needs nothing for (it runs a timer armed in the past before it
+# reads the next command) and portlab turns into `advance 0` (hpet.md 13.4).
+#
+# The generators keep a small model of the HPET (hpet.md 7-8) and the PL031
+# (pl031.md 1, 6) to aim the steps: at a deadline, one ns before or after it,
+# 1000 ns after a periodic match (the 1 us re-fire), small steps, and long
+# ones over several periods, 32-bit wraps and alarms seconds ahead. The model
+# also keeps QEMU out of its unbounded loops: a periodic comparator whose
+# catch-up loop would take more than D_LOOP_LIMIT rounds, whose period is
+# 2^48 or more, or whose deadline overflows (re-armed in the past for ever)
+# is never programmed (hpet.md 8.2 "must not be run as a loop"; such a case
+# hangs QEMU, it tests nothing), and D_FIRE_BUDGET bounds the expiries.
+#
+# Compared, as in check C: the device sections of QEMU's save and of
+# portlab's exports byte for byte, and every read. Not compared: the `timer`
+# section (under qtest its cpu_clock_offset is the host time the VM spent
+# running, not the qtest clock; the device sections' deadlines and counters
+# do follow the qtest clock), IRQ line levels (not in the state) and FSB
+# writes (they go to guest RAM or the LAPIC window, not into the state).
+#
+# Debian's QEMU is built without the qtest accelerator module
+# (accel-qtest-TARGET.so); .ci/qemu-e2e builds it from Debian's QEMU source
+# and the driver finds it with --qemu-module-dir (QEMU_MODULE_DIR).
+
+TIMED_LEGEND = [
+    "QEMU runs on the qtest accelerator (-accel qtest, not stopped): no guest code, and the VM clock",
+    "moves only by the steps below, so every reply and the saved state are deterministic.",
+    "  '#! run clock_step N (VM clock A -> B ns)': qtest clock_step N, QEMU answers OK B; for portlab",
+    "      (portlab qemu trace) an 'advance N'. Timers fire at their deadlines on the way.",
+    "  '#! run due timers (VM clock T -> T ns)': nothing is sent to QEMU, which runs a timer armed",
+    "      in the past before it reads the next command; for portlab an 'advance 0'.",
+]
+
+
+def _timed_args(args: list[str]) -> list[str]:
+    """Check C's machine arguments with -accel qtest and without -S."""
+    out = [a for a in args if a != "-S"]
+    i = out.index("-accel")
+    out[i + 1] = "qtest"
+    return out
+
+
+VIRT_TIMED_ARGS = _timed_args(VIRT_MACHINE_ARGS)
+PC_TIMED_ARGS = _timed_args(PC_MACHINE_ARGS)
+TIMED_CONFIGS = {c.name: c for c in (
+    RandomConfig("virt", "virt-10.0", tuple(VIRT_TIMED_ARGS)),
+    RandomConfig("pc", "pc-i440fx-10.0", tuple(PC_TIMED_ARGS), 3),
+    RandomConfig("pc-msi5", "pc-i440fx-10.0",
+                 tuple(PC_TIMED_ARGS + ["-global", "hpet.timers=5", "-global", "hpet.msi=on"]), 5),
+)}
+DEFAULT_D_SEED = 20251126  # fixed: CI runs the same cases every time
+DEFAULT_D_CASES = 150      # 50 per configuration
+D_OPS = (30, 80)           # operations per case (a clock step is one)
+D_LOOP_LIMIT = 10**6       # QEMU catch-up rounds allowed for one expiry
+D_FIRE_BUDGET = 40_000     # periodic expiries per case (QEMU and portlab both run each)
+D_CLOCK_LIMIT = 2**62      # VM clock ceiling (QEMU's clock is an int64)
+U64 = 2**64 - 1
+NS_PER_S = 10**9
+
+
+def _deposit(old: int, s: int, l: int, v: int) -> int:
+    m = ((1 << l) - 1) << s
+    return ((old & ~m) | ((v << s) & m)) & U64
+
+
+def _s64(x: int) -> int:
+    x &= U64
+    return x - 2**64 if x >= 2**63 else x
+
+
+class TimedGen(QtestGen):
+    """QtestGen with the VM clock: ('step', (ns, from, to)) and ('due', at)."""
+
+    def __init__(self, rng: random.Random):
+        super().__init__(rng)
+        self.now = 0
+
+    def clock_step(self, ns: int) -> None:
+        ns = min(ns, D_CLOCK_LIMIT - self.now)
+        if ns > 0:
+            self.steps.append(("step", (ns, self.now, self.now + ns)))
+            self.now += ns
+
+    def due(self) -> None:
+        self.steps.append(("due", self.now))
+
+
+class _Cmp:
+    __slots__ = ("conf", "cmp", "period", "cmp64", "armed", "wrap")
+
+    def __init__(self, ghost: bool):
+        self.conf = 0           # the writable bits (0x7F4E) only
+        self.cmp = 0 if ghost else U64
+        self.period = 0
+        self.cmp64 = self.cmp
+        self.armed = False
+        self.wrap = False
+
+    def copy(self) -> "_Cmp":
+        c = _Cmp(False)
+        for k in self.__slots__:
+            setattr(c, k, getattr(self, k))
+        return c
+
+    @property
+    def periodic(self) -> bool:
+        return bool(self.conf & 0x8)
+
+    @property
+    def mode32(self) -> bool:
+        return bool(self.conf & 0x100)
+
+
+class _HpetModel:
+    """Enough of hpet.md 7-9 to aim the steps and to keep QEMU's loops bounded.
+    Approximate where that is harmless: a periodic comparator's reloads skip
+    the 1 us clamp, and lines, ISR and FSB are not modelled."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self.gconf = 0
+        self.counter = 0
+        self.offset = 0
+        self.t = [_Cmp(False) for _ in range(n)] + [_Cmp(True)]  # index n: the ghost
+
+    def copy(self) -> "_HpetModel":
+        m = _HpetModel(self.n)
+        m.gconf, m.counter, m.offset = self.gconf, self.counter, self.offset
+        m.t = [c.copy() for c in self.t]
+        return m
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.gconf & 1)
+
+    def ticks(self, now: int, i: int | None = None) -> int:
+        # The ghost runs on the stale offset when the HPET is disabled (8.7).
+        if self.enabled or i == self.n:
+            return ((now + self.offset) & U64) // 10
+        return self.counter
+
+    def ns(self, tick: int) -> int:
+        return (tick * 10 - self.offset) & U64
+
+    @staticmethod
+    def cmp64_of(c: _Cmp, cur: int, target: int) -> int:
+        if c.mode32:
+            r = (cur & 0xFFFFFFFF00000000) | (target & 0xFFFFFFFF)
+            return (r + 2**32) & U64 if r < cur else r
+        return target
+
+    def set_timer(self, i: int, now: int) -> None:
+        c = self.t[i]
+        cur = self.ticks(now, i)
+        c.cmp64 = self.cmp64_of(c, cur, c.cmp)
+        nxt = ((cur | 0xFFFFFFFF) + 1) & U64
+        c.wrap = c.mode32 and not c.periodic and c.cmp64 > nxt
+        c.armed = True
+
+    def deadline(self, i: int) -> int:
+        c = self.t[i]
+        cur_target = c.cmp64
+        if c.wrap:
+            cur_target = c.cmp64 & 0xFFFFFFFF00000000
+        d = self.ns(cur_target)
+        return 0 if d >= 2**63 else d
+
+    def write(self, off: int, size: int, v: int, now: int) -> None:
+        reg = off & ~7
+        s = 32 if off & 4 else 0
+        l = 64 if size == 8 else 32
+        if reg == 0x010:
+            old = self.gconf
+            new = (_deposit(old, s, l, v) & 3) | (old & ~3)
+            if not old & 1 and new & 1:
+                self.gconf = new
+                self.offset = (self.counter * 10 - now) & U64
+                for i in range(self.n):
+                    self.set_timer(i, now)
+            elif old & 1 and not new & 1:
+                self.counter = self.ticks(now)
+                self.gconf = new
+                for i in range(self.n):
+                    self.t[i].armed = False
+            self.gconf = new
+        elif reg == 0x0F0:
+            self.counter = _deposit(self.counter, s, l, v)
+        elif 0x100 <= reg < 0x100 + 0x20 * (self.n + 1):
+            i = (reg - 0x100) // 0x20
+            c = self.t[i]
+            r = reg & 0x1F
+            if r == 0x00:
+                new = _deposit(c.conf, s, l, v) & 0x7F4E
+                c.conf = new
+                if new & 0x100:
+                    c.cmp &= 0xFFFFFFFF
+                    c.period &= 0xFFFFFFFF
+                if self.enabled:
+                    self.set_timer(i, now)
+            elif r == 0x08:
+                if c.mode32:
+                    if s == 32:
+                        return
+                    l, v = 64, v & 0xFFFFFFFF
+                if not c.periodic or c.conf & 0x40:
+                    c.cmp = _deposit(c.cmp, s, l, v)
+                if c.periodic:
+                    c.period = _deposit(c.period, s, l, v)
+                c.conf &= ~0x40
+                if self.enabled:
+                    self.set_timer(i, now)
+
+    def runaway(self, now: int) -> str | None:
+        """Why an armed periodic comparator would send QEMU into a very long
+        or endless loop (hpet.md 8.2), or None."""
+        for i, c in enumerate(self.t):
+            if not (c.armed and c.periodic and c.period):
+                continue
+            p = c.period
+            if p >= 2**48:
+                # Any later expiry that comes late (the 1 us clamp makes most of
+                # them late) loops about 2^64 / (2^64 - p) rounds, and each reload
+                # adds p to the match, whose deadline soon overflows.
+                return f"comparator {i}: period {p:#x} >= 2^48"
+            cur = self.ticks(now, i)
+            m = c.cmp64
+            d = _s64(m - cur)
+            if d < 0:
+                k = (-d + p - 1) // p
+                if k > D_LOOP_LIMIT:
+                    return f"comparator {i}: {k} catch-up rounds"
+                m = (m + k * p) & U64
+            if m >= 0x1999999999999999 or self.ns(m) >= 2**62 or cur >= 2**56:
+                return f"comparator {i}: match {m:#x} has no deadline QEMU can reach"
+        return None
+
+    def advance(self, to: int, now: int) -> None:
+        """The registers after the clock moved from now to `to` (periodic
+        reloads without the 1 us clamp; one-shot comparators disarm)."""
+        for i, c in enumerate(self.t):
+            if not c.armed or self.deadline(i) > to:
+                continue
+            if c.periodic and c.period:
+                cur = self.ticks(to, i)
+                if c.cmp64 <= cur:
+                    k = (cur - c.cmp64) // c.period + 1
+                    c.cmp64 = (c.cmp64 + k * c.period) & U64
+                c.cmp = c.cmp64 & (0xFFFFFFFF if c.mode32 else U64)
+            elif c.wrap:
+                c.wrap = False
+                if self.deadline(i) <= to:
+                    c.armed = False
+            else:
+                c.armed = False
+
+    def deadlines(self, now: int) -> list[int]:
+        out = []
+        for i, c in enumerate(self.t):
+            if not c.armed:
+                continue
+            d = self.deadline(i)
+            if d > now:
+                out.append(d)
+            if c.periodic and c.period:
+                for k in (1, 2):
+                    out.append(d + k * c.period * 10)
+                out.append(d + 1000)
+        return sorted(x for x in set(out) if now < x < 2**62)
+
+    def fire_rate(self) -> float:
+        """Periodic expiries per ns, at most (two per period, or one per 1000 ns)."""
+        rate = 0.0
+        for c in self.t:
+            if c.armed and c.periodic and c.period:
+                rate += 2.0 / max(c.period * 10, 1000) if c.period * 10 >= 1000 else 1.0 / 1000
+        return rate
+
+
+class TimedHpetGen:
+    """HPET operations with the clock: comparators programmed relative to the
+    counter (periodic and one-shot, 32- and 64-bit, level and edge, routes,
+    legacy mode, FSB), ISR clears, enables and disables, counter writes, and
+    clock steps aimed at the model's deadlines."""
+
+    def __init__(self, g: TimedGen, timers: int, msi: bool):
+        self.g = g
+        self.rng = g.rng
+        self.n = timers
+        self.msi = msi
+        self.base = DEVICE_BASE["hpet"]
+        self.m = _HpetModel(timers)
+        self.fired = 0.0
+        self.noise = HpetGen(g, timers)  # check C's register noise, through w()
+
+    # -- writes through the model ------------------------------------------
+    def w(self, off: int, size: int, value: int) -> bool:
+        """Write (and '#! run due') unless the model says it would hang QEMU."""
+        value &= U64 if size == 8 else 0xFFFFFFFF
+        trial = self.m.copy()
+        trial.write(off, size, value, self.g.now)
+        if trial.runaway(self.g.now):
+            return False
+        self.m = trial
+        self.g.write(size, self.base + off, value)
+        self.g.due()
+        # A due comparator expires right away (a reload of a due periodic one).
+        self.m.advance(self.g.now, self.g.now)
+        return True
+
+    def w64(self, off: int, value: int, halves: float = 0.3) -> bool:
+        """A 64-bit register: one 8-byte write, or (sometimes) low then high half."""
+        if self.rng.random() < halves:
+            ok = self.w(off, 4, value & 0xFFFFFFFF)
+            return self.w(off + 4, 4, value >> 32) and ok
+        return self.w(off, 8, value)
+
+    def cur(self) -> int:
+        return self.m.ticks(self.g.now)
+
+    # -- operations ------------------------------------------------------
+    def comparator(self) -> int:
+        return self.n if self.rng.random() < 0.04 else self.rng.randrange(self.n)
+
+    def fsb_route(self, i: int) -> None:
+        rng = self.rng
+        if rng.random() < 0.75:  # guest RAM (16 MiB)
+            addr = 0x1000 + 4 * rng.randrange(0x3C000)
+        else:                    # the LAPIC's MSI window
+            addr = 0xFEE00000 | rng.getrandbits(8) << 12 | rng.choice((0, 4, 8))
+        self.w64(0x100 + 0x20 * i + 0x10, addr << 32 | rng.getrandbits(32), halves=0.1)
+
+    def program(self) -> None:
+        """Program one comparator from scratch, relative to the counter."""
+        rng = self.rng
+        i = self.comparator()
+        blk = 0x100 + 0x20 * i
+        conf = 0x4 if rng.random() < 0.85 else 0
+        if rng.random() < 0.5:
+            conf |= 0x2                       # level
+        periodic = rng.random() < 0.45
+        if periodic:
+            conf |= 0x8 | (0x40 if rng.random() < 0.85 else 0)
+        if rng.random() < 0.35:
+            conf |= 0x100                     # 32-bit
+        conf |= (rng.choice((2, 2, 3, 5, 8, 10, 11, 16, 20, 23, 24, 31)) if rng.random() < 0.8
+                 else rng.randrange(32)) << 9
+        if rng.random() < (0.5 if self.msi else 0.15):
+            conf |= 0x4000                    # FSB
+            self.fsb_route(i)
+        cur = self.cur()
+        delta = rng.choice((rng.randint(1, 200), rng.randint(200, 20_000), rng.randint(20_000, 2_000_000),
+                            rng.randint(0, 3)))
+        first = cur + delta
+        others = [c.cmp for j, c in enumerate(self.m.t) if j != i and c.armed]
+        if others and rng.random() < 0.15:
+            first = rng.choice(others)        # an equal deadline: the order of arming (hpet.md 8.1)
+        elif rng.random() < 0.1:
+            first = cur - rng.randint(0, 50)  # at or behind the counter
+        if conf & 0x100 and rng.random() < 0.5:
+            first &= 0xFFFFFFFF
+        period = rng.choice((rng.randint(100, 5000), rng.randint(5000, 2_000_000), rng.randint(1, 99),
+                             rng.randint(100, 1000), 0 if rng.random() < 0.3 else 1000))
+        if rng.random() < 0.25:  # comparator first, then the mode
+            self.w64(blk + 0x08, first)
+            self.w(blk, rng.choice((4, 8)), conf)
+            if periodic:
+                self.w64(blk + 0x08, period)
+        else:
+            self.w(blk, rng.choice((4, 8)), conf)
+            self.w64(blk + 0x08, first)
+            if periodic:
+                self.w64(blk + 0x08, period)
+
+    def tweak(self) -> None:
+        """One bit of an existing comparator's Tn_CONF (ENB, level, periodic,
+        32-bit, route, FSB), the rest as it is."""
+        rng = self.rng
+        i = self.comparator()
+        c = self.m.t[i]
+        bit = rng.choice((0x4, 0x4, 0x2, 0x2, 0x8, 0x100, 0x4000, 0x40, None))
+        conf = c.conf ^ bit if bit else (c.conf & ~0x3E00) | rng.randrange(32) << 9
+        if bit == 0x4000 and conf & 0x4000:
+            self.fsb_route(i)
+        self.w(0x100 + 0x20 * i, 4, conf)
+
+    def rewrite(self) -> None:
+        """Tn_COMPARATOR alone: near the counter, equal, behind, low half only."""
+        rng = self.rng
+        i = self.comparator()
+        cur = self.m.ticks(self.g.now, i)
+        v = rng.choice((cur + rng.randint(1, 100), cur + rng.randint(100, 1_000_000), cur,
+                        cur - rng.randint(1, 20), rng.randint(100, 100_000)))
+        if rng.random() < 0.3:
+            self.w(0x100 + 0x20 * i + 0x08, 4, v & 0xFFFFFFFF)
+        else:
+            self.w64(0x100 + 0x20 * i + 0x08, v)
+
+    def gen_conf(self) -> None:
+        rng = self.rng
+        v = rng.choice((1, 1, 3, 0, 2, 3))
+        self.w(0x010, rng.choice((4, 8)), v)
+
+    def counter(self) -> None:
+        rng = self.rng
+        v = rng.choice((0, rng.randint(1, 10**6), 0xFFFFFFFF - rng.randint(0, 50_000),
+                        0xFFFFFFFF - rng.randint(0, 10**6), 0x100000000 + rng.randint(0, 10**5),
+                        rng.getrandbits(36)))
+        self.w64(0x0F0, v)
+
+    def isr_clear(self) -> None:
+        rng = self.rng
+        v = rng.choice((0xFFFFFFFF, (1 << self.n) - 1, 1 << rng.randrange(self.n + 1), rng.getrandbits(self.n + 1)))
+        self.w(0x020, rng.choice((4, 8)), v)
+
+    def read(self) -> None:
+        rng = self.rng
+        if rng.random() < 0.5:
+            off = rng.choice((0x020, 0x020, 0x0F0, 0x0F0, 0x010))
+        else:
+            off = 0x100 + 0x20 * self.comparator() + rng.choice((0x00, 0x08, 0x08, 0x10))
+        if rng.random() < 0.6:
+            self.g.read(8, self.base + off)
+        else:
+            self.g.read(4, self.base + off + rng.choice((0, 4)))
+
+    def noise_write(self) -> None:
+        """A write of check C's generator, kept only if the model allows it."""
+        saved = len(self.g.steps)
+        self.noise.counter = self.cur()
+        self.noise.step()
+        new = self.g.steps[saved:]
+        del self.g.steps[saved:]
+        for kind, arg in new:
+            word, addr, *val = str(arg).split()
+            size = {"writel": 4, "writeq": 8, "readl": 4, "readq": 8}[word]
+            if word.startswith("write"):
+                self.w(int(addr, 16) - self.base, size, int(val[0], 16))
+            else:
+                self.g.steps.append((kind, arg))
+
+    def clock(self) -> None:
+        rng = self.rng
+        now = self.g.now
+        cands = self.m.deadlines(now)
+        r = rng.random()
+        if cands and r < 0.5:
+            d = rng.choice(cands[:4])
+            ns = d - now + rng.choice((0, 0, 0, 0, -1, 1, -10, 10, 999, 1000, 1001))
+        elif r < 0.62:
+            ns = rng.randint(1, 1000)
+        elif r < 0.82:
+            ns = rng.randint(1000, 3_000_000)
+        elif r < 0.96:
+            periods = [c.period * 10 for c in self.m.t if c.armed and c.periodic and c.period]
+            ns = (rng.choice(periods) * rng.randint(2, 12) + rng.randint(-5, 5) if periods and rng.random() < 0.6
+                  else rng.randint(3_000_000, 200_000_000))
+        else:
+            ns = rng.randint(NS_PER_S, 50 * NS_PER_S)  # 32-bit wraps: 2^32 ticks are 42.9 s
+        rate = self.m.fire_rate()
+        if rate:
+            ns = min(ns, int(max(0.0, D_FIRE_BUDGET - self.fired) / rate))
+        if ns <= 0:
+            ns = rng.randint(1, 50)
+        self.fired += ns * rate
+        self.m.advance(now + ns, now)
+        self.g.clock_step(ns)
+
+    def setup(self) -> None:
+        """Most cases start with one to three comparators programmed and the HPET on."""
+        rng = self.rng
+        if rng.random() < 0.2:
+            self.counter()
+        for _ in range(rng.randint(1, 3)):
+            self.program()
+        self.w(0x010, rng.choice((4, 8)), 3 if rng.random() < 0.2 else 1)
+
+    def step(self) -> None:
+        r = self.rng.random()
+        if r < 0.32:
+            self.clock()
+        elif r < 0.47:
+            self.read()
+        elif r < 0.54:
+            self.isr_clear()
+        elif r < 0.68:
+            self.program()
+        elif r < 0.77:
+            self.tweak()
+        elif r < 0.83:
+            self.rewrite()
+        elif r < 0.88:
+            self.gen_conf()
+        elif r < 0.91:
+            self.counter()
+        else:
+            self.noise_write()
+
+    def readback(self) -> None:
+        self.noise.readback()
+
+
+class TimedPl031Gen:
+    """PL031 with the clock: LR and MR relative to the count, alarms seconds
+    ahead, IMSC, ICR, and steps at, just before and just after the alarm."""
+
+    READS = [0x000, 0x000, 0x004, 0x008, 0x010, 0x014, 0x014, 0x018, 0x018]
+
+    def __init__(self, g: TimedGen):
+        self.g = g
+        self.rng = g.rng
+        self.base = DEVICE_BASE["pl031"]
+        self.tick_offset = PL031_EPOCH
+        self.mr = 0
+        self.alarm: int | None = None  # deadline (ns) of the armed alarm
+
+    def count(self) -> int:
+        return (self.tick_offset + self.g.now // NS_PER_S) & 0xFFFFFFFF
+
+    def _arm(self) -> None:
+        ticks = (self.mr - self.count()) & 0xFFFFFFFF
+        self.alarm = None if ticks == 0 else self.g.now + ticks * NS_PER_S
+
+    def _write32(self, off: int, v: int) -> None:
+        if off == 0x008:
+            self.tick_offset = (self.tick_offset + v - self.count()) & 0xFFFFFFFF
+            self._arm()
+        elif off == 0x004:
+            self.mr = v
+            self._arm()
+
+    def write(self, size: int, off: int, v: int) -> None:
+        self._write32(off, v & 0xFFFFFFFF)
+        if size == 8:
+            self._write32(off + 4, v >> 32)
+        self.g.write(size, self.base + off, v)
+
+    def _near(self) -> int:
+        rng = self.rng
+        c = self.count()
+        return rng.choice((c, c + 1, c + 1, c + 2, c + 3, c + 5, c + rng.randint(6, 120), c + 3600, c - 1,
+                           0xFFFFFFFF, PL031_EPOCH, rng.getrandbits(32))) & 0xFFFFFFFF
+
+    def step(self) -> None:
+        rng = self.rng
+        r = rng.random()
+        if r < 0.22:
+            if rng.random() < 0.1:
+                self.g.read(8, self.base + rng.choice((0x000, 0x008, 0x010)))
+            else:
+                self.g.read(4, self.base + rng.choice(self.READS))
+        elif r < 0.45:
+            self.write(4, 0x004, self._near())
+        elif r < 0.55:
+            c = self.count()
+            v = rng.choice((self._near(), c + rng.randint(0, 3), 0xFFFFFFFF - rng.randint(0, 3), 0))
+            self.write(4, 0x008, v & 0xFFFFFFFF)
+        elif r < 0.67:
+            self.write(4, 0x010, rng.choice((1, 1, 1, 0)) if rng.random() < 0.85 else _value(rng))
+        elif r < 0.79:
+            self.write(4, 0x01C, rng.choice((1, 1, 0)) if rng.random() < 0.85 else _value(rng))
+        elif r < 0.84:
+            off = rng.choice((0x000, 0x008, 0x010, 0x018))
+            lo = self._near() if off in (0x008,) else rng.getrandbits(32)
+            hi = self._near() if off == 0x000 else rng.choice((0, 1, rng.getrandbits(32)))
+            self.write(8, off, lo | hi << 32)
+        else:
+            self.clock()
+
+    def clock(self) -> None:
+        rng = self.rng
+        now = self.g.now
+        r = rng.random()
+        # An MR behind the count arms the alarm 2^32 - d seconds ahead (pl031.md 6):
+        # reached now and then, as long as the clock stays below 2^62 ns.
+        far = self.alarm is not None and self.alarm - now > 10**14
+        if self.alarm is not None and self.alarm > now and r < 0.55 and (
+                not far or (rng.random() < 0.3 and self.alarm < D_CLOCK_LIMIT)):
+            ns = self.alarm - now + rng.choice((0, 0, 0, -1, 1, -NS_PER_S // 2, 7))
+        elif r < 0.7:
+            ns = rng.randint(1, NS_PER_S - 1)
+        elif r < 0.9:
+            ns = rng.randint(1, 10) * NS_PER_S + rng.choice((0, 0, -1, 1, rng.randint(0, NS_PER_S - 1)))
+        else:
+            ns = rng.randint(10, 5000) * NS_PER_S + rng.randint(0, NS_PER_S - 1)
+        if ns <= 0:
+            ns = rng.randint(1, 1000)
+        if self.alarm is not None and self.alarm <= now + ns:
+            self.alarm = None
+        self.g.clock_step(ns)
+
+    def readback(self) -> None:
+        for off in (0x000, 0x004, 0x008, 0x00C, 0x010, 0x014, 0x018):
+            self.g.read(4, self.base + off)
+
+
+def require_qtest_accel(binary: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+    """Fail unless this QEMU runs with -accel qtest and steps its clock (with
+    QEMU_MODULE_DIR as set; `-accel help` does not list accelerators that are
+    modules not loaded yet)."""
+    path = shutil.which(binary)
+    if path is None:
+        raise E2EError(f"{binary} not found in PATH")
+    args = [path, "-M", "none", "-accel", "qtest", "-display", "none", "-nodefaults",
+            "-qtest", "stdio", "-qtest-log", "/dev/null"]
+    try:
+        proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                preexec_fn=_pdeathsig)
+    except OSError as e:
+        raise E2EError(f"cannot run {binary}: {e}") from e
+    out = b""
+    try:
+        proc.stdin.write(b"clock_step 7\n")
+        proc.stdin.flush()
+        deadline = time.monotonic() + timeout
+        while b"\n" not in out and time.monotonic() < deadline and proc.poll() is None:
+            ready, _, _ = select.select([proc.stdout], [], [], 0.2)
+            if ready:
+                chunk = os.read(proc.stdout.fileno(), 4096)
+                if not chunk:
+                    break
+                out += chunk
+    finally:
+        proc.kill()
+        _, err = proc.communicate(timeout=10)
+    if out.split(b"\n")[0].strip() != b"OK 7":
+        moddir = os.environ.get("QEMU_MODULE_DIR")
+        why = (err.decode(errors="replace").strip().splitlines() or [out.decode(errors="replace").strip()])[0]
+        raise E2EError(f"{binary} cannot run with -accel qtest and clock_step ({why!r}; "
+                       + (f"QEMU_MODULE_DIR={moddir}" if moddir else "no QEMU_MODULE_DIR") + "). Debian's QEMU "
+                       "ships without accel-qtest-TARGET.so: .ci/qemu-e2e builds it, then pass --qemu-module-dir")
+    log(f"{binary}: -accel qtest and clock_step work ({path}"
+        + (f", QEMU_MODULE_DIR={os.environ['QEMU_MODULE_DIR']})" if os.environ.get("QEMU_MODULE_DIR") else ")"))
+
+
+def generate_timed_case(cfg: RandomConfig, case_seed: int) -> list[tuple[str, object]]:
+    rng = random.Random(case_seed)
+    g = TimedGen(rng)
+    if cfg.hpet_timers:
+        hpet = TimedHpetGen(g, cfg.hpet_timers, msi="hpet.msi=on" in cfg.machine_args)
+        if rng.random() < 0.9:
+            hpet.setup()
+        gens, weights = [hpet], [1]
+    else:
+        gens, weights = [Pl011Gen(g), TimedPl031Gen(g)], [2, 3]
+    for _ in range(rng.randint(*D_OPS)):
+        rng.choices(gens, weights)[0].step()
+    if rng.random() < 0.5:  # one more step before the read-back
+        gens[-1].clock()
+    for gen in gens:
+        gen.readback()
+    return g.steps
 
 
 # --------------------------------------------------------------------------
@@ -2024,7 +2779,45 @@ def main(argv: list[str]) -> int:
     p.add_argument("--print", action="store_true",
                    help="print the generated logs and exit (no QEMU, no portlab)")
 
+    p = sub.add_parser("timed", aliases=["check-d"],
+                       help="check D: random register writes and clock steps (QEMU on the qtest accelerator); "
+                            "QEMU's save and replies against portlab's")
+    p.add_argument("--portlab", type=Path, required=True, help="the portlab binary")
+    p.add_argument("--impl", action="append", choices=["c", "rust"], help="default: c and rust")
+    p.add_argument("--portlab-timeout", type=float, default=PORTLAB_TIMEOUT)
+    p.add_argument("--seed", type=int, default=DEFAULT_D_SEED,
+                   help=f"seed of the case seeds (default {DEFAULT_D_SEED}, fixed for CI)")
+    p.add_argument("--cases", type=int, default=DEFAULT_D_CASES,
+                   help=f"number of cases, spread round-robin over the configurations (default {DEFAULT_D_CASES})")
+    p.add_argument("--config", action="append", choices=list(TIMED_CONFIGS),
+                   help="only this configuration (repeatable): virt = PL011 + PL031 on virt-10.0, "
+                        "pc = HPET (3 timers) on pc-i440fx-10.0, pc-msi5 = HPET with "
+                        "-global hpet.timers=5 -global hpet.msi=on; all with -accel qtest")
+    p.add_argument("--case-seed", type=int, help="run the one case of this seed (with each --config)")
+    p.add_argument("--qtest", type=Path, action="append",
+                   help="rerun this log (a failed case's, or any check D log); repeatable")
+    p.add_argument("--qemu-module-dir", type=Path,
+                   help="folder with accel-qtest-x86_64.so and accel-qtest-aarch64.so for a QEMU built "
+                        "without them (Debian's), passed to QEMU as QEMU_MODULE_DIR "
+                        "(default: $QEMU_MODULE_DIR, else QEMU's own modules)")
+    p.add_argument("--print", action="store_true",
+                   help="print the generated logs and exit (no QEMU, no portlab)")
+
     args = ap.parse_args(argv)
+    if args.cmd == "check-d":
+        args.cmd = "timed"
+    if args.cmd == "timed" and args.print:
+        configs = args.config or list(TIMED_CONFIGS)
+        if args.case_seed is not None:
+            pairs = [(TIMED_CONFIGS[c], args.case_seed) for c in configs]
+        else:
+            pairs = [(TIMED_CONFIGS[configs[i % len(configs)]], s)
+                     for i, s in enumerate(case_seeds(args.seed, args.cases))]
+        for cfg, s in pairs:
+            print(render_qtest(generate_timed_case(cfg, s),
+                               [f"D-{cfg.name}-{s}.qtest: config {cfg.name}, case seed {s}"] + TIMED_LEGEND,
+                               list(cfg.machine_args)))
+        return 0
     if args.cmd == "check-c":
         args.cmd = "random"
     if args.cmd == "random" and args.print:
@@ -2058,6 +2851,19 @@ def main(argv: list[str]) -> int:
                 raise E2EError(f"portlab binary {binary} does not exist")
             return random_check(args, workdir, Portlab(binary, args.portlab_timeout, args.verbose,
                                                        echo=args.verbose))
+        if args.cmd == "timed":
+            log(f"work directory: {workdir}")
+            if args.qemu_module_dir:
+                os.environ["QEMU_MODULE_DIR"] = str(args.qemu_module_dir.resolve())
+            elif os.environ.get("QEMU_MODULE_DIR"):
+                args.qemu_module_dir = Path(os.environ["QEMU_MODULE_DIR"])
+            for b in ("qemu-system-aarch64", "qemu-system-x86_64"):
+                require_qtest_accel(b)
+            binary = args.portlab.resolve()
+            if not binary.exists():
+                raise E2EError(f"portlab binary {binary} does not exist")
+            return random_check(args, workdir, Portlab(binary, args.portlab_timeout, args.verbose,
+                                                       echo=args.verbose), check="D")
         vectors_dir = args.vectors.resolve() if args.vectors else default_vectors_dir()
         if args.cmd in ("self-check", "check"):
             log(f"vectors: {vectors_dir}")
