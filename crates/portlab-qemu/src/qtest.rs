@@ -4,7 +4,9 @@
 //! Rust models.
 //!
 //! Understood: `writeb|w|l|q ADDR VALUE` and `readb|w|l|q ADDR` (with the
-//! `#= OK VALUE` reply as the read's expectation), and the action lines
+//! `#= OK VALUE` reply as the read's expectation), `clock_step NS` and
+//! `clock_set NS` (the qtest accelerator's clock: an `advance`), and the
+//! action lines
 //! `#! rx HEX` (serial input of the machine's serial device) and
 //! `#! run ... (VM clock A -> B ns)` (an `advance`). The header's
 //! `# machine:` line gives the machine type, `-rtc base=` the epoch and
@@ -193,6 +195,23 @@ pub fn to_trace(registry: &Registry, text: &str, machine: Option<Machine>, expec
                     }
                 }
             }
+            // The qtest accelerator's clock (QEMU started with -accel qtest).
+            ["clock_step", ns] => {
+                let step = number(ns).ok_or_else(|| fail(format!("bad clock step `{ns}`")))?;
+                clock = clock.checked_add(step).ok_or_else(|| fail("the VM clock overflows".into()))?;
+                let _ = writeln!(out, "advance {step}");
+            }
+            ["clock_set", ns] => {
+                let to = number(ns).ok_or_else(|| fail(format!("bad clock value `{ns}`")))?;
+                let step = to.checked_sub(clock).ok_or_else(|| fail("the VM clock goes back".into()))?;
+                clock = to;
+                let _ = writeln!(out, "advance {step}");
+            }
+            ["clock_step"] => {
+                return Err(fail(
+                    "`clock_step` without a value steps to QEMU's next timer: give the step in ns".into(),
+                ));
+            }
             _ => return Err(fail(format!("not a qtest command portlab replays: `{line}`"))),
         }
     }
@@ -209,5 +228,18 @@ mod tests {
         assert_eq!(parse_rtc_base("2020-01-01T00:00:00"), Some(1_577_836_800));
         assert_eq!(parse_rtc_base("2000-03-01"), Some(951_868_800));
         assert_eq!(parse_rtc_base("2020-01-01T00"), None);
+    }
+
+    #[test]
+    fn qtest_clock_commands_are_advances() {
+        let registry = Registry::builtin();
+        let log = "writel 0xfed00010 0x1\nclock_step 1000\n#= OK 1000\nclock_set 5000\n#= OK 5000\n";
+        let trace = to_trace(&registry, log, Some(Machine::PcI440fx), true).unwrap();
+        assert!(trace.ends_with("write hpet 0x010 0x1 4\nadvance 1000\nadvance 4000\n"), "{trace}");
+        let back = to_trace(&registry, "clock_set 5\nclock_set 4\n", Some(Machine::PcI440fx), true);
+        assert_eq!(back.unwrap_err(), "line 2: the VM clock goes back");
+        assert!(
+            to_trace(&registry, "clock_step\n", Some(Machine::PcI440fx), true).unwrap_err().contains("give the step")
+        );
     }
 }
