@@ -94,9 +94,9 @@ fuzz_target!(|data: &[u8]| {
         saved(&saved(devices)).into_iter().map(|d| d.blob).collect()
     };
     assert!(settled(&again.devices) == settled(&imported.devices), "the device state changed through export and import");
-    // The first export writes what a QEMU 10.0 source would (an enabled
-    // HPET sends its offset even if the imported stream's source did not):
-    // from then on, export and import are a fixed point, byte for byte.
+    // The first export writes what a QEMU 10.0 source with the imported
+    // properties would: from then on, export and import are a fixed point,
+    // byte for byte.
     let config = BoardConfig::default_board(Implementation::Rust);
     let mut runner =
         convert::start_runner(&registry, config, again.vm_clock_ns, &again.devices).expect("re-imported state starts");

@@ -135,7 +135,13 @@ pub fn import(registry: &Registry, bytes: &[u8], implementation: Implementation)
     let mut devices = Vec::new();
     for kind in registry.kinds() {
         let Some(qemu) = kind.qemu else { continue };
-        for record in stream.records.iter().filter(|r| r.kind == stream::RecordKind::Full && r.name == qemu.layout.name)
+        // One instance, id 0, as the device's placement says; a second
+        // instance (another machine's) is listed as not modelled rather
+        // than loaded over the first.
+        for record in stream
+            .records
+            .iter()
+            .filter(|r| r.kind == stream::RecordKind::Full && r.name == qemu.layout.name && r.instance_id == 0)
         {
             let fail = |message: String| StreamError::at(record.offset, message).in_section(&record.name);
             let state = decode_exact(qemu.layout, bytes, record)?;
@@ -162,7 +168,12 @@ fn blob_like(template: &[u8], payload: &[u8]) -> Result<Vec<u8>, String> {
     let header = portlab_device::sys::PORTLAB_STATE_HEADER_SIZE as usize;
     let old = migration::payload(template).ok_or("the device saved a malformed blob")?;
     if old.len() != payload.len() {
-        return Err(format!("the mapped payload is {} bytes, the device's {}", payload.len(), old.len()));
+        return Err(format!(
+            "the mapped payload is {} bytes, portlab's device {} (the section holds a state the device cannot have, \
+             such as an HPET with fewer than 3 comparators)",
+            payload.len(),
+            old.len()
+        ));
     }
     let mut blob = Vec::with_capacity(template.len());
     blob.extend_from_slice(&template[..header]);
@@ -204,7 +215,10 @@ pub fn machine_devices(
     let mut out = Vec::new();
     match only {
         Some(names) => {
-            for name in names {
+            for (i, name) in names.iter().enumerate() {
+                if names[..i].contains(name) {
+                    return Err(format!("{name} is named twice"));
+                }
                 let dev = board.device_index(name).map_err(|e| e.to_string())?;
                 let qemu = on_machine(dev).ok_or_else(|| {
                     let kind = &board.slot_config(dev).kind;

@@ -19,10 +19,13 @@
 //! - [`machine`] knows QEMU 10.0's machine types that portlab's devices
 //!   sit on.
 //!
+//! - [`convert`] maps the sections of the registry's devices to portlab
+//!   blobs and back: an import decodes a whole section, maps it, and only
+//!   then loads the complete blob into a fresh device to prove it.
+//!
 //! Everything is big-endian; every length and count is bounds-checked
 //! against the bytes there are, and an error says where (byte offset,
-//! section). Nothing is loaded into a device here: the CLI decodes a whole
-//! section first and loads only a complete portlab blob.
+//! section). Walking a stream loads nothing anywhere.
 #![forbid(unsafe_code)]
 
 pub mod convert;

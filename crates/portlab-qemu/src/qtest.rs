@@ -40,12 +40,22 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// `YYYY-MM-DDTHH:MM:SS` (or a date alone) as Unix seconds.
+/// `YYYY-MM-DDTHH:MM:SS` (or a date alone) as Unix seconds, for years
+/// 1970 to 9999 and fields in their ranges; anything else is `None`.
 fn parse_rtc_base(s: &str) -> Option<u64> {
     let (date, time) = s.split_once('T').unwrap_or((s, "00:00:00"));
     let d: Vec<i64> = date.split('-').map(|x| x.parse().ok()).collect::<Option<_>>()?;
     let t: Vec<i64> = time.split(':').map(|x| x.parse().ok()).collect::<Option<_>>()?;
     if d.len() != 3 || t.len() != 3 {
+        return None;
+    }
+    let in_range = (1970..=9999).contains(&d[0])
+        && (1..=12).contains(&d[1])
+        && (1..=31).contains(&d[2])
+        && (0..24).contains(&t[0])
+        && (0..60).contains(&t[1])
+        && (0..60).contains(&t[2]);
+    if !in_range {
         return None;
     }
     let secs = days_from_civil(d[0], d[1], d[2]) * 86_400 + t[0] * 3600 + t[1] * 60 + t[2];
@@ -228,6 +238,9 @@ mod tests {
         assert_eq!(parse_rtc_base("2020-01-01T00:00:00"), Some(1_577_836_800));
         assert_eq!(parse_rtc_base("2000-03-01"), Some(951_868_800));
         assert_eq!(parse_rtc_base("2020-01-01T00"), None);
+        assert_eq!(parse_rtc_base("2020-13-45"), None);
+        assert_eq!(parse_rtc_base("99999999999999999-01-01"), None);
+        assert_eq!(parse_rtc_base("2020-01-01T00:00:99999999999999999"), None);
     }
 
     #[test]

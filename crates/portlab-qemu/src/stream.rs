@@ -217,12 +217,16 @@ mod ram {
 /// Commands that change what follows them (postcopy, packaging, COLO):
 /// a stream with them is not one portlab can walk.
 fn refused_command(cmd: u16) -> Option<&'static str> {
+    // QEMU 10.0's numbering: 1 open return path, 2 ping and 11 switchover
+    // start are markers; the others change what follows them.
     match cmd {
-        3..=7 => Some("a postcopy command (capability `postcopy-ram`)"),
-        8 => Some("a packaged sub-stream (postcopy)"),
-        9 => Some("COLO (capability `x-colo`)"),
+        1 | 2 | 11 => None,
+        3..=6 => Some("a postcopy command (capability `postcopy-ram`)"),
+        7 => Some("a packaged sub-stream (postcopy)"),
+        8 => Some("COLO (capability `x-colo`)"),
+        9 => Some("a postcopy recovery command"),
         10 => Some("a postcopy recovery bitmap"),
-        _ => None,
+        _ => Some("not a command QEMU 10.0 sends"),
     }
 }
 
@@ -232,6 +236,11 @@ struct Walker<'a, 'l> {
     layouts: &'l dyn Fn(&str) -> Option<&'l QemuLayout>,
     /// Open iterative sections: id and name.
     open: Vec<(u32, String)>,
+    /// RAM block names to their index in `stream.ram_blocks`, and the ids
+    /// of the sections started so far: looked up per record, so a hostile
+    /// stream of many records stays linear.
+    block_index: std::collections::HashMap<String, usize>,
+    section_ids: std::collections::HashSet<u32>,
     /// The last RAM block a page record named (for `CONTINUE`).
     ram_block: Option<usize>,
 }
@@ -332,10 +341,9 @@ impl Walker<'_, '_> {
     fn ram_block_name(&mut self) -> Result<usize, StreamError> {
         let at = self.c.at;
         let name = self.c.name("a RAM block's name")?;
-        self.stream
-            .ram_blocks
-            .iter()
-            .position(|(n, _)| *n == name)
+        self.block_index
+            .get(&name)
+            .copied()
             .ok_or_else(|| StreamError::at(at, format!("page of unknown RAM block `{name}`")))
     }
 
@@ -363,6 +371,9 @@ impl Walker<'_, '_> {
                     total = total.checked_add(size).filter(|&t| t <= addr).ok_or_else(|| {
                         StreamError::at(size_at, format!("RAM block `{name}` runs past the announced total {addr:#x}"))
                     })?;
+                    if self.block_index.insert(name.clone(), self.stream.ram_blocks.len()).is_some() {
+                        return Err(StreamError::at(size_at, format!("RAM block `{name}` declared twice")));
+                    }
                     self.stream.ram_blocks.push((name, size));
                 }
                 first = false;
@@ -446,12 +457,7 @@ impl Walker<'_, '_> {
                     let name = self.c.name("a section name")?;
                     let instance_id = self.c.be32("an instance id")?;
                     let version_id = self.c.be32("a version id")?;
-                    if self
-                        .stream
-                        .records
-                        .iter()
-                        .any(|r| r.section_id == section_id && matches!(r.kind, RecordKind::Start | RecordKind::Full))
-                    {
+                    if !self.section_ids.insert(section_id) {
                         return Err(
                             StreamError::at(offset, format!("section id {section_id} used twice")).in_section(&name)
                         );
@@ -572,6 +578,8 @@ pub fn parse<'l>(bytes: &[u8], layouts: &'l dyn Fn(&str) -> Option<&'l QemuLayou
         },
         layouts,
         open: Vec::new(),
+        block_index: std::collections::HashMap::new(),
+        section_ids: std::collections::HashSet::new(),
         ram_block: None,
     };
     if walker.c.peek() != Some(CONFIGURATION) {

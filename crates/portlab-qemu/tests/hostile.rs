@@ -36,8 +36,16 @@ fn every_flipped_byte_is_handled() {
         for bit in [0x01u8, 0x80] {
             let mut bad = good.clone();
             bad[at] ^= bit;
-            // Either refused or decoded into a state that loads: never a panic.
-            let _ = convert::import(&registry, &bad, Implementation::Rust);
+            // Either refused with an error inside the stream, or decoded
+            // into blobs that load (the import proves each): never a panic.
+            match convert::import(&registry, &bad, Implementation::Rust) {
+                Err(e) => assert!(e.offset <= bad.len(), "flip at {at}: error past the end: {e}"),
+                Ok(imported) => {
+                    let config = portlab_board::BoardConfig::default_board(Implementation::C);
+                    convert::start_runner(&registry, config, imported.vm_clock_ns, &imported.devices)
+                        .unwrap_or_else(|e| panic!("flip at {at}: an accepted state does not load on C: {e}"));
+                }
+            }
         }
     }
 }
@@ -66,7 +74,7 @@ fn errors_name_the_place_and_the_problem() {
     let mut bad = good.clone();
     bad[sub + 6] = b'X';
     let e = error_of(&bad);
-    assert!(e.contains("unknown subsection `pl011/XlocK`") || e.contains("unknown subsection"), "{e}");
+    assert!(e.contains("unknown subsection `pl011/Xlock`") && e.contains("(section `pl011`)"), "{e}");
     // A section version QEMU 10.0 does not load.
     let version_at = good.windows(5).position(|w| w == b"pl011").unwrap() + 5 + 4 + 3;
     let mut bad = good.clone();
@@ -116,4 +124,31 @@ fn a_state_portlab_cannot_hold_is_refused_whole() {
     bad[read_count_at..read_count_at + 4].copy_from_slice(&17u32.to_be_bytes());
     let e = convert::import(&registry, &bad, Implementation::Rust).expect_err("refused").to_string();
     assert!(e.contains("(section `pl011`)") && e.contains("QEMU 10.0 refuses the load"), "{e}");
+}
+
+#[test]
+fn a_second_instance_is_not_loaded_over_the_first() {
+    // The minimal stream with a copy of its PL011 section as instance 1
+    // (section id 10), its state cleared: instance 0 is the one imported.
+    let good = minimal();
+    let registry = Registry::builtin();
+    let imported = convert::import(&registry, &good, Implementation::Rust).unwrap();
+    let pl011 = imported.devices.iter().find(|d| d.kind == "pl011").unwrap().clone();
+    let mut copy = good[pl011.record.offset..pl011.record.offset + pl011.record.length].to_vec();
+    copy[1..5].copy_from_slice(&10u32.to_be_bytes());
+    copy[11..15].copy_from_slice(&1u32.to_be_bytes());
+    let payload_start = pl011.record.payload.start - pl011.record.offset;
+    for b in &mut copy[payload_start + 4..payload_start + 124] {
+        *b = 0;
+    }
+    let footer = copy.len() - 4;
+    copy[footer..].copy_from_slice(&10u32.to_be_bytes());
+    let mut stream = good[..good.len() - 1].to_vec();
+    stream.extend_from_slice(&copy);
+    stream.push(0);
+    let again = convert::import(&registry, &stream, Implementation::Rust).unwrap();
+    let pl011s: Vec<_> = again.devices.iter().filter(|d| d.kind == "pl011").collect();
+    assert_eq!(pl011s.len(), 1, "one PL011 imported");
+    assert_eq!(pl011s[0].record.instance_id, 0);
+    assert_eq!(pl011s[0].blob, pl011.blob, "instance 0's state, not the copy's");
 }

@@ -61,7 +61,10 @@ fn vectors() -> Vec<Vector> {
         };
         out.push(Vector { name, expect, stream });
     }
-    assert!(out.len() >= 11, "the vectors are in tests/qemu-streams");
+    assert!(!out.is_empty(), "no vectors in {}", dir().display());
+    if std::env::var_os("PORTLAB_QEMU_STREAMS").is_none() {
+        assert!(out.len() >= 11, "the vectors are in tests/qemu-streams");
+    }
     out
 }
 
@@ -223,7 +226,9 @@ fn replayed_writes_export_to_qemus_section_byte_for_byte() {
             compared += 1;
         }
     }
-    assert!(with_section >= 10, "the vectors with a section file are in tests/qemu-streams");
+    if std::env::var_os("PORTLAB_QEMU_STREAMS").is_none() {
+        assert!(with_section >= 10, "the vectors with a section file are in tests/qemu-streams");
+    }
     assert_eq!(compared, 2 * with_section, "every vector with a section file, on C and on Rust");
 }
 
@@ -245,6 +250,7 @@ fn export_of_an_import_is_qemus_section_again() {
         }
         let again = convert::import(&registry, &stream, Implementation::C).unwrap();
         assert_eq!(again.vm_clock_ns, imported.vm_clock_ns, "{}", v.name);
+        assert_eq!(again.devices.len(), imported.devices.len(), "{}: devices re-imported", v.name);
         for (a, b) in again.devices.iter().zip(&imported.devices) {
             assert_eq!(a.state, b.state, "{}: re-import", v.name);
             assert_eq!(a.blob, b.blob, "{}: re-import blob", v.name);
@@ -307,7 +313,9 @@ fn the_imported_state_reads_back_as_qemu_read_it() {
             }
         }
     }
-    assert!(checked > 150, "{checked} register reads compared");
+    if std::env::var_os("PORTLAB_QEMU_STREAMS").is_none() {
+        assert!(checked > 150, "{checked} register reads compared");
+    }
 }
 
 /// A source with `hpet-offset-saved` off sends no `hpet/offset`: the
