@@ -171,16 +171,8 @@ fn print_import(path: &Path, size: usize, imported: &Imported, files: &[Option<S
         s.records.len(),
         if s.vmdesc.is_some() { "yes" } else { "no" }
     );
-    let modelled: Vec<(&str, u32)> =
-        imported.devices.iter().map(|d| (d.record.name.as_str(), d.record.instance_id)).collect();
-    let others: Vec<String> = s
-        .records
-        .iter()
-        .filter(|r| {
-            r.kind == portlab_qemu::RecordKind::Full
-                && r.name != "timer"
-                && !modelled.contains(&(r.name.as_str(), r.instance_id))
-        })
+    let others: Vec<String> = imported
+        .unmodelled()
         .map(|r| if r.instance_id == 0 { r.name.clone() } else { format!("{} (instance {})", r.name, r.instance_id) })
         .collect();
     if imported.devices.is_empty() {

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use portlab_board::registry::DEFAULT_LAYOUT;
 use portlab_board::{Board, BoardConfig, Implementation, Registry, SlotConfig};
 use portlab_device::migration;
-use portlab_device::qemu::{QemuContext, QemuDevice, QemuLayout, QemuState, QemuValue};
+use portlab_device::qemu::{QemuContext, QemuDevice, QemuLayout, QemuPlacement, QemuState, QemuValue};
 
 use crate::error::StreamError;
 use crate::machine::Machine;
@@ -49,6 +49,19 @@ pub struct Imported {
     pub timer: Option<QemuState>,
     /// The sections portlab has a device for.
     pub devices: Vec<ImportedDevice>,
+}
+
+impl Imported {
+    /// The full sections of the stream portlab does not model: every
+    /// device section but the `timer` section and the imported ones (a
+    /// second instance of a modelled device included).
+    pub fn unmodelled(&self) -> impl Iterator<Item = &Record> {
+        self.stream.records.iter().filter(move |r| {
+            r.kind == stream::RecordKind::Full
+                && r.name != timer::LAYOUT.name
+                && !self.devices.iter().any(|d| d.record.name == r.name && d.record.instance_id == r.instance_id)
+        })
+    }
 }
 
 /// The layout of section `name`: the `timer` section's or a registered
@@ -199,18 +212,24 @@ pub struct ExportedSection {
     pub properties: BTreeMap<String, u64>,
 }
 
+/// A board device on a machine: its index, its QEMU declaration, and
+/// where the machine has it.
+pub type MachineDevice = (usize, &'static QemuDevice, &'static QemuPlacement);
+
 /// The devices of `machine` on `board`: its instances whose kind QEMU
-/// 10.0 has on that machine. With `only`, exactly those instances, and an
+/// 10.0 has on that machine, each with its declaration and its placement
+/// there. With `only`, exactly those instances, and an
 /// error for one the machine would not have.
 pub fn machine_devices(
     registry: &Registry,
     machine: Machine,
     board: &Board,
     only: Option<&[String]>,
-) -> Result<Vec<(usize, &'static QemuDevice)>, String> {
-    let on_machine = |dev: usize| -> Option<&'static QemuDevice> {
-        let kind = registry.kind(&board.slot_config(dev).kind)?;
-        kind.qemu.filter(|q| q.machines.iter().any(|p| p.machine == machine.name()))
+) -> Result<Vec<MachineDevice>, String> {
+    let on_machine = |dev: usize| -> Option<MachineDevice> {
+        let qemu = registry.kind(&board.slot_config(dev).kind)?.qemu?;
+        let placement = qemu.machines.iter().find(|p| p.machine == machine.name())?;
+        Some((dev, qemu, placement))
     };
     let mut out = Vec::new();
     match only {
@@ -220,7 +239,7 @@ pub fn machine_devices(
                     return Err(format!("{name} is named twice"));
                 }
                 let dev = board.device_index(name).map_err(|e| e.to_string())?;
-                let qemu = on_machine(dev).ok_or_else(|| {
+                let found = on_machine(dev).ok_or_else(|| {
                     let kind = &board.slot_config(dev).kind;
                     let known = registry
                         .kind(kind)
@@ -231,10 +250,10 @@ pub fn machine_devices(
                         None => format!("portlab knows no QEMU migration layout for {kind}"),
                     }
                 })?;
-                out.push((dev, qemu));
+                out.push(found);
             }
         }
-        None => out.extend((0..board.device_names().len()).filter_map(|dev| on_machine(dev).map(|q| (dev, q)))),
+        None => out.extend((0..board.device_names().len()).filter_map(on_machine)),
     }
     if out.is_empty() {
         return Err(format!("the board has none of the devices QEMU 10.0's {machine} has"));
@@ -255,9 +274,8 @@ pub fn export(
     let devices = machine_devices(registry, machine, board, only)?;
     let mut writer = StreamWriter::new(machine, board.clock_ns());
     let mut sections = Vec::new();
-    for (dev, qemu) in devices {
+    for (dev, qemu, placement) in devices {
         let name = board.device_names()[dev].clone();
-        let placement = qemu.machines.iter().find(|p| p.machine == machine.name()).ok_or("no placement")?;
         let properties = property_map(board, dev);
         // QEMU creates the device with the machine's properties; a state
         // made with others is one that machine's device can never have.

@@ -72,15 +72,8 @@ pub fn import_json(imported: &Imported, blob_files: &[Option<String>]) -> Value 
         .enumerate()
         .map(|(i, d)| device_json(d, blob_files.get(i).cloned().flatten().as_deref()))
         .collect();
-    let modelled: Vec<(&str, u32)> =
-        imported.devices.iter().map(|d| (d.record.name.as_str(), d.record.instance_id)).collect();
     let others: Vec<Value> = imported
-        .stream
-        .records
-        .iter()
-        .filter(|r| {
-            r.kind == RecordKind::Full && r.name != "timer" && !modelled.contains(&(r.name.as_str(), r.instance_id))
-        })
+        .unmodelled()
         .map(|r| json!({"section": r.name, "instance_id": r.instance_id, "version_id": r.version_id}))
         .collect();
     json!({
