@@ -179,6 +179,9 @@ struct Shared {
     epoch: u64,
     events: Vec<Event>,
     diagnostics: Vec<Diagnostic>,
+    /// Whether diagnostics are kept (a lockstep run, which never reads
+    /// them, does not keep them: each would be an allocation).
+    keep_diagnostics: bool,
     irq_levels: Vec<Vec<bool>>,
     /// Armed timers by (deadline, arming sequence): fires in deadline
     /// order, and in arming order for equal deadlines.
@@ -195,12 +198,20 @@ struct Shared {
 }
 
 impl Shared {
+    /// Keeps diagnostic `d`, unless diagnostics are off.
+    fn report(&mut self, d: impl FnOnce() -> Diagnostic) {
+        if self.keep_diagnostics {
+            self.diagnostics.push(d());
+        }
+    }
+
     fn new(epoch: u64) -> Shared {
         Shared {
             clock_ns: 0,
             epoch,
             events: Vec::new(),
             diagnostics: Vec::new(),
+            keep_diagnostics: true,
             irq_levels: Vec::new(),
             timers: BTreeMap::new(),
             armed: HashMap::new(),
@@ -350,7 +361,7 @@ impl Host for BoardHost {
 
     fn log(&mut self, kind: LogKind, message: &str) {
         let dev = self.dev;
-        self.shared.borrow_mut().diagnostics.push(Diagnostic { dev, kind, message: message.to_owned() });
+        self.shared.borrow_mut().report(|| Diagnostic { dev, kind, message: message.to_owned() });
     }
 }
 
@@ -360,6 +371,19 @@ struct Slot {
     instance: Instance<BoardHost>,
     /// Serial input not yet taken by the device.
     pending: VecDeque<u8>,
+    /// How many times the board has called into the device other than to
+    /// save it: see [`Board::activity`].
+    activity: u64,
+}
+
+impl Slot {
+    /// The device, for a call that may change its state: counted, so a
+    /// device whose count has not moved is known to hold the state it
+    /// last saved (nothing in a device runs unless the board calls it).
+    fn enter(&mut self) -> &mut Instance<BoardHost> {
+        self.activity += 1;
+        &mut self.instance
+    }
 }
 
 /// A machine: devices, lines, input queues, clock, timers.
@@ -391,7 +415,7 @@ impl Board {
             let info = device_type.info();
             board.shared.borrow_mut().irq_levels.push(vec![false; info.num_irqs as usize]);
             let instance = board.create(dev, device_type, &slot.properties)?;
-            board.slots.push(Slot { config: slot.clone(), info, instance, pending: VecDeque::new() });
+            board.slots.push(Slot { config: slot.clone(), info, instance, pending: VecDeque::new(), activity: 0 });
             board.names.push(slot.name.clone());
         }
         Ok(board)
@@ -461,6 +485,16 @@ impl Board {
         self.shared.borrow().irq_levels[dev].get(line as usize).copied().unwrap_or(false)
     }
 
+    /// The levels of `dev`'s IRQ lines 0, 1, ... into `out` (a line the
+    /// device does not have reads low), in one look at the board.
+    pub fn irq_levels(&self, dev: usize, out: &mut [bool]) {
+        let shared = self.shared.borrow();
+        let levels = shared.irq_levels.get(dev).map_or(&[][..], Vec::as_slice);
+        for (i, level) in out.iter_mut().enumerate() {
+            *level = levels.get(i).copied().unwrap_or(false);
+        }
+    }
+
     /// Bytes waiting in device `dev`'s serial input queue.
     pub fn pending_input(&self, dev: usize) -> usize {
         self.slots[dev].pending.len()
@@ -479,6 +513,12 @@ impl Board {
     /// Takes the events produced so far.
     pub fn take_events(&mut self) -> Vec<Event> {
         std::mem::take(&mut self.shared.borrow_mut().events)
+    }
+
+    /// Whether the guest errors and unimplemented accesses devices log are
+    /// kept for [`Board::take_diagnostics`] (the default) or dropped.
+    pub fn keep_diagnostics(&mut self, keep: bool) {
+        self.shared.borrow_mut().keep_diagnostics = keep;
     }
 
     /// Takes the diagnostics reported so far.
@@ -516,7 +556,7 @@ impl Board {
     pub fn read(&mut self, dev: usize, offset: u64, size: u32) -> Result<u64, BoardError> {
         self.check_access(dev, offset, size)?;
         let value = self.slots[dev]
-            .instance
+            .enter()
             .read(offset, size)
             .map_err(|error| BoardError::Device { operation: "read", error })?;
         self.shared.borrow_mut().events.push(Event::Read { dev, offset, size, value });
@@ -531,7 +571,7 @@ impl Board {
             return Err(BoardError::BadAccess(format!("value 0x{value:x} does not fit in {size} bytes")));
         }
         self.slots[dev]
-            .instance
+            .enter()
             .write(offset, size, value)
             .map_err(|error| BoardError::Device { operation: "write", error })?;
         self.deliver(dev)
@@ -555,7 +595,12 @@ impl Board {
                 n => format!("{name} has {n} input lines (0-{}), not {line}", n - 1),
             }));
         }
-        slot.instance.set_input(line, level).map_err(|error| BoardError::Device { operation: "input", error })
+        slot.enter().set_input(line, level).map_err(|error| BoardError::Device { operation: "input", error })
+    }
+
+    /// The soonest deadline of an armed timer, if one is armed.
+    pub fn next_deadline(&self) -> Option<u64> {
+        self.shared.borrow().timers.keys().next().map(|(deadline, _)| *deadline)
     }
 
     /// The deadlines of every armed timer, soonest first (the
@@ -566,7 +611,7 @@ impl Board {
 
     /// A break arrives, ahead of any pending input bytes.
     pub fn serial_break(&mut self, dev: usize) -> Result<(), BoardError> {
-        self.slots[dev].instance.receive_break().map_err(|error| BoardError::Device { operation: "break", error })
+        self.slots[dev].enter().receive_break().map_err(|error| BoardError::Device { operation: "break", error })
     }
 
     /// Hands pending bytes to the device one at a time while it can take one.
@@ -574,12 +619,12 @@ impl Board {
         let slot = &mut self.slots[dev];
         while !slot.pending.is_empty() {
             let room =
-                slot.instance.can_receive().map_err(|error| BoardError::Device { operation: "can_receive", error })?;
+                slot.enter().can_receive().map_err(|error| BoardError::Device { operation: "can_receive", error })?;
             if room == 0 {
                 break;
             }
             if let Some(byte) = slot.pending.pop_front() {
-                slot.instance.receive(byte).map_err(|error| BoardError::Device { operation: "receive", error })?;
+                slot.enter().receive(byte).map_err(|error| BoardError::Device { operation: "receive", error })?;
             }
         }
         Ok(())
@@ -617,7 +662,7 @@ impl Board {
                 return Err(BoardError::TimerStorm { dev, timer });
             }
             self.slots[dev]
-                .instance
+                .enter()
                 .timer_expired(timer)
                 .map_err(|error| BoardError::Device { operation: "timer expiry", error })?;
         }
@@ -632,9 +677,19 @@ impl Board {
             None => 0..self.slots.len(),
         };
         for d in range {
-            self.slots[d].instance.reset().map_err(|error| BoardError::Device { operation: "reset", error })?;
+            self.slots[d].enter().reset().map_err(|error| BoardError::Device { operation: "reset", error })?;
         }
         Ok(())
+    }
+
+    /// How many times the board has called into device `dev` (MMIO,
+    /// input, timer expiries, reset, load, migration) since it was made;
+    /// saves do not count. Between two saves with the same count the
+    /// device was not run, so its state is the one saved first: the
+    /// lockstep runner compares after each command only the devices that
+    /// ran.
+    pub fn activity(&self, dev: usize) -> u64 {
+        self.slots[dev].activity
     }
 
     /// Saves device `dev`'s migration blob.
@@ -651,7 +706,7 @@ impl Board {
     /// Loads a migration blob into device `dev` (a test hook: the device
     /// checks it like any incoming migration).
     pub fn load(&mut self, dev: usize, blob: &[u8]) -> Result<(), BoardError> {
-        self.slots[dev].instance.load(blob).map_err(|error| BoardError::Device { operation: "load", error })
+        self.slots[dev].enter().load(blob).map_err(|error| BoardError::Device { operation: "load", error })
     }
 
     /// The implementation device `dev` currently runs.
@@ -685,7 +740,7 @@ impl Board {
         match loaded {
             Ok(fresh) => {
                 let slot = &mut self.slots[dev];
-                slot.instance = fresh;
+                *slot.enter() = fresh;
                 slot.info = device_type.info();
                 slot.config.implementation = to;
                 Ok(to)

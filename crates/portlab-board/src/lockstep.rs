@@ -110,9 +110,10 @@ impl fmt::Display for Divergence {
 /// What one lockstep step produced when both sides agreed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StepReport {
-    /// The canonical event lines of the first side (the same on both
-    /// sides, but for accepted differences).
-    pub events: Vec<String>,
+    /// How many events the step logged on the first side (the same
+    /// events on both sides, but for accepted differences; the lines are
+    /// [`Lockstep::event_lines`]).
+    pub events: usize,
     /// The error both sides reported, if any (for example a failed
     /// expectation, which both met the same way).
     pub error: Option<StepError>,
@@ -197,30 +198,38 @@ pub struct Lockstep {
     allowances: Vec<Allowance>,
     events_a: Vec<Event>,
     events_b: Vec<Event>,
-    /// The two sides' saved blobs, reused from command to command: the
-    /// state is compared after every command, so these saves are most of
-    /// a lockstep run's work, and a fresh `Vec` each time made each save
-    /// an allocation and, for the first try at size 0, a second save.
-    saved_a: Vec<u8>,
-    saved_b: Vec<u8>,
+    /// Each device's blob on each side as last compared, kept from
+    /// command to command: the state is compared after every command, so
+    /// the saves are most of a lockstep run's work, and reusing the
+    /// buffers spares an allocation per save.
+    saved_a: Vec<Vec<u8>>,
+    saved_b: Vec<Vec<u8>>,
+    /// Each device's [`crate::Board::activity`] on each side when it was
+    /// last compared (None: not yet). A device neither side has run since
+    /// holds the state that compared equal then, so it is not saved again.
+    compared: Vec<Option<(u64, u64)>>,
 }
 
 impl Lockstep {
     /// Two boards, laid out as `a` and `b` (same devices, in the same
     /// order; usually different implementations). With `check_state`,
-    /// every device's migration blob is compared after every command.
+    /// every device's migration blob is compared after every command that
+    /// ran it.
     pub fn new(registry: &Registry, a: BoardConfig, b: BoardConfig, check_state: bool) -> Lockstep {
-        let names = a.slots.iter().map(|s| s.name.clone()).collect();
+        let names: Vec<String> = a.slots.iter().map(|s| s.name.clone()).collect();
+        let n = names.len();
         Lockstep {
-            a: Runner::new(registry, a),
-            b: Runner::new(registry, b),
+            // Nothing reads the devices' diagnostics in lockstep.
+            a: Runner::new(registry, a).without_diagnostics(),
+            b: Runner::new(registry, b).without_diagnostics(),
             names,
             check_state,
             allowances: Vec::new(),
             events_a: Vec::new(),
             events_b: Vec::new(),
-            saved_a: Vec::new(),
-            saved_b: Vec::new(),
+            saved_a: vec![Vec::new(); n],
+            saved_b: vec![Vec::new(); n],
+            compared: vec![None; n],
         }
     }
 
@@ -256,77 +265,124 @@ impl Lockstep {
         self.events_b.clear();
         let ra = self.a.execute(command, &mut self.events_a);
         let rb = self.b.execute(command, &mut self.events_b);
-        let names = &self.names;
-        let line = |e: &Event| e.display(&names[e.dev()]).to_string();
         let mut accepted = Vec::new();
-        let n = self.events_a.len().max(self.events_b.len());
-        for index in 0..n {
-            let (ea, eb) = (self.events_a.get(index), self.events_b.get(index));
-            if ea == eb {
-                continue;
-            }
-            if let (
-                Some(Event::Read { dev, offset, size, .. }),
-                Some(Event::Read { dev: dev_b, offset: offset_b, size: size_b, .. }),
-            ) = (ea, eb)
-            {
-                if (dev, offset, size) == (dev_b, offset_b, size_b) {
-                    if let Some(a) = self.read_allowance(*dev, *offset) {
-                        accepted.push(a.id.clone());
-                        continue;
+        // Events are compared as values; only a difference is formatted.
+        if self.events_a != self.events_b {
+            let names = &self.names;
+            let line = |e: &Event| e.display(&names[e.dev()]).to_string();
+            let n = self.events_a.len().max(self.events_b.len());
+            for index in 0..n {
+                let (ea, eb) = (self.events_a.get(index), self.events_b.get(index));
+                if ea == eb {
+                    continue;
+                }
+                if let (
+                    Some(Event::Read { dev, offset, size, .. }),
+                    Some(Event::Read { dev: dev_b, offset: offset_b, size: size_b, .. }),
+                ) = (ea, eb)
+                {
+                    if (dev, offset, size) == (dev_b, offset_b, size_b) {
+                        if let Some(a) = self.read_allowance(*dev, *offset) {
+                            accepted.push(a.id.clone());
+                            continue;
+                        }
                     }
                 }
+                return Err(Divergence::Event { index, a: ea.map(line), b: eb.map(line) });
             }
-            return Err(Divergence::Event { index, a: ea.map(line), b: eb.map(line) });
         }
         if ra != rb {
             return Err(Divergence::Outcome { a: ra.err().map(|e| e.to_string()), b: rb.err().map(|e| e.to_string()) });
         }
-        let events = self.events_a.iter().map(line).collect();
         if self.check_state {
-            accepted.extend(self.compare_state()?);
+            accepted.extend(self.compare_changed_state()?);
         }
         accepted.dedup();
-        Ok(StepReport { events, error: ra.err(), accepted })
+        Ok(StepReport { events: self.events_a.len(), error: ra.err(), accepted })
     }
 
-    /// Compares every device's saved state now; returns the ids of the
-    /// intentional differences that account for any difference found.
+    /// The canonical event lines of the last step, first side (the same
+    /// on both sides, but for accepted differences).
+    pub fn event_lines(&self) -> Vec<String> {
+        self.events_a.iter().map(|e| e.display(&self.names[e.dev()]).to_string()).collect()
+    }
+
+    /// The first side's blob of device `dev` as last compared, if the
+    /// device has not run since: its state now, without saving it again.
+    pub fn compared_state_a(&self, dev: usize) -> Option<&[u8]> {
+        let now = self.a.board()?.activity(dev);
+        (self.compared[dev].map(|(a, _)| a) == Some(now)).then_some(self.saved_a[dev].as_slice())
+    }
+
+    /// Each side's [`crate::Board::activity`] of device `dev` (0 before the
+    /// board is made).
+    fn activity(&self, dev: usize) -> (u64, u64) {
+        let of = |runner: &Runner| runner.board().map_or(0, |b| b.activity(dev));
+        (of(&self.a), of(&self.b))
+    }
+
+    /// Compares the devices either side ran since they were last
+    /// compared (all of them the first time): what a step can change.
+    fn compare_changed_state(&mut self) -> Result<Vec<String>, Divergence> {
+        let mut accepted = Vec::new();
+        for dev in 0..self.names.len() {
+            if self.compared[dev] != Some(self.activity(dev)) {
+                accepted.extend(self.compare_device(dev)?);
+            }
+        }
+        Ok(accepted)
+    }
+
+    /// Compares every device's saved state now, whether or not it ran;
+    /// returns the ids of the intentional differences that account for
+    /// any difference found.
     pub fn compare_state(&mut self) -> Result<Vec<String>, Divergence> {
         let mut accepted = Vec::new();
-        let (Some(_), Some(_)) = (self.a.board(), self.b.board()) else { return Ok(accepted) };
         for dev in 0..self.names.len() {
-            let sa = self.a.board_mut().ok().and_then(|b| b.save_into(dev, &mut self.saved_a).ok());
-            let sb = self.b.board_mut().ok().and_then(|b| b.save_into(dev, &mut self.saved_b).ok());
-            match (sa, sb) {
-                (Some(()), Some(())) => {
-                    if self.saved_a == self.saved_b {
-                        continue;
-                    }
-                    let Some(board) = self.a.board() else { continue };
-                    let mut fields = diff_blobs(&board.description(dev).schema, &self.saved_a, &self.saved_b);
-                    let name = &self.names[dev];
-                    fields.retain(|f| {
-                        match self.allowances.iter().find(|a| &a.device == name && a.field.as_ref() == Some(&f.name)) {
-                            Some(a) => {
-                                accepted.push(a.id.clone());
-                                false
-                            }
-                            None => true,
+            accepted.extend(self.compare_device(dev)?);
+        }
+        Ok(accepted)
+    }
+
+    /// Saves device `dev` on both sides and compares the blobs field by
+    /// field when they differ; nothing before both boards exist.
+    fn compare_device(&mut self, dev: usize) -> Result<Vec<String>, Divergence> {
+        let mut accepted = Vec::new();
+        let (Some(_), Some(_)) = (self.a.board(), self.b.board()) else { return Ok(accepted) };
+        let sa = self.a.board_mut().ok().and_then(|b| b.save_into(dev, &mut self.saved_a[dev]).ok());
+        let sb = self.b.board_mut().ok().and_then(|b| b.save_into(dev, &mut self.saved_b[dev]).ok());
+        self.compared[dev] = Some(self.activity(dev));
+        match (sa, sb) {
+            (Some(()), Some(())) => {
+                if self.saved_a[dev] == self.saved_b[dev] {
+                    return Ok(accepted);
+                }
+                let Some(board) = self.a.board() else { return Ok(accepted) };
+                let mut fields = diff_blobs(&board.description(dev).schema, &self.saved_a[dev], &self.saved_b[dev]);
+                let name = &self.names[dev];
+                fields.retain(|f| {
+                    match self.allowances.iter().find(|a| &a.device == name && a.field.as_ref() == Some(&f.name)) {
+                        Some(a) => {
+                            accepted.push(a.id.clone());
+                            false
                         }
-                    });
-                    if !fields.is_empty() {
-                        return Err(Divergence::State { dev: name.clone(), fields });
+                        None => true,
                     }
+                });
+                if !fields.is_empty() {
+                    // Compared again after the next step, whatever runs.
+                    self.compared[dev] = None;
+                    return Err(Divergence::State { dev: name.clone(), fields });
                 }
-                (x, y) if x.is_some() != y.is_some() => {
-                    return Err(Divergence::Outcome {
-                        a: x.is_none().then(|| format!("cannot save {}", self.names[dev])),
-                        b: y.is_none().then(|| format!("cannot save {}", self.names[dev])),
-                    });
-                }
-                _ => {}
             }
+            (x, y) if x.is_some() != y.is_some() => {
+                self.compared[dev] = None;
+                return Err(Divergence::Outcome {
+                    a: x.is_none().then(|| format!("cannot save {}", self.names[dev])),
+                    b: y.is_none().then(|| format!("cannot save {}", self.names[dev])),
+                });
+            }
+            _ => self.compared[dev] = None,
         }
         Ok(accepted)
     }

@@ -7,6 +7,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use portlab_device::DeviceType;
 #[cfg(feature = "c-models")]
@@ -205,7 +206,9 @@ impl DeviceKind {
 /// Every device kind the board can instantiate.
 #[derive(Debug, Clone)]
 pub struct Registry {
-    kinds: Vec<DeviceKind>,
+    /// Shared: every runner and board keeps a registry, and the lockstep
+    /// engine makes two boards per case.
+    kinds: Arc<Vec<DeviceKind>>,
 }
 
 impl Default for Registry {
@@ -232,7 +235,7 @@ impl Registry {
         #[cfg(not(feature = "c-models"))]
         let (c_hpet, shadow_hpet) = (None, None);
         Registry {
-            kinds: vec![
+            kinds: Arc::new(vec![
                 DeviceKind {
                     name: "pl011",
                     description: "ARM PrimeCell PL011 UART",
@@ -270,20 +273,21 @@ impl Registry {
                     qemu: Some(&portlab_hpet::qemu::QEMU),
                 },
                 // `cargo xtask new-device` adds device kinds above this line.
-            ],
+            ]),
         }
     }
 
     /// An empty registry, for tests that register their own kinds.
     pub fn empty() -> Registry {
-        Registry { kinds: Vec::new() }
+        Registry { kinds: Arc::new(Vec::new()) }
     }
 
     /// Adds a device kind, or replaces the one of that name in its place.
     pub fn register(&mut self, kind: DeviceKind) {
-        match self.kinds.iter_mut().find(|k| k.name == kind.name) {
+        let kinds = Arc::make_mut(&mut self.kinds);
+        match kinds.iter_mut().find(|k| k.name == kind.name) {
             Some(existing) => *existing = kind,
-            None => self.kinds.push(kind),
+            None => kinds.push(kind),
         }
     }
 

@@ -87,9 +87,11 @@ fn cmd(line: &str) -> portlab_board::Command {
 fn agreeing_steps_report_their_events() {
     let mut l = lockstep(true);
     let report = l.execute(&cmd("write reg 0x4 0x41")).unwrap();
-    assert_eq!(report.events, vec!["tx reg 0x41"]);
+    assert_eq!(report.events, 1);
+    assert_eq!(l.event_lines(), vec!["tx reg 0x41"]);
     let report = l.execute(&cmd("read reg 0x0 = 0x0")).unwrap();
-    assert_eq!(report.events, vec!["read reg 0x000 4 0x00000000"]);
+    assert_eq!(report.events, 1);
+    assert_eq!(l.event_lines(), vec!["read reg 0x000 4 0x00000000"]);
     assert_eq!(report.error, None);
 }
 
@@ -182,4 +184,85 @@ fn the_register_parser_rejects_incomplete_entries() {
     let good = "[difference]\nid = x\ndevice = pl011\nfield = ibrd\nreason = r\ntrace = t";
     assert_eq!(portlab_board::parse_allowances(good).unwrap()[0].field.as_deref(), Some("ibrd"));
     assert_eq!(portlab_board::parse_allowances("# empty\\n").unwrap(), vec![]);
+}
+
+/// Saves of [`SaveCounter`], the one device type of one test.
+static SAVES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// [`Reg`] that counts its saves.
+struct SaveCounter(Reg<0xffff>);
+
+impl Device for SaveCounter {
+    const INFO: DeviceInfo = Reg::<0xffff>::INFO;
+    fn new(host: &mut impl Host, properties: &portlab_device::Properties) -> Self {
+        SaveCounter(Reg::new(host, properties))
+    }
+    fn reset(&mut self, host: &mut impl Host) {
+        self.0.reset(host);
+    }
+    fn read(&mut self, host: &mut impl Host, offset: u64, size: u32) -> u64 {
+        self.0.read(host, offset, size)
+    }
+    fn write(&mut self, host: &mut impl Host, offset: u64, size: u32, value: u64) {
+        self.0.write(host, offset, size, value);
+    }
+    fn save(&self, host: &mut impl Host, out: &mut Vec<u8>) {
+        SAVES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.0.save(host, out);
+    }
+    fn load(&mut self, host: &mut impl Host, blob: &[u8]) -> Result<(), LoadError> {
+        self.0.load(host, blob)
+    }
+}
+
+/// After a step, the devices that ran are saved and compared on both
+/// sides, the ones that did not are not saved again (their state cannot
+/// have moved); `compare_state` compares them all.
+#[test]
+fn a_step_compares_the_devices_it_ran() {
+    let mut registry = Registry::empty();
+    registry.register(DeviceKind {
+        name: "counted",
+        description: "test register that counts its saves",
+        c: Some(DeviceType::of::<SaveCounter>()),
+        rust: Some(DeviceType::of::<SaveCounter>()),
+        shadow: None,
+        guest: None,
+        edge_cases: None,
+        workloads: &[],
+        saved_after_load: None,
+        qemu: None,
+    });
+    let slot = |name: &str, base, implementation| SlotConfig {
+        name: name.into(),
+        kind: "counted".into(),
+        base,
+        implementation,
+        properties: Vec::new(),
+    };
+    let config = |implementation| BoardConfig {
+        slots: vec![slot("first", 0, implementation), slot("second", 0x1000, implementation)],
+        epoch: 0,
+    };
+    let mut l = Lockstep::new(&registry, config(Implementation::C), config(Implementation::Rust), true);
+    let saves = || SAVES.load(std::sync::atomic::Ordering::Relaxed);
+    // The first step compares every device: 2 devices on 2 sides (a
+    // first save into an empty buffer may take two calls, to size it).
+    l.execute(&cmd("write first 0x0 0x5")).unwrap();
+    let first = saves();
+    assert!(first >= 4, "{first}");
+    // Then only the device the step ran, on both sides.
+    l.execute(&cmd("read second 0x0 = 0x0")).unwrap();
+    assert_eq!(saves() - first, 2);
+    l.execute(&cmd("write first 0x0 0x6")).unwrap();
+    assert_eq!(saves() - first, 4);
+    let now = l.a().board_mut().unwrap().save(0).unwrap();
+    assert_eq!(l.compared_state_a(0), Some(now.as_slice()));
+    let before = saves();
+    // An advance with no timer armed runs neither.
+    l.execute(&cmd("advance 100")).unwrap();
+    assert_eq!(saves(), before);
+    // A whole comparison saves everything.
+    l.compare_state().unwrap();
+    assert_eq!(saves() - before, 4);
 }

@@ -63,7 +63,7 @@ fn compare_one(
         match lockstep.execute(&line.command) {
             Ok(report) => {
                 commands += 1;
-                events += report.events.len() as u64;
+                events += report.events as u64;
                 for id in report.accepted {
                     if !accepted.contains(&id) {
                         eprintln!("{path}:{}: intentional difference `{id}` (registered)", line.number);

@@ -48,3 +48,27 @@ c_model!(
     null,
     portlab_null_c_ops
 );
+
+#[cfg(test)]
+mod tests {
+    unsafe extern "C" {
+        /// The C container's CRC (`c-src/common/devstate.c`), linked by
+        /// portlab-sys though not part of the device interface.
+        fn devstate_crc32(data: *const u8, len: u32) -> u32;
+    }
+
+    /// The C container's literal CRC tables and the Rust side's computed
+    /// ones give the same CRC at every length, through the eight-byte
+    /// steps and the byte-at-a-time tail.
+    #[test]
+    fn the_c_and_rust_container_crcs_agree() {
+        let data: Vec<u8> = (0..600u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
+        for len in 0..data.len() {
+            let bytes = &data[..len];
+            // SAFETY: devstate_crc32 reads exactly `len` bytes from `data`,
+            // a live slice of that length, and keeps no pointer.
+            let c = unsafe { devstate_crc32(bytes.as_ptr(), len as u32) };
+            assert_eq!(c, crate::migration::crc32(bytes), "length {len}");
+        }
+    }
+}

@@ -10,9 +10,10 @@
 //! so two optional plug-ins live in the device's own crate, and the
 //! registry entry hands them to the tools:
 //!
-//! - a **guest chunk** (`fn(dev, seed) -> trace lines`): driver-like
-//!   behaviour that reaches deep states, as trace lines, so the device
-//!   crate needs nothing of the tools; [`Rng`] makes it replayable;
+//! - a **guest chunk** (`fn(seed) -> Vec<GuestStep>`): driver-like
+//!   behaviour that reaches deep states, as trace commands in plain data
+//!   ([`GuestStep`], each with its trace line), so the device crate needs
+//!   nothing of the tools; [`Rng`] makes it replayable;
 //! - its spec's **edge cases** ([`EdgeCases`]): the list, and a function
 //!   that sees one [`Step`] of a run (the command, the device's decoded
 //!   state before and after, its lines) and names the cases it exercised.
@@ -22,7 +23,9 @@
 //! Nothing here is needed to host a device; it is test tooling that must
 //! not depend on the tools themselves.
 
-use crate::schema::FieldValue;
+use crate::schema::FieldLayout;
+#[cfg(test)]
+use crate::schema::FieldSlot;
 
 /// SplitMix64: a small deterministic generator. A guest chunk built from a
 /// seed is the same every time, so a finding replays.
@@ -76,59 +79,132 @@ impl Rng {
     }
 }
 
-/// The trace lines a guest plug-in builds for one device instance.
-#[derive(Debug)]
-pub struct TraceLines<'a> {
-    dev: &'a str,
-    lines: Vec<String>,
+/// One step of a guest chunk: a trace command for the plug-in's device
+/// instance (or, for [`GuestStep::ResetBoard`] and [`GuestStep::Advance`],
+/// the board). Plain data, so the device crate needs nothing of the
+/// tools and the tools need not format and parse text a million times a
+/// second; [`GuestStep::line`] is its trace-format line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GuestStep {
+    /// `write DEV OFFSET VALUE SIZE`.
+    Write {
+        /// Offset in the device's region.
+        offset: u64,
+        /// Value written (fits the size).
+        value: u64,
+        /// Access size in bytes.
+        size: u32,
+    },
+    /// `read DEV OFFSET SIZE`.
+    Read {
+        /// Offset in the device's region.
+        offset: u64,
+        /// Access size in bytes.
+        size: u32,
+    },
+    /// `rx DEV hex:...`.
+    Rx(Vec<u8>),
+    /// `break DEV`.
+    Break,
+    /// `reset DEV`.
+    Reset,
+    /// `reset` (every device).
+    ResetBoard,
+    /// `advance NS`.
+    Advance(u64),
+    /// `migrate DEV [c|rust]`.
+    Migrate(MigrateTo),
 }
 
-impl<'a> TraceLines<'a> {
-    /// No lines yet, for instance `dev`.
-    pub fn new(dev: &'a str) -> TraceLines<'a> {
-        TraceLines { dev, lines: Vec::new() }
+/// Where a [`GuestStep::Migrate`] moves the device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MigrateTo {
+    /// The other implementation.
+    Other,
+    /// The C implementation.
+    C,
+    /// The Rust implementation.
+    Rust,
+}
+
+impl GuestStep {
+    /// The step as a trace-format line for instance `dev`.
+    pub fn line(&self, dev: &str) -> String {
+        match self {
+            GuestStep::Write { offset, value, size } => format!("write {dev} 0x{offset:03x} 0x{value:x} {size}"),
+            GuestStep::Read { offset, size } => format!("read {dev} 0x{offset:03x} {size}"),
+            GuestStep::Rx(bytes) => {
+                let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+                format!("rx {dev} hex:{hex}")
+            }
+            GuestStep::Break => format!("break {dev}"),
+            GuestStep::Reset => format!("reset {dev}"),
+            GuestStep::ResetBoard => "reset".to_string(),
+            GuestStep::Advance(ns) => format!("advance {ns}"),
+            GuestStep::Migrate(MigrateTo::Other) => format!("migrate {dev}"),
+            GuestStep::Migrate(MigrateTo::C) => format!("migrate {dev} c"),
+            GuestStep::Migrate(MigrateTo::Rust) => format!("migrate {dev} rust"),
+        }
+    }
+}
+
+/// The steps a guest plug-in builds, in order.
+#[derive(Debug, Default)]
+pub struct GuestSteps {
+    steps: Vec<GuestStep>,
+}
+
+impl GuestSteps {
+    /// No steps yet.
+    pub fn new() -> GuestSteps {
+        GuestSteps::default()
     }
 
     /// `write DEV OFFSET VALUE SIZE`.
     pub fn write(&mut self, offset: u64, value: u64, size: u32) {
-        self.lines.push(format!("write {} 0x{offset:03x} 0x{value:x} {size}", self.dev));
+        self.steps.push(GuestStep::Write { offset, value, size });
     }
 
     /// `read DEV OFFSET SIZE`.
     pub fn read(&mut self, offset: u64, size: u32) {
-        self.lines.push(format!("read {} 0x{offset:03x} {size}", self.dev));
+        self.steps.push(GuestStep::Read { offset, size });
     }
 
     /// `rx DEV hex:...` with 1 to `max` random bytes.
     pub fn rx(&mut self, rng: &mut Rng, max: u64) {
-        let bytes: String = (0..1 + rng.below(max)).map(|_| format!("{:02x}", rng.next_u64() as u8)).collect();
-        self.lines.push(format!("rx {} hex:{bytes}", self.dev));
+        let bytes = (0..1 + rng.below(max)).map(|_| rng.next_u64() as u8).collect();
+        self.steps.push(GuestStep::Rx(bytes));
     }
 
     /// `break DEV`.
     pub fn brk(&mut self) {
-        self.lines.push(format!("break {}", self.dev));
+        self.steps.push(GuestStep::Break);
     }
 
     /// `reset DEV`.
     pub fn reset(&mut self) {
-        self.lines.push(format!("reset {}", self.dev));
+        self.steps.push(GuestStep::Reset);
+    }
+
+    /// `reset`: every device of the board.
+    pub fn reset_board(&mut self) {
+        self.steps.push(GuestStep::ResetBoard);
+    }
+
+    /// `advance NS`.
+    pub fn advance(&mut self, ns: u64) {
+        self.steps.push(GuestStep::Advance(ns));
     }
 
     /// `migrate DEV` to the other implementation, or now and then
     /// explicitly to C or to Rust (each once in `one_in` times).
     pub fn migrate(&mut self, rng: &mut Rng, one_in: u64) {
-        let line = match rng.below(one_in) {
-            0 => format!("migrate {} c", self.dev),
-            1 => format!("migrate {} rust", self.dev),
-            _ => format!("migrate {}", self.dev),
+        let to = match rng.below(one_in) {
+            0 => MigrateTo::C,
+            1 => MigrateTo::Rust,
+            _ => MigrateTo::Other,
         };
-        self.lines.push(line);
-    }
-
-    /// Any other line (`advance N`, a board-wide `reset`).
-    pub fn push(&mut self, line: String) {
-        self.lines.push(line);
+        self.steps.push(GuestStep::Migrate(to));
     }
 
     /// One access at register word `word` of a device of 32-bit registers:
@@ -153,15 +229,15 @@ impl<'a> TraceLines<'a> {
         }
     }
 
-    /// The lines.
-    pub fn into_lines(self) -> Vec<String> {
-        self.lines
+    /// The steps.
+    pub fn into_steps(self) -> Vec<GuestStep> {
+        self.steps
     }
 }
 
-/// A device's deep-state guest: for an instance name and a seed, one chunk
-/// of driver-like behaviour as trace lines (the same seed, the same lines).
-pub type GuestChunk = fn(dev: &str, seed: u64) -> Vec<String>;
+/// A device's deep-state guest: for a seed, one chunk of driver-like
+/// behaviour (the same seed, the same steps).
+pub type GuestChunk = fn(seed: u64) -> Vec<GuestStep>;
 
 /// What one command of a run was, as an edge-case plug-in sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -214,8 +290,10 @@ pub enum Action {
 /// A device as a plug-in sees it on one side of a step.
 #[derive(Debug, Clone, Copy)]
 pub struct Snapshot<'a> {
-    /// Its migration payload decoded by its own schema.
-    pub fields: &'a [FieldValue],
+    /// Where its schema puts each value in `payload`.
+    pub layout: &'a FieldLayout,
+    /// Its migration payload, read by field with [`Snapshot::field`].
+    pub payload: &'a [u8],
     /// Its output line levels (line 0 first).
     pub lines: &'a [bool],
     /// Serial bytes the board holds for it, not yet accepted.
@@ -226,7 +304,7 @@ impl Snapshot<'_> {
     /// The value of field `name` (`cr`, `read_fifo[3]`, `timer[1].cmp`);
     /// 0 when the schema has no such field.
     pub fn field(&self, name: &str) -> u64 {
-        self.fields.iter().find(|f| *f.name == *name).map_or(0, |f| f.value)
+        self.layout.find(name).map_or(0, |f| f.value(self.payload))
     }
 
     /// The level of output line `line` (low when it does not exist).
@@ -295,9 +373,22 @@ mod tests {
 
     #[test]
     fn a_snapshot_reads_fields_by_name() {
-        let fields = [FieldValue { name: "cr".into(), width: 4, offset: 0, value: 0x301 }];
-        let s = Snapshot { fields: &fields, lines: &[false, true], pending: 0 };
-        assert_eq!((s.field("cr"), s.field("nope")), (0x301, 0));
+        let slot = |name: &str, width, offset| FieldSlot { name: name.into(), width, offset };
+        let layout = FieldLayout::new(vec![
+            slot("cr", 4, 0),
+            slot("lcr", 2, 4),
+            slot("beyond", 4, 6),
+            // Two names with the same length, first and last two bytes.
+            slot("timer[1].cmp", 1, 1),
+            slot("timer[2].cmp", 1, 4),
+        ]);
+        let payload = [0x01, 0x03, 0, 0, 0x70, 0x00, 0xff];
+        let s = Snapshot { layout: &layout, payload: &payload, lines: &[false, true], pending: 0 };
+        assert_eq!((s.field("cr"), s.field("lcr"), s.field("nope")), (0x301, 0x70, 0));
+        assert_eq!((s.field("timer[1].cmp"), s.field("timer[2].cmp")), (0x03, 0x70));
+        assert_eq!((s.field("timer[3].cmp"), s.field("c"), s.field("")), (0, 0, 0));
+        // A payload too short for a slot reads 0.
+        assert_eq!(s.field("beyond"), 0);
         assert!(s.line(1) && !s.line(0) && !s.line(9));
     }
 }

@@ -184,11 +184,12 @@ unsafe extern "C" fn cb_timer_cancel<H: Host>(ctx: *mut c_void, timer: u32) {
 
 unsafe extern "C" fn cb_log<H: Host>(ctx: *mut c_void, kind: u32, message: *const c_char) {
     let text = if message.is_null() {
-        String::new()
+        std::borrow::Cow::Borrowed("")
     } else {
         // SAFETY: the header requires a NUL-terminated message valid for
-        // the duration of the call.
-        unsafe { CStr::from_ptr(message) }.to_string_lossy().into_owned()
+        // the duration of the call, which is as long as `text` lives.
+        // Borrowed unless it is not UTF-8: no copy per guest error.
+        unsafe { CStr::from_ptr(message) }.to_string_lossy()
     };
     host_call::<H, ()>(ctx, |h| h.log(LogKind::from_code(kind), &text));
 }

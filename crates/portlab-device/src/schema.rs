@@ -207,10 +207,109 @@ pub struct FieldValue {
     pub value: u64,
 }
 
+/// Where one value of a payload lies: [`FieldValue`] without the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldSlot {
+    /// Printable name, shared with the schema.
+    pub name: Arc<str>,
+    /// Width in bytes.
+    pub width: u32,
+    /// Offset in the payload.
+    pub offset: usize,
+}
+
+impl FieldSlot {
+    /// Its value in `payload` (0 if the payload is too short).
+    #[inline]
+    pub fn value(&self, payload: &[u8]) -> u64 {
+        le_at(payload, self.offset, self.width).unwrap_or(0)
+    }
+}
+
+/// The places of every value of a payload, in [`Schema::decode`]'s
+/// order, and a quick lookup by name. The places are the same for every
+/// payload of one length, so a tool that reads many states of one device
+/// lays them out once ([`Schema::layout`]) and reads values in place: the
+/// lockstep engine's coverage looks up a dozen fields per step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldLayout {
+    slots: Vec<FieldSlot>,
+    /// [`name_key`] of each slot's name.
+    keys: Vec<u32>,
+    /// An open-addressing table of slot index + 1 (0: empty), by
+    /// [`FieldLayout::bucket`] of the key: a lookup is a few probes, not
+    /// a scan of every slot before the one asked for.
+    table: Vec<u32>,
+}
+
+/// A name's length, first, second-to-last and last bytes: tells apart
+/// most names at the cost of four loads (`read_fifo[3]` from
+/// `read_fifo[4]`, `timer[1].cmp` from `timer[1].config`); equal keys are
+/// settled by comparing the names.
+fn name_key(name: &str) -> u32 {
+    let b = name.as_bytes();
+    let at = |i: usize| u32::from(b.get(i).copied().unwrap_or(0));
+    let n = b.len();
+    ((n.min(255) as u32) << 24) | (at(0) << 16) | (at(n.wrapping_sub(2)) << 8) | at(n.wrapping_sub(1))
+}
+
+impl FieldLayout {
+    /// A layout of `slots`.
+    pub fn new(slots: Vec<FieldSlot>) -> FieldLayout {
+        let keys: Vec<u32> = slots.iter().map(|s| name_key(&s.name)).collect();
+        let size = (2 * slots.len()).next_power_of_two().max(2);
+        let mut table = vec![0u32; size];
+        for (i, key) in keys.iter().enumerate() {
+            let mut at = Self::bucket(*key, size);
+            while table[at] != 0 {
+                at = (at + 1) & (size - 1);
+            }
+            table[at] = i as u32 + 1;
+        }
+        FieldLayout { slots, keys, table }
+    }
+
+    /// Where `key` starts probing in a table of `size` (a power of two).
+    fn bucket(key: u32, size: usize) -> usize {
+        (key.wrapping_mul(0x9E37_79B1) as usize >> 7) & (size - 1)
+    }
+
+    /// Every slot, in order.
+    pub fn slots(&self) -> &[FieldSlot] {
+        &self.slots
+    }
+
+    /// The slot of the value named `name`.
+    pub fn find(&self, name: &str) -> Option<&FieldSlot> {
+        let key = name_key(name);
+        let size = self.table.len();
+        let mut at = Self::bucket(key, size);
+        // The table is at most half full, so an empty entry ends the probe.
+        loop {
+            let entry = *self.table.get(at)?;
+            let i = entry.checked_sub(1)? as usize;
+            // Short names: an inlined byte loop, not a memcmp call.
+            let candidate = self.slots[i].name.as_bytes();
+            if self.keys[i] == key
+                && candidate.len() == name.len()
+                && candidate.iter().zip(name.as_bytes()).all(|(a, b)| a == b)
+            {
+                return Some(&self.slots[i]);
+            }
+            at = (at + 1) & (size - 1);
+        }
+    }
+}
+
 /// Reads a little-endian unsigned integer of `width` bytes.
+#[inline]
 fn le_at(bytes: &[u8], at: usize, width: u32) -> Option<u64> {
     let slice = bytes.get(at..at.checked_add(width as usize)?)?;
-    Some(slice.iter().rev().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)))
+    Some(match *slice {
+        [a, b, c, d] => u64::from(u32::from_le_bytes([a, b, c, d])),
+        [a, b, c, d, e, f, g, h] => u64::from_le_bytes([a, b, c, d, e, f, g, h]),
+        _ => slice.iter().rev().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)),
+    })
 }
 
 impl Schema {
@@ -272,6 +371,14 @@ impl Schema {
             }
         }
         Ok(out)
+    }
+
+    /// The places of `payload`'s values: the same for every payload of
+    /// this length.
+    pub fn layout(&self, payload: &[u8]) -> Result<FieldLayout, String> {
+        let slots =
+            self.decode(payload)?.into_iter().map(|f| FieldSlot { name: f.name, width: f.width, offset: f.offset });
+        Ok(FieldLayout::new(slots.collect()))
     }
 
     /// The payload whose values are `value_of(name)` for every name that

@@ -2,18 +2,17 @@
 //! implementations in lockstep, and when they diverge shrink the case to
 //! a minimal trace a person can read and `portlab compare` can replay.
 
+use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use portlab_board::{Allowance, BoardConfig, Command, Divergence, EdgeCases, Implementation, Lockstep, Registry};
-use proptest::strategy::{Strategy, ValueTree};
-use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+use portlab_device::explore::Rng;
+use portlab_device::schema::{FieldLayout, Schema};
 
-use portlab_board::state::decode;
-
-use crate::coverage::{Coverage, DeviceView, Observation};
-use crate::strategy::{DeviceSet, case, resolve_advance};
+use crate::coverage::{Coverage, DeviceView, Observation, SavedState};
+use crate::strategy::{Case, CaseGenerator, DeviceSet, resolve_advance};
 
 /// What to compare: a registry, the two sides' board layouts, and the
 /// intentional differences to accept.
@@ -85,82 +84,190 @@ pub struct Failure {
     pub divergence: Divergence,
 }
 
-/// The first side's devices, as coverage sees them; `edge_cases` holds
-/// each device's edge-case plug-in, in board order.
-fn views(lockstep: &mut Lockstep, edge_cases: &[Option<&'static EdgeCases>]) -> (Vec<DeviceView>, u64, u64) {
-    let names = lockstep.device_names().to_vec();
-    let Some(epoch) = lockstep.a().board().map(|b| b.epoch()) else { return (Vec::new(), 0, 0) };
-    let Ok(board) = lockstep.a().board_mut() else { return (Vec::new(), 0, 0) };
-    let views = names
-        .iter()
-        .enumerate()
-        .map(|(dev, name)| {
-            let blob = board.save(dev).unwrap_or_default();
-            let schema = &board.description(dev).schema;
-            DeviceView {
-                name: name.clone(),
-                fields: decode(schema, &blob).ok(),
-                blob,
-                lines: std::array::from_fn(|i| board.irq_level(dev, i as u32)),
-                pending: board.pending_input(dev),
-                schema: Some(schema),
-                edge_cases: edge_cases.get(dev).copied().flatten(),
+/// The first side's devices as coverage sees them, before and after the
+/// step being observed. A device that did not run keeps its state (shared,
+/// not copied); one that ran is read from the blob the lockstep step
+/// compared, so coverage costs no save of its own. The two lists are
+/// reused from step to step.
+struct Views {
+    /// Each device's edge-case plug-in, in board order.
+    edge_cases: Vec<Option<&'static EdgeCases>>,
+    names: Vec<Rc<str>>,
+    /// The devices before and after the step, each with the clock.
+    before: (Vec<DeviceView>, u64),
+    after: (Vec<DeviceView>, u64),
+    /// Whether `after` holds the devices as they are now.
+    current: bool,
+    /// The first side's activity of each device when `after` was made.
+    activity: Vec<u64>,
+    /// Each device's value places for its last payload length.
+    slots: Vec<Option<(usize, Arc<FieldLayout>)>>,
+    /// The devices that ran in the step (a buffer kept between steps).
+    fresh: Vec<usize>,
+    /// States no view holds any more, to be refilled rather than
+    /// allocated again.
+    spare: Vec<Rc<SavedState>>,
+}
+
+impl Views {
+    fn new(eq: &Equivalence) -> Views {
+        let edge_cases = eq.side_a.slots.iter().map(|s| eq.registry.kind(&s.kind).and_then(|k| k.edge_cases)).collect();
+        let names = eq.side_a.slots.iter().map(|s| Rc::from(s.name.as_str())).collect();
+        let slots = vec![None; eq.side_a.slots.len()];
+        Views {
+            edge_cases,
+            names,
+            before: (Vec::new(), 0),
+            after: (Vec::new(), 0),
+            current: false,
+            activity: Vec::new(),
+            slots,
+            fresh: Vec::new(),
+            spare: Vec::new(),
+        }
+    }
+
+    /// Makes `after` the devices as they are now (nothing before the
+    /// board exists), from the last `after` where a device did not run.
+    /// With `step`, the last `after` becomes `before` first.
+    fn refresh(&mut self, lockstep: &mut Lockstep, step: bool) {
+        if step {
+            std::mem::swap(&mut self.before, &mut self.after);
+        }
+        let had = std::mem::take(&mut self.current);
+        // After the swap `after` holds the views of two steps ago: its
+        // buffer is reused.
+        let mut views = if step { std::mem::take(&mut self.after.0) } else { Vec::new() };
+        for view in views.drain(..) {
+            if Rc::strong_count(&view.state) == 1 {
+                self.spare.push(view.state);
             }
-        })
-        .collect();
-    (views, board.clock_ns(), epoch)
+        }
+        let previous = if step { &self.before.0 } else { &self.after.0 };
+        let Some(board) = lockstep.a().board() else { return };
+        let mut fresh = std::mem::take(&mut self.fresh);
+        fresh.clear();
+        for (dev, name) in self.names.iter().enumerate() {
+            let activity = board.activity(dev);
+            let old = previous.get(dev).filter(|_| had);
+            let state = match old {
+                Some(view) if self.activity.get(dev) == Some(&activity) => Rc::clone(&view.state),
+                _ => {
+                    fresh.push(dev);
+                    old.map(|view| Rc::clone(&view.state)).unwrap_or_default()
+                }
+            };
+            let mut lines = [false; 6];
+            board.irq_levels(dev, &mut lines);
+            views.push(DeviceView {
+                name: Rc::clone(name),
+                state,
+                lines,
+                pending: board.pending_input(dev),
+                edge_cases: self.edge_cases.get(dev).copied().flatten(),
+            });
+        }
+        let clock = board.clock_ns();
+        self.activity.clear();
+        self.activity.extend((0..self.names.len()).map(|dev| board.activity(dev)));
+        // A device that ran but whose state did not move (most reads)
+        // keeps the state it had.
+        for &dev in &fresh {
+            let Some(schema) = lockstep.a().board().map(|b| &b.description(dev).schema) else { continue };
+            // A state no view holds any more is refilled in place.
+            let mut state = self.spare.pop().unwrap_or_default();
+            let saved = Rc::make_mut(&mut state);
+            match lockstep.compared_state_a(dev) {
+                Some(blob) if blob == views[dev].state.blob.as_slice() => {
+                    self.spare.push(state);
+                    continue;
+                }
+                Some(blob) => {
+                    saved.blob.clear();
+                    saved.blob.extend_from_slice(blob);
+                }
+                None => {
+                    saved.blob = lockstep.a().board_mut().ok().and_then(|b| b.save(dev).ok()).unwrap_or_default();
+                }
+            }
+            saved.slots = self.slots_of(dev, schema, &saved.blob);
+            views[dev].state = state;
+        }
+        self.after = (views, clock);
+        self.fresh = fresh;
+        self.current = true;
+    }
+
+    /// The value places of `blob`'s payload: laid out once per payload
+    /// length (a device's length changes only with its properties).
+    fn slots_of(&mut self, dev: usize, schema: &Schema, blob: &[u8]) -> Option<Arc<FieldLayout>> {
+        let payload = portlab_board::state::payload(blob)?;
+        if let Some((len, slots)) = &self.slots[dev]
+            && *len == payload.len()
+        {
+            return Some(Arc::clone(slots));
+        }
+        let slots = Arc::new(schema.layout(payload).ok()?);
+        self.slots[dev] = Some((payload.len(), Arc::clone(&slots)));
+        Some(slots)
+    }
 }
 
 /// Runs `commands` in lockstep. Returns the number of commands executed
 /// and the first divergence, if any. With `coverage`, records what the
-/// first side's devices went through.
+/// first side's devices went through. Every device a command ran is
+/// compared after it, and every device once more at the end.
 pub fn run_case(eq: &Equivalence, commands: &[Command], mut coverage: Option<&mut Coverage>) -> (u64, Option<Failure>) {
     let mut lockstep =
         Lockstep::new(&eq.registry, eq.side_a.clone(), eq.side_b.clone(), true).with_allowances(eq.allowances.clone());
-    // Looked up once per case: the registry entry of each of the board's
-    // devices, in board order, for its edge-case plug-in.
-    let edge_cases: Vec<Option<&'static EdgeCases>> = match coverage.as_deref() {
-        Some(_) => eq.side_a.slots.iter().map(|s| eq.registry.kind(&s.kind).and_then(|k| k.edge_cases)).collect(),
-        None => Vec::new(),
-    };
-    // The devices after one command are the devices before the next:
-    // nothing runs between two commands, so each view is made once.
-    let mut previous = None;
+    let mut views = coverage.is_some().then(|| Views::new(eq));
     for (step, command) in commands.iter().enumerate() {
-        let command = &resolve(&mut lockstep, command);
-        let before = match previous.take() {
-            Some(view) => Some(view),
-            None => coverage.is_some().then(|| views(&mut lockstep, &edge_cases)),
+        let resolved = resolve(&mut lockstep, command);
+        let command = resolved.as_ref().unwrap_or(command);
+        // The devices after one command are the devices before the next.
+        let seen_before = match views.as_mut() {
+            Some(v) => {
+                if !v.current {
+                    v.refresh(&mut lockstep, false);
+                }
+                v.current
+            }
+            None => false,
         };
         match lockstep.execute(command) {
             Ok(report) => {
-                if let (Some(cov), Some((before, clock_before, _))) = (coverage.as_deref_mut(), before) {
-                    let (after, clock_after, epoch) = views(&mut lockstep, &edge_cases);
-                    if before.len() == after.len() {
+                if let (Some(cov), Some(v), true) = (coverage.as_deref_mut(), views.as_mut(), seen_before) {
+                    v.refresh(&mut lockstep, true);
+                    let epoch = lockstep.a().board().map_or(0, |b| b.epoch());
+                    if v.before.0.len() == v.after.0.len() {
                         cov.observe(&Observation {
                             command,
-                            before: &before,
-                            after: &after,
-                            clock: (clock_before, clock_after),
+                            before: &v.before.0,
+                            after: &v.after.0,
+                            clock: (v.before.1, v.after.1),
                             epoch,
                             failed: report.error.is_some(),
                         });
                     }
-                    previous = Some((after, clock_after, epoch));
                 }
             }
             Err(divergence) => return (step as u64 + 1, Some(Failure { step, divergence })),
         }
+    }
+    // Every device once more, those no command ran included.
+    if let Err(divergence) = lockstep.compare_state() {
+        let step = commands.len().saturating_sub(1);
+        return (commands.len() as u64, Some(Failure { step, divergence }));
     }
     (commands.len() as u64, None)
 }
 
 /// `command` made concrete on the first side's board (deadline-relative
 /// advances, see [`crate::strategy::advance_to_deadline`]).
-fn resolve(lockstep: &mut Lockstep, command: &Command) -> Command {
+fn resolve(lockstep: &mut Lockstep, command: &Command) -> Option<Command> {
     match lockstep.a().board() {
-        Some(board) => resolve_advance(command, board.clock_ns(), &board.armed_deadlines()),
-        None => resolve_advance(command, 0, &[]),
+        Some(board) => resolve_advance(command, board.clock_ns(), board.next_deadline()),
+        None => resolve_advance(command, 0, None),
     }
 }
 
@@ -171,7 +278,7 @@ pub fn resolved(eq: &Equivalence, commands: &[Command]) -> Vec<Command> {
         Lockstep::new(&eq.registry, eq.side_a.clone(), eq.side_b.clone(), false).with_allowances(eq.allowances.clone());
     let mut out = Vec::with_capacity(commands.len());
     for command in commands {
-        let concrete = resolve(&mut lockstep, command);
+        let concrete = resolve(&mut lockstep, command).unwrap_or_else(|| command.clone());
         let _ = lockstep.execute(&concrete);
         out.push(concrete);
     }
@@ -354,30 +461,13 @@ impl Summary {
     }
 }
 
-fn rng_for(seed: u64) -> TestRng {
-    let mut bytes = [0u8; 32];
-    bytes[..8].copy_from_slice(&seed.to_le_bytes());
-    bytes[8..16].copy_from_slice(&(!seed).to_le_bytes());
-    TestRng::from_seed(RngAlgorithm::ChaCha, &bytes)
-}
-
 /// Generates cases until a limit is reached or the implementations
-/// diverge; a divergence is shrunk (proptest's shrinking on chunks, then
-/// [`minimise`] on commands).
-pub fn run(eq: &Equivalence, options: &RunOptions, progress: impl FnMut(&Progress)) -> Summary {
-    run_with(eq, case(options.devices, options.max_chunks), options, progress)
-}
-
-/// [`run`] with any case strategy (a list of command chunks), for a test
-/// that brings its own guest. `options.devices` is ignored.
-pub fn run_with(
-    eq: &Equivalence,
-    strategy: impl Strategy<Value = Vec<Vec<Command>>>,
-    options: &RunOptions,
-    mut progress: impl FnMut(&Progress),
-) -> Summary {
+/// diverge; a divergence is shrunk ([`shrink`]).
+pub fn run(eq: &Equivalence, options: &RunOptions, mut progress: impl FnMut(&Progress)) -> Summary {
     let start = Instant::now();
-    let mut runner = TestRunner::new_with_rng(Config::default(), rng_for(options.seed));
+    let generator = CaseGenerator::new(options.devices, options.max_chunks);
+    let mut rng = Rng(options.seed);
+    let mut case = Case::default();
     let mut summary = Summary::empty();
     let mut last_report = Instant::now();
     loop {
@@ -388,20 +478,17 @@ pub fn run_with(
             summary.interrupted = true;
             break;
         }
-        let Ok(mut tree) = strategy.new_tree(&mut runner) else { break };
-        let commands: Vec<Command> = tree.current().into_iter().flatten().collect();
+        generator.case_into(&mut rng, &mut case);
         summary.cases += 1;
-        let (ops, failure) = run_case(eq, &commands, Some(&mut summary.coverage));
+        let (ops, failure) = run_case(eq, &case.commands, Some(&mut summary.coverage));
         summary.ops += ops;
         if failure.is_some() {
-            let original_len = commands.len();
-            let shrunk = resolved(eq, &shrink(eq, &mut tree));
-            if let Some((commands, failure)) = minimise(eq, shrunk) {
+            if let Some((shrunk, failure)) = shrink(eq, case.chunks()) {
                 summary.finding = Some(Finding {
                     seed: options.seed,
                     case: summary.cases,
-                    original_len,
-                    commands,
+                    original_len: case.commands.len(),
+                    commands: shrunk,
                     failure,
                     label: eq.label(),
                 });
@@ -504,28 +591,89 @@ pub fn run_parallel(
     total
 }
 
-/// proptest's shrinking loop over the chunk tree: simplify while the case
-/// still diverges, complicate back when it stops diverging.
-fn shrink(eq: &Equivalence, tree: &mut impl ValueTree<Value = Vec<Vec<Command>>>) -> Vec<Command> {
-    let fails = |chunks: Vec<Vec<Command>>| {
-        let commands: Vec<Command> = chunks.into_iter().flatten().collect();
+/// Shrinks a diverging case to a short trace that still diverges: whole
+/// chunks go first (halves, quarters, ... single chunks), then the
+/// deadline-relative advances are resolved, then single commands go
+/// ([`minimise`]), then the values left are made simpler ([`simplify`]).
+/// None if the case does not diverge.
+pub fn shrink(eq: &Equivalence, mut chunks: Vec<Vec<Command>>) -> Option<(Vec<Command>, Failure)> {
+    let fails = |chunks: &[Vec<Command>]| {
+        let commands: Vec<Command> = chunks.iter().flatten().cloned().collect();
         run_case(eq, &commands, None).1.is_some()
     };
-    let mut best: Vec<Command> = tree.current().into_iter().flatten().collect();
-    let mut budget = 4096;
-    if !tree.simplify() {
-        return best;
+    if !fails(&chunks) {
+        return None;
     }
-    while budget > 0 {
-        budget -= 1;
-        if fails(tree.current()) {
-            best = tree.current().into_iter().flatten().collect();
-            if !tree.simplify() {
-                break;
+    let mut block = chunks.len().div_ceil(2);
+    while block > 0 {
+        let mut i = 0;
+        while i < chunks.len() {
+            let mut candidate = chunks.clone();
+            candidate.drain(i..(i + block).min(chunks.len()));
+            if fails(&candidate) {
+                chunks = candidate;
+            } else {
+                i += block;
             }
-        } else if !tree.complicate() {
-            break;
+        }
+        block /= 2;
+    }
+    let commands: Vec<Command> = chunks.into_iter().flatten().collect();
+    let (commands, failure) = minimise(eq, resolved(eq, &commands))?;
+    Some(simplify(eq, commands, failure))
+}
+
+/// Makes the values of a diverging trace simpler while it still
+/// diverges: each written value loses the bits it can (0 if it can),
+/// each advance is cut toward 0, each serial input loses the bytes it
+/// can. `commands` diverge as `failure` says.
+fn simplify(eq: &Equivalence, mut commands: Vec<Command>, mut failure: Failure) -> (Vec<Command>, Failure) {
+    let mut try_with = |commands: &mut Vec<Command>, i: usize, candidate: Command| -> bool {
+        let previous = std::mem::replace(&mut commands[i], candidate);
+        match run_case(eq, commands, None).1 {
+            Some(f) => {
+                failure = f;
+                true
+            }
+            None => {
+                commands[i] = previous;
+                false
+            }
+        }
+    };
+    for i in 0..commands.len() {
+        match commands[i].clone() {
+            Command::Write { dev, offset, value, size } => {
+                let write = |value| Command::Write { dev: dev.clone(), offset, value, size };
+                if value != 0 && !try_with(&mut commands, i, write(0)) {
+                    let mut value = value;
+                    for bit in (0..64).rev() {
+                        if value & (1 << bit) != 0 && try_with(&mut commands, i, write(value & !(1 << bit))) {
+                            value &= !(1 << bit);
+                        }
+                    }
+                }
+            }
+            Command::Advance { mut ns } => {
+                while ns > 0 && try_with(&mut commands, i, Command::Advance { ns: ns / 2 }) {
+                    ns /= 2;
+                }
+            }
+            Command::Rx { dev, mut bytes } => {
+                let mut j = 0;
+                while j < bytes.len() && bytes.len() > 1 {
+                    let mut fewer = bytes.clone();
+                    fewer.remove(j);
+                    if try_with(&mut commands, i, Command::Rx { dev: dev.clone(), bytes: fewer.clone() }) {
+                        bytes = fewer;
+                    } else {
+                        j += 1;
+                    }
+                }
+            }
+            _ => {}
         }
     }
-    best
+    commands.truncate(failure.step + 1);
+    (commands, failure)
 }

@@ -8,13 +8,14 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use serde::Serialize;
 
 use portlab_board::Command;
 use portlab_device::explore::{Action, EdgeCases, Snapshot, Step};
-use portlab_device::schema::{FieldValue, Schema};
+use portlab_device::schema::FieldLayout;
 
 /// What a run did to one device: the report's data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -129,24 +130,37 @@ impl fmt::Display for DeviceSummary {
 }
 
 /// One device as coverage sees it around one command (first side).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct DeviceView {
     /// Instance name.
-    pub name: String,
-    /// Saved state.
-    pub blob: Vec<u8>,
+    pub name: Rc<str>,
+    /// Its saved state, shared by the views of the commands that did not
+    /// run the device (a state is decoded once, not once per command).
+    pub state: Rc<SavedState>,
     /// Line levels (line 0 .. 5; missing lines are low).
     pub lines: [bool; 6],
     /// Serial bytes pending.
     pub pending: usize,
-    /// The device's state schema, to read the blob by field.
-    pub schema: Option<&'static Schema>,
     /// The device's edge cases, when its registry entry lists them.
     pub edge_cases: Option<&'static EdgeCases>,
-    /// The blob decoded by the schema (None without a schema, or when the
-    /// blob does not decode): made once per view, and a view after one
-    /// command is the view before the next.
-    pub fields: Option<Vec<FieldValue>>,
+}
+
+/// A device's saved state: the blob, and where its schema puts each value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SavedState {
+    /// The migration blob.
+    pub blob: Vec<u8>,
+    /// The places of the payload's values (None when the blob does not
+    /// fit the device's schema); shared by every state of the same
+    /// length.
+    pub slots: Option<Arc<FieldLayout>>,
+}
+
+impl SavedState {
+    /// The blob's payload (empty if the blob is too short).
+    pub fn payload(&self) -> &[u8] {
+        portlab_board::state::payload(&self.blob).unwrap_or(&[])
+    }
 }
 
 /// What one command did, as coverage sees it.
@@ -177,15 +191,27 @@ pub struct Coverage {
 /// scaffolded ones too.
 #[derive(Debug, Clone, Default)]
 pub struct DeviceCoverage {
-    commands: BTreeMap<&'static str, u64>,
-    reads: BTreeMap<u64, u64>,
-    writes: BTreeMap<u64, u64>,
-    bits_set: BTreeMap<u64, u64>,
-    bits_cleared: BTreeMap<u64, u64>,
+    /// Commands by verb, counted by [`verb`] index.
+    commands: [u64; VERBS.len()],
+    /// Accesses by offset (one map, so an access is one lookup).
+    words: BTreeMap<u64, WordStats>,
     sizes: BTreeMap<u32, u64>,
-    fields: BTreeMap<Arc<str>, u64>,
+    /// Each field list seen (one per payload length), with how often each
+    /// of its fields changed: counted by position, named for the report.
+    layouts: Vec<(Arc<FieldLayout>, Vec<u64>)>,
     edge_cases: Option<&'static EdgeCases>,
     edges: BTreeMap<&'static str, u64>,
+}
+
+/// What was done at one offset.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct WordStats {
+    reads: u64,
+    writes: u64,
+    /// Bits written as 1 at least once.
+    bits_set: u64,
+    /// Bits written as 0 at least once.
+    bits_cleared: u64,
 }
 
 /// The command as an edge-case plug-in sees it.
@@ -204,72 +230,91 @@ fn action(command: &Command) -> Action {
     }
 }
 
-/// The trace-format verb of a command, for the report.
-fn verb(action: Action) -> &'static str {
+/// The trace-format verbs, in the order of [`verb`]'s indices.
+const VERBS: [&str; 10] = ["write", "read", "rx", "break", "advance", "epoch", "reset", "migrate", "config", "input"];
+
+/// The index in [`VERBS`] of a command's trace-format verb.
+fn verb(action: Action) -> usize {
     match action {
-        Action::Write { .. } => "write",
-        Action::Read { .. } => "read",
-        Action::Rx { .. } => "rx",
-        Action::Break => "break",
-        Action::Advance { .. } => "advance",
-        Action::Epoch => "epoch",
-        Action::Reset => "reset",
-        Action::Migrate => "migrate",
-        Action::Config => "config",
-        Action::Input { .. } => "input",
+        Action::Write { .. } => 0,
+        Action::Read { .. } => 1,
+        Action::Rx { .. } => 2,
+        Action::Break => 3,
+        Action::Advance { .. } => 4,
+        Action::Epoch => 5,
+        Action::Reset => 6,
+        Action::Migrate => 7,
+        Action::Config => 8,
+        Action::Input { .. } => 9,
     }
 }
 
 impl DeviceCoverage {
     fn observe(&mut self, o: &Observation<'_>, before: &DeviceView, after: &DeviceView) {
         let action = action(o.command);
-        *self.commands.entry(verb(action)).or_default() += 1;
+        self.commands[verb(action)] += 1;
         match action {
             Action::Write { offset, size, value } => {
                 *self.sizes.entry(size).or_default() += 1;
-                for (word, v, width) in self.words(offset, size, value) {
-                    *self.writes.entry(word).or_default() += 1;
+                for (word, v, width) in Self::words(self.edge_cases, offset, size, value) {
+                    let stats = self.words.entry(word).or_default();
                     let mask = if width == 8 { u64::MAX } else { (1u64 << (width * 8)) - 1 };
-                    *self.bits_set.entry(word).or_default() |= v & mask;
-                    *self.bits_cleared.entry(word).or_default() |= !v & mask;
+                    stats.writes += 1;
+                    stats.bits_set |= v & mask;
+                    stats.bits_cleared |= !v & mask;
                 }
             }
             Action::Read { offset, size } => {
                 *self.sizes.entry(size).or_default() += 1;
-                for (word, _, _) in self.words(offset, size, 0) {
-                    *self.reads.entry(word).or_default() += 1;
+                for (word, _, _) in Self::words(self.edge_cases, offset, size, 0) {
+                    self.words.entry(word).or_default().reads += 1;
                 }
             }
             _ => {}
         }
-        let (Some(x), Some(y)) = (before.fields.as_deref(), after.fields.as_deref()) else { return };
-        for f in x {
-            if !self.fields.contains_key(&f.name) {
-                self.fields.insert(Arc::clone(&f.name), 0);
+        let (Some(xs), Some(ys)) = (before.state.slots.as_ref(), after.state.slots.as_ref()) else { return };
+        let (x, y) = (xs.slots(), ys.slots());
+        // A schema's field names are the same for the same number of
+        // fields (an array's length is all that varies).
+        let layout = match self.layouts.iter().position(|(slots, _)| slots.slots().len() == x.len()) {
+            Some(i) => i,
+            None => {
+                self.layouts.push((Arc::clone(xs), vec![0; x.len()]));
+                self.layouts.len() - 1
             }
-        }
-        if before.blob != after.blob {
-            for (p, q) in x.iter().zip(y) {
-                if p.name == q.name && p.value != q.value {
-                    *self.fields.entry(Arc::clone(&p.name)).or_default() += 1;
+        };
+        let (p, q) = (before.state.payload(), after.state.payload());
+        if !Rc::ptr_eq(&before.state, &after.state) && p != q && x.len() == y.len() {
+            let counts = &mut self.layouts[layout].1;
+            for (i, (slot, other)) in x.iter().zip(y).enumerate() {
+                // Values of at most 8 bytes: compared as integers, not
+                // with a memcmp call per field.
+                if slot.value(p) != other.value(q) {
+                    counts[i] += 1;
                 }
             }
         }
         if let Some(edge_cases) = self.edge_cases {
-            self.observe_edges(edge_cases, action, o, (before, x), (after, y));
+            self.observe_edges(edge_cases, action, o, (before, xs), (after, ys));
         }
     }
 
     /// The registers an access touches: an 8-byte access whose upper half
     /// is a register of its own (a device of 32-bit registers, such as the
     /// PL011) counts as the two words, each with its half of the value.
-    fn words(&self, offset: u64, size: u32, value: u64) -> Vec<(u64, u64, u32)> {
-        let split = size == 8 && self.edge_cases.is_some_and(|e| e.register_name(offset + 4).is_some());
-        if split {
-            vec![(offset, value & 0xffff_ffff, 4), (offset + 4, value >> 32, 4)]
+    fn words(
+        edge_cases: Option<&EdgeCases>,
+        offset: u64,
+        size: u32,
+        value: u64,
+    ) -> impl Iterator<Item = (u64, u64, u32)> {
+        let split = size == 8 && edge_cases.is_some_and(|e| e.register_name(offset + 4).is_some());
+        let words = if split {
+            [(offset, value & 0xffff_ffff, 4), (offset + 4, value >> 32, 4)]
         } else {
-            vec![(offset, value, size)]
-        }
+            [(offset, value, size), (0, 0, 0)]
+        };
+        words.into_iter().take(if split { 2 } else { 1 })
     }
 
     fn observe_edges(
@@ -277,13 +322,23 @@ impl DeviceCoverage {
         edge_cases: &EdgeCases,
         action: Action,
         o: &Observation<'_>,
-        before: (&DeviceView, &[FieldValue]),
-        after: (&DeviceView, &[FieldValue]),
+        before: (&DeviceView, &FieldLayout),
+        after: (&DeviceView, &FieldLayout),
     ) {
         let step = Step {
             action,
-            before: Snapshot { fields: before.1, lines: &before.0.lines, pending: before.0.pending },
-            after: Snapshot { fields: after.1, lines: &after.0.lines, pending: after.0.pending },
+            before: Snapshot {
+                layout: before.1,
+                payload: before.0.state.payload(),
+                lines: &before.0.lines,
+                pending: before.0.pending,
+            },
+            after: Snapshot {
+                layout: after.1,
+                payload: after.0.state.payload(),
+                lines: &after.0.lines,
+                pending: after.0.pending,
+            },
             clock: o.clock,
             epoch: o.epoch,
             failed: o.failed,
@@ -295,37 +350,41 @@ impl DeviceCoverage {
     /// The report lines for device `name`.
     /// What this device went through, as the report shows it.
     fn summary(&self, name: &str) -> DeviceSummary {
+        let word = |offset: &u64| self.words.get(offset).copied().unwrap_or_default();
         let registers = self.edge_cases.map(|edge_cases| {
             edge_cases
                 .registers
                 .iter()
-                .map(|(offset, register)| RegisterSummary {
-                    offset: *offset,
-                    name: register,
-                    reads: self.reads.get(offset).copied().unwrap_or(0),
-                    writes: self.writes.get(offset).copied().unwrap_or(0),
-                    bits_set: self.bits_set.get(offset).copied().unwrap_or(0),
-                    bits_cleared: self.bits_cleared.get(offset).copied().unwrap_or(0),
+                .map(|(offset, register)| {
+                    let w = word(offset);
+                    RegisterSummary {
+                        offset: *offset,
+                        name: register,
+                        reads: w.reads,
+                        writes: w.writes,
+                        bits_set: w.bits_set,
+                        bits_cleared: w.bits_cleared,
+                    }
                 })
                 .collect()
         });
         let other_accesses = self.edge_cases.map(|edge_cases| {
-            self.reads
+            self.words
                 .iter()
-                .chain(&self.writes)
                 .filter(|(offset, _)| edge_cases.register_name(**offset).is_none())
-                .map(|(_, n)| n)
+                .map(|(_, w)| w.reads + w.writes)
                 .sum()
         });
+        let fields = self.field_changes();
         DeviceSummary {
             device: name.to_string(),
-            commands: self.commands.clone(),
-            offsets_read: self.reads.len(),
-            offsets_written: self.writes.len(),
+            commands: self.commands_by_verb(),
+            offsets_read: self.words.values().filter(|w| w.reads > 0).count(),
+            offsets_written: self.words.values().filter(|w| w.writes > 0).count(),
             access_sizes: self.sizes.clone(),
-            fields: self.fields.len(),
-            fields_changed: self.fields.values().filter(|n| **n > 0).count(),
-            never_changed: self.fields.iter().filter(|(_, n)| **n == 0).map(|(f, _)| f.to_string()).collect(),
+            fields: fields.len(),
+            fields_changed: fields.values().filter(|n| **n > 0).count(),
+            never_changed: fields.iter().filter(|(_, n)| **n == 0).map(|(f, _)| f.to_string()).collect(),
             registers,
             other_accesses,
             edge_case_source: self.edge_cases.map(|e| e.source),
@@ -339,6 +398,22 @@ impl DeviceCoverage {
                 })
                 .unwrap_or_default(),
         }
+    }
+
+    /// The verbs of the commands it got, with their counts.
+    fn commands_by_verb(&self) -> BTreeMap<&'static str, u64> {
+        VERBS.iter().zip(self.commands).filter(|(_, n)| *n > 0).map(|(v, n)| (*v, n)).collect()
+    }
+
+    /// How often each field (by name) changed, over every field list.
+    fn field_changes(&self) -> BTreeMap<Arc<str>, u64> {
+        let mut fields = BTreeMap::new();
+        for (slots, counts) in &self.layouts {
+            for (slot, n) in slots.slots().iter().zip(counts) {
+                *fields.entry(Arc::clone(&slot.name)).or_default() += n;
+            }
+        }
+        fields
     }
 
     fn missed_edge_cases(&self) -> Vec<&'static str> {
@@ -357,18 +432,21 @@ impl DeviceCoverage {
                 *into.entry(k.clone()).or_default() += n;
             }
         }
-        fn union(into: &mut BTreeMap<u64, u64>, from: &BTreeMap<u64, u64>) {
-            for (k, bits) in from {
-                *into.entry(*k).or_default() |= bits;
+        self.commands.iter_mut().zip(other.commands).for_each(|(n, m)| *n += m);
+        for (offset, w) in &other.words {
+            let into = self.words.entry(*offset).or_default();
+            into.reads += w.reads;
+            into.writes += w.writes;
+            into.bits_set |= w.bits_set;
+            into.bits_cleared |= w.bits_cleared;
+        }
+        add(&mut self.sizes, &other.sizes);
+        for (slots, counts) in &other.layouts {
+            match self.layouts.iter_mut().find(|(mine, _)| mine.slots().len() == slots.slots().len()) {
+                Some((_, mine)) => mine.iter_mut().zip(counts).for_each(|(m, n)| *m += n),
+                None => self.layouts.push((Arc::clone(slots), counts.clone())),
             }
         }
-        add(&mut self.commands, &other.commands);
-        add(&mut self.reads, &other.reads);
-        add(&mut self.writes, &other.writes);
-        union(&mut self.bits_set, &other.bits_set);
-        union(&mut self.bits_cleared, &other.bits_cleared);
-        add(&mut self.sizes, &other.sizes);
-        add(&mut self.fields, &other.fields);
         add(&mut self.edges, &other.edges);
         self.edge_cases = self.edge_cases.or(other.edge_cases);
     }
@@ -386,11 +464,14 @@ impl Coverage {
     /// Records one command.
     pub fn observe(&mut self, o: &Observation<'_>) {
         for (b, a) in o.before.iter().zip(o.after) {
-            if o.command.device().is_none_or(|d| d == b.name) {
-                let device = self
-                    .devices
-                    .entry(b.name.clone())
-                    .or_insert_with(|| DeviceCoverage { edge_cases: b.edge_cases, ..DeviceCoverage::default() });
+            if o.command.device().is_none_or(|d| d == &*b.name) {
+                let device = match self.devices.get_mut(&*b.name) {
+                    Some(device) => device,
+                    None => {
+                        let fresh = DeviceCoverage { edge_cases: b.edge_cases, ..DeviceCoverage::default() };
+                        self.devices.entry(b.name.to_string()).or_insert(fresh)
+                    }
+                };
                 device.observe(o, b, a);
             }
         }
@@ -413,23 +494,27 @@ impl Coverage {
     pub fn unwritten_registers(&self, name: &str) -> Vec<&'static str> {
         let Some(device) = self.devices.get(name) else { return Vec::new() };
         let Some(edge_cases) = device.edge_cases else { return Vec::new() };
-        edge_cases.registers.iter().filter(|(o, _)| !device.writes.contains_key(o)).map(|(_, n)| *n).collect()
+        let written = |o: &u64| device.words.get(o).is_some_and(|w| w.writes > 0);
+        edge_cases.registers.iter().filter(|(o, _)| !written(o)).map(|(_, n)| *n).collect()
     }
 
     /// How many `verb` commands (`write`, `migrate`, ...) device `name` got.
     pub fn device_commands(&self, name: &str, verb: &str) -> u64 {
-        self.devices.get(name).and_then(|d| d.commands.get(verb)).copied().unwrap_or(0)
+        self.devices.get(name).and_then(|d| d.commands_by_verb().get(verb).copied()).unwrap_or(0)
     }
 
     /// The state fields of device `name` that changed at least once, and
     /// every field seen.
     pub fn fields_changed(&self, name: &str) -> (usize, usize) {
-        self.devices.get(name).map_or((0, 0), |d| (d.fields.values().filter(|n| **n > 0).count(), d.fields.len()))
+        self.devices.get(name).map_or((0, 0), |d| {
+            let fields = d.field_changes();
+            (fields.values().filter(|n| **n > 0).count(), fields.len())
+        })
     }
 
     /// The distinct offsets of device `name` written.
     pub fn offsets_written(&self, name: &str) -> usize {
-        self.devices.get(name).map_or(0, |d| d.writes.len())
+        self.devices.get(name).map_or(0, |d| d.words.values().filter(|w| w.writes > 0).count())
     }
 
     /// The coverage report as text, for every device the run addressed
@@ -447,7 +532,7 @@ impl Coverage {
     pub fn summary(&self) -> Vec<DeviceSummary> {
         self.devices
             .iter()
-            .filter(|(_, d)| d.commands.keys().any(|k| !matches!(*k, "advance" | "epoch" | "reset")))
+            .filter(|(_, d)| d.commands_by_verb().keys().any(|k| !matches!(*k, "advance" | "epoch" | "reset")))
             .map(|(name, d)| d.summary(name))
             .collect()
     }

@@ -22,7 +22,7 @@ pub mod strategy;
 
 pub use check::{
     Equivalence, Failure, Finding, Progress, RunOptions, Summary, job_seed, minimise, run, run_case, run_parallel,
-    run_with,
+    shrink,
 };
 pub use coverage::Coverage;
 pub use strategy::DeviceSet;

@@ -1,17 +1,22 @@
-//! proptest strategies for guest behaviour, for any registered device.
+//! Random guest behaviour, for any registered device.
 //!
 //! A case is a list of *chunks*; a chunk is one guest action or a short
 //! sequence that drives a device into a deep state on purpose. Every chunk
 //! comes from what the device declares (its region, access sizes,
-//! properties, input lines and timers: `device_guest`), mixed with the
+//! properties, input lines and timers: [`DeviceGuest`]), mixed with the
 //! device's own deep-state guest when its registry entry has one (a
 //! plug-in beside the device: `portlab_pl011::guest`, `portlab_hpet::guest`).
-//! No device is named here. Shrinking removes and simplifies whole chunks
-//! first, then the caller minimises the flattened command list.
+//! No device is named here.
+//!
+//! The generator is a plain function of a SplitMix64 stream
+//! ([`portlab_device::explore::Rng`]), not a proptest strategy: the
+//! lockstep engine runs a million commands a second, and proptest's value
+//! trees cost more to build than the commands cost to run. Shrinking
+//! does not need them either: `check::shrink` removes whole chunks, then
+//! commands, then simplifies values, on the concrete case.
 
 use portlab_board::{Command, Implementation, Registry};
-use proptest::prelude::*;
-use proptest::strategy::Union;
+use portlab_device::explore::{GuestChunk, GuestStep, MigrateTo, Rng};
 
 /// Which devices a case drives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,41 +61,95 @@ impl DeviceSet {
     }
 }
 
-/// A whole case: now and then an `epoch` first (sometimes beyond 2^32),
-/// each device's creation properties, then up to `max_chunks` chunks for
-/// the devices in `devices`, interleaved.
-pub fn case(devices: DeviceSet, max_chunks: usize) -> BoxedStrategy<Vec<Vec<Command>>> {
-    let guests: Vec<DeviceGuest> = devices.names().into_iter().filter_map(device_guest).collect();
-    if guests.is_empty() {
-        return Just(Vec::new()).boxed();
+/// Cases for a set of devices: now and then an `epoch` first (sometimes
+/// beyond 2^32), each device's creation properties, then up to
+/// `max_chunks` chunks for the devices, interleaved.
+#[derive(Debug, Clone)]
+pub struct CaseGenerator {
+    guests: Vec<DeviceGuest>,
+    max_chunks: usize,
+}
+
+impl CaseGenerator {
+    /// The generator for `devices` (from the builtin registry), with at
+    /// most `max_chunks` chunks a case (at least 1).
+    pub fn new(devices: DeviceSet, max_chunks: usize) -> CaseGenerator {
+        let registry = Registry::builtin();
+        let guests = devices.names().into_iter().filter_map(|name| DeviceGuest::new(&registry, name)).collect();
+        CaseGenerator { guests, max_chunks: max_chunks.max(1) }
     }
-    let configs: Vec<BoxedStrategy<Vec<Command>>> = guests.iter().map(|g| g.config.clone()).collect();
-    let several = guests.len() > 1;
-    let chunk = Union::new(guests.into_iter().map(|g| g.chunk)).prop_map(move |mut chunk| {
-        if several {
-            for command in &mut chunk {
-                if let Command::Advance { ns } = command
-                    && *ns < DEADLINE_BASE
-                {
-                    *ns = (*ns).min(SHARED_ADVANCE_CAP_NS);
+
+    /// One case, as chunks of commands.
+    pub fn case(&self, rng: &mut Rng) -> Vec<Vec<Command>> {
+        let mut case = Case::default();
+        self.case_into(rng, &mut case);
+        let mut rest = case.commands.into_iter();
+        case.lengths.iter().map(|n| rest.by_ref().take(*n).collect()).collect()
+    }
+
+    /// One case into `case` (cleared first): the lockstep engine reuses
+    /// one [`Case`], so a command costs no allocation of its own beyond
+    /// its device name.
+    pub fn case_into(&self, rng: &mut Rng, case: &mut Case) {
+        case.commands.clear();
+        case.lengths.clear();
+        if self.guests.is_empty() {
+            return;
+        }
+        let chunks = 1 + rng.below(self.max_chunks as u64) as usize;
+        if rng.chance(10) {
+            let seconds = match rng.below(3) {
+                0 => 5_000_000_000,
+                1 => u64::from(u32::MAX),
+                _ => u64::from(rng.next_u64() as u32),
+            };
+            case.push(|out| out.push(Command::Epoch { seconds }));
+        }
+        for guest in &self.guests {
+            if let Some(config) = guest.config(rng) {
+                case.push(|out| out.push(config));
+            }
+        }
+        let several = self.guests.len() > 1;
+        for _ in 0..chunks {
+            let guest = &self.guests[rng.below(self.guests.len() as u64) as usize];
+            let start = case.commands.len();
+            case.push(|out| guest.chunk(rng, out));
+            if several {
+                for command in &mut case.commands[start..] {
+                    if let Command::Advance { ns } = command
+                        && *ns < DEADLINE_BASE
+                    {
+                        *ns = (*ns).min(SHARED_ADVANCE_CAP_NS);
+                    }
                 }
             }
         }
-        chunk
-    });
-    let seconds = prop_oneof![Just(5_000_000_000u64), Just(u64::from(u32::MAX)), any::<u32>().prop_map(u64::from)];
-    let epoch = prop_oneof![9 => Just(None), 1 => seconds.prop_map(Some)];
-    (epoch, configs, prop::collection::vec(chunk, 1..=max_chunks.max(1)))
-        .prop_map(|(epoch, configs, chunks)| {
-            let mut case = Vec::with_capacity(chunks.len() + 2);
-            if let Some(seconds) = epoch {
-                case.push(vec![Command::Epoch { seconds }]);
-            }
-            case.extend(configs.into_iter().filter(|c| !c.is_empty()));
-            case.extend(chunks);
-            case
-        })
-        .boxed()
+    }
+}
+
+/// A generated case: its commands in order, and how many each chunk has.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Case {
+    /// Every command, chunk after chunk.
+    pub commands: Vec<Command>,
+    /// The number of commands of each chunk, in order.
+    pub lengths: Vec<usize>,
+}
+
+impl Case {
+    /// Appends one chunk: whatever `chunk` appends to the commands.
+    fn push(&mut self, chunk: impl FnOnce(&mut Vec<Command>)) {
+        let start = self.commands.len();
+        chunk(&mut self.commands);
+        self.lengths.push(self.commands.len() - start);
+    }
+
+    /// The case as chunks (what shrinking removes whole).
+    pub fn chunks(&self) -> Vec<Vec<Command>> {
+        let mut rest = self.commands.iter();
+        self.lengths.iter().map(|n| rest.by_ref().take(*n).cloned().collect()).collect()
+    }
 }
 
 /// The longest plain advance in a case that drives several devices. An
@@ -102,7 +161,7 @@ pub const SHARED_ADVANCE_CAP_NS: u64 = 1_000_000;
 
 /// Deadline-relative advances. A random guest cannot know, when a case is
 /// generated, where the device's timers will be armed; the board knows at
-/// run time. So the strategy emits `advance` with an encoded count in the
+/// run time. So the generator emits `advance` with an encoded count in the
 /// top 4096 values of u64 (no real advance can be that long: the clock
 /// would overflow), meaning "to the next armed deadline, plus DELTA ns",
 /// and [`resolve_advance`] turns it into an ordinary `advance` just before
@@ -116,137 +175,250 @@ pub fn advance_to_deadline(delta: i64) -> Command {
     Command::Advance { ns: DEADLINE_BASE + code }
 }
 
-/// The concrete command for `command` on a board whose clock reads `now`
-/// and whose armed deadlines are `deadlines` (soonest first): an encoded
-/// advance becomes `advance` to the soonest deadline (now, if it is due),
-/// plus its delta (no timer armed: `delta` ns from now, at least 0); every other
-/// command is returned as it is.
-pub fn resolve_advance(command: &Command, now: u64, deadlines: &[u64]) -> Command {
+/// The concrete command for an encoded advance on a board whose clock
+/// reads `now` and whose soonest armed deadline is `soonest`: `advance`
+/// to that deadline (now, if it is due), plus its delta (no timer armed:
+/// `delta` ns from now, at least 0). None for every other command, which
+/// runs as it is.
+pub fn resolve_advance(command: &Command, now: u64, soonest: Option<u64>) -> Option<Command> {
     match command {
         Command::Advance { ns } if *ns >= DEADLINE_BASE => {
             let delta = (*ns - DEADLINE_BASE) as i64 - DEADLINE_BIAS;
-            // The soonest deadline; one already due (at or before now)
-            // counts as now. Skipping a due periodic timer to aim at a far
-            // one-shot would make a 1 us period fire millions of times.
-            let base = deadlines.first().map_or(now, |d| (*d).max(now));
+            // A deadline already due (at or before now) counts as now.
+            // Skipping a due periodic timer to aim at a far one-shot would
+            // make a 1 us period fire millions of times.
+            let base = soonest.map_or(now, |d| d.max(now));
             let target = base.saturating_add_signed(delta).max(now);
-            Command::Advance { ns: target - now }
+            Some(Command::Advance { ns: target - now })
         }
-        other => other.clone(),
+        _ => None,
     }
 }
 
-/// One device's part of a case: its `config` line (maybe empty) and its
-/// chunks.
-struct DeviceGuest {
-    config: BoxedStrategy<Vec<Command>>,
-    chunk: BoxedStrategy<Vec<Command>>,
+/// One device's random guest, derived from what it declares: accesses at
+/// every offset of its region in every size it accepts (values biased
+/// toward 0, 1, single bits, all ones and small numbers, which make short
+/// timer deadlines), serial input, its input lines, resets, migrations,
+/// and clock advances from 0 ns (due timers) through small steps (just
+/// before and after short deadlines) to milliseconds; mixed half and half
+/// with the device's own deep-state guest when it has one.
+#[derive(Debug, Clone)]
+pub struct DeviceGuest {
+    dev: String,
+    sizes: Vec<u32>,
+    region_words: u64,
+    inputs: u32,
+    /// Each creation property: name, minimum and maximum.
+    properties: Vec<(String, u64, u64)>,
+    plugin: Option<GuestChunk>,
 }
 
-/// The generic random guest for device `name`, derived from what it
-/// declares: accesses at every offset of its region in every size it
-/// accepts (values biased toward 0, 1, single bits, all ones and small
-/// numbers, which make short timer deadlines), serial input, its input
-/// lines, resets, migrations, and clock advances from 0 ns (due timers)
-/// through small steps (just before and after short deadlines) to
-/// seconds; mixed half and half with the device's own deep-state guest
-/// when it has one. None for a name the registry does not know.
-fn device_guest(name: &'static str) -> Option<DeviceGuest> {
-    let registry = Registry::builtin();
-    let kind = registry.kind(name)?;
-    let device_type = kind.c.or(kind.rust)?;
-    let plugin = kind.guest;
-    let info = device_type.info();
-    let sizes: Vec<u32> = [1u32, 2, 4, 8].into_iter().filter(|s| info.access_sizes & s != 0).collect();
-    let words: Vec<u64> = (0..info.region_size / 4).map(|w| w * 4).collect();
-    let dev = name.to_string();
-    let value = prop_oneof![
-        2 => Just(0u64),
-        1 => Just(1),
-        2 => (0u32..64).prop_map(|b| 1u64 << b),
-        1 => Just(u64::MAX),
-        3 => 0u64..2000,
-        2 => any::<u64>(),
-    ];
-    let d = dev.clone();
-    let access = (prop::sample::select(words), prop::sample::select(sizes), any::<bool>(), value).prop_map(
-        move |(word, size, is_write, v)| {
-            let offset = word & !(u64::from(size) - 1);
-            if is_write {
-                let mask = if size == 8 { u64::MAX } else { (1u64 << (size * 8)) - 1 };
-                Command::Write { dev: d.clone(), offset, value: v & mask, size }
-            } else {
-                Command::Read { dev: d.clone(), offset, size, expected: None }
-            }
-        },
-    );
-    // Timer-aware: most advances aim just before, exactly at or just
-    // after the next armed deadline (and at the 1 us re-fire after it).
-    let near_deadline = prop_oneof![Just(-1i64), Just(0), Just(1), -20i64..20, Just(999), Just(1000), Just(1001)];
-    let advance = prop_oneof![
-        6 => near_deadline.prop_map(advance_to_deadline),
-        2 => Just(Command::Advance { ns: 0 }),
-        2 => (1u64..200).prop_map(|k| Command::Advance { ns: k * 10 }),
-        // Long advances are rare and at most 20 ms: a periodic timer
-        // paced at 1 us fires 20 000 times in that.
-        1 => (0u64..20_000_000).prop_map(|ns| Command::Advance { ns }),
-    ];
-    let inputs = info.num_inputs;
-    let d = dev.clone();
-    // A device without input lines gets a due-timer check instead.
-    let input = (0..inputs.max(1), any::<bool>()).prop_map(move |(line, level)| {
-        if inputs == 0 {
-            vec![Command::Advance { ns: 0 }]
-        } else {
-            vec![Command::Input { dev: d.clone(), line, level }]
-        }
-    });
-    let chunk = prop_oneof![
-        12 => access.prop_map(|c| vec![c]),
-        6 => advance.prop_map(|c| vec![c]),
-        2 => input,
-        1 => prop::collection::vec(any::<u8>(), 1..4).prop_map({
-            let d = dev.clone();
-            move |bytes| vec![Command::Rx { dev: d.clone(), bytes }]
-        }),
-        1 => Just(vec![Command::Reset { dev: Some(dev.clone()) }]),
-        1 => prop_oneof![Just(None), Just(Some(Implementation::C)), Just(Some(Implementation::Rust))]
-            .prop_map({
-                let d = dev.clone();
-                move |to| vec![Command::Migrate { dev: d.clone(), to }]
-            }),
-    ];
-    // Creation properties vary across cases (the HPET's comparator count,
-    // 3 to 32 after the clamp): a `config` line first, each property at its
-    // default half the time, else anywhere in its range.
-    let properties: Vec<(String, u64, u64, u64)> =
-        device_type.description().properties.iter().map(|p| (p.name.to_string(), p.default, p.min, p.max)).collect();
-    let d = dev.clone();
-    let config = prop::collection::vec((any::<bool>(), any::<u64>()), properties.len()).prop_map(move |picks| {
-        let chosen: Vec<(String, u64)> = properties
-            .iter()
-            .zip(picks)
-            .filter(|(_, (keep_default, _))| !keep_default)
-            .map(|((name, _, min, max), (_, r))| {
+impl DeviceGuest {
+    /// The guest for device `name`; None for a name `registry` does not
+    /// know or a kind with no implementation.
+    pub fn new(registry: &Registry, name: &'static str) -> Option<DeviceGuest> {
+        let kind = registry.kind(name)?;
+        let device_type = kind.c.or(kind.rust)?;
+        let info = device_type.info();
+        let properties =
+            device_type.description().properties.iter().map(|p| (p.name.to_string(), p.min, p.max)).collect();
+        Some(DeviceGuest {
+            dev: name.to_string(),
+            sizes: [1u32, 2, 4, 8].into_iter().filter(|s| info.access_sizes & s != 0).collect(),
+            region_words: (info.region_size / 4).max(1),
+            inputs: info.num_inputs,
+            properties,
+            plugin: kind.guest,
+        })
+    }
+
+    /// Creation properties vary across cases (the HPET's comparator
+    /// count, 3 to 32 after the clamp): a `config` line, each property
+    /// at its default half the time, else anywhere in its range; None
+    /// when every one stays at its default.
+    fn config(&self, rng: &mut Rng) -> Option<Command> {
+        let mut chosen = Vec::new();
+        for (name, min, max) in &self.properties {
+            let keep_default = rng.chance(2);
+            let r = rng.next_u64();
+            if !keep_default {
                 let span = max.wrapping_sub(*min).wrapping_add(1);
-                (name.clone(), if span == 0 { r } else { min + r % span })
-            })
-            .collect();
-        if chosen.is_empty() { Vec::new() } else { vec![Command::Config { dev: d.clone(), properties: chosen }] }
-    });
-    let chunk = match plugin {
-        // The device's own deep-state guest, as often as the generic one.
-        Some(guest) => {
-            let d = dev.clone();
-            let deep = any::<u64>().prop_map(move |seed| {
-                guest(&d, seed)
-                    .iter()
-                    .filter_map(|line| portlab_board::parse_line(line).ok().flatten())
-                    .collect::<Vec<Command>>()
-            });
-            prop_oneof![1 => chunk, 1 => deep].boxed()
+                chosen.push((name.clone(), if span == 0 { r } else { min + r % span }));
+            }
         }
-        None => chunk.boxed(),
-    };
-    Some(DeviceGuest { config: config.boxed(), chunk })
+        (!chosen.is_empty()).then(|| Command::Config { dev: self.dev.clone(), properties: chosen })
+    }
+
+    /// One chunk, appended to `out`: the device's own deep-state guest as
+    /// often as the generic one, when it has one.
+    pub fn chunk(&self, rng: &mut Rng, out: &mut Vec<Command>) {
+        if let Some(plugin) = self.plugin
+            && rng.chance(2)
+        {
+            out.extend(plugin(rng.next_u64()).into_iter().map(|step| command(&self.dev, step)));
+            return;
+        }
+        let dev = || self.dev.clone();
+        let command = match rng.weighted(&[12, 6, 2, 1, 1, 1]) {
+            0 => self.access(rng),
+            1 => self.advance(rng),
+            // A device without input lines gets a due-timer check instead.
+            2 if self.inputs == 0 => Command::Advance { ns: 0 },
+            2 => Command::Input { dev: dev(), line: rng.below(u64::from(self.inputs)) as u32, level: rng.chance(2) },
+            3 => {
+                let len = 1 + rng.below(3) as usize;
+                Command::Rx { dev: dev(), bytes: (0..len).map(|_| rng.next_u64() as u8).collect() }
+            }
+            4 => Command::Reset { dev: Some(dev()) },
+            _ => {
+                let to = [None, Some(Implementation::C), Some(Implementation::Rust)][rng.below(3) as usize];
+                Command::Migrate { dev: dev(), to }
+            }
+        };
+        out.push(command);
+    }
+
+    /// A read or a write at any word of the region, in any accepted size.
+    fn access(&self, rng: &mut Rng) -> Command {
+        let word = rng.below(self.region_words) * 4;
+        let size = self.sizes[rng.below(self.sizes.len() as u64) as usize];
+        let offset = word & !(u64::from(size) - 1);
+        if rng.chance(2) {
+            let mask = if size == 8 { u64::MAX } else { (1u64 << (size * 8)) - 1 };
+            Command::Write { dev: self.dev.clone(), offset, value: value(rng) & mask, size }
+        } else {
+            Command::Read { dev: self.dev.clone(), offset, size, expected: None }
+        }
+    }
+
+    /// Timer-aware: most advances aim just before, exactly at or just
+    /// after the next armed deadline (and at the 1 us re-fire after it).
+    fn advance(&self, rng: &mut Rng) -> Command {
+        match rng.weighted(&[6, 2, 2, 1]) {
+            0 => advance_to_deadline(match rng.below(7) {
+                0 => -1,
+                1 => 0,
+                2 => 1,
+                3 => rng.below(40) as i64 - 20,
+                4 => 999,
+                5 => 1000,
+                _ => 1001,
+            }),
+            1 => Command::Advance { ns: 0 },
+            2 => Command::Advance { ns: (1 + rng.below(199)) * 10 },
+            // Long advances are rare and at most 20 ms: a periodic timer
+            // paced at 1 us fires 20 000 times in that.
+            _ => Command::Advance { ns: rng.below(20_000_000) },
+        }
+    }
+}
+
+/// A guest plug-in's step as the command for instance `dev`.
+pub fn command(dev: &str, step: GuestStep) -> Command {
+    let dev = dev.to_string();
+    match step {
+        GuestStep::Write { offset, value, size } => Command::Write { dev, offset, value, size },
+        GuestStep::Read { offset, size } => Command::Read { dev, offset, size, expected: None },
+        GuestStep::Rx(bytes) => Command::Rx { dev, bytes },
+        GuestStep::Break => Command::Break { dev },
+        GuestStep::Reset => Command::Reset { dev: Some(dev) },
+        GuestStep::ResetBoard => Command::Reset { dev: None },
+        GuestStep::Advance(ns) => Command::Advance { ns },
+        GuestStep::Migrate(to) => Command::Migrate {
+            dev,
+            to: match to {
+                MigrateTo::Other => None,
+                MigrateTo::C => Some(Implementation::C),
+                MigrateTo::Rust => Some(Implementation::Rust),
+            },
+        },
+    }
+}
+
+/// A register value: 0, 1, a single bit, all ones, a small number (short
+/// timer deadlines) or anything.
+fn value(rng: &mut Rng) -> u64 {
+    match rng.weighted(&[2, 1, 2, 1, 3, 2]) {
+        0 => 0,
+        1 => 1,
+        2 => 1u64 << rng.below(64),
+        3 => u64::MAX,
+        4 => rng.below(2000),
+        _ => rng.next_u64(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_seed_makes_the_same_case() {
+        let generator = CaseGenerator::new(DeviceSet::All, 40);
+        let (mut a, mut b) = (Rng(7), Rng(7));
+        for _ in 0..50 {
+            assert_eq!(generator.case(&mut a), generator.case(&mut b));
+        }
+    }
+
+    #[test]
+    fn cases_use_every_kind_of_command_and_stay_in_bounds() {
+        let generator = CaseGenerator::new(DeviceSet::All, 40);
+        let mut rng = Rng(1);
+        let mut verbs = std::collections::BTreeSet::new();
+        for _ in 0..500 {
+            let case = generator.case(&mut rng);
+            assert!(case.len() <= 40 + 1 + DeviceSet::All.names().len(), "{}", case.len());
+            for command in case.iter().flatten() {
+                verbs.insert(command.to_string().split(' ').next().unwrap_or("").to_string());
+                if let Command::Write { value, size, .. } = command {
+                    assert!(*size == 8 || value >> (size * 8) == 0, "{command}");
+                }
+                if let Command::Advance { ns } = command {
+                    assert!(*ns < DEADLINE_BASE - 1 || *ns >= DEADLINE_BASE, "{command}");
+                }
+            }
+        }
+        for verb in ["epoch", "config", "write", "read", "advance", "input", "rx", "reset", "migrate"] {
+            assert!(verbs.contains(verb), "{verb} never generated: {verbs:?}");
+        }
+    }
+
+    #[test]
+    fn several_devices_share_short_advances() {
+        let generator = CaseGenerator::new(DeviceSet::All, 40);
+        let mut rng = Rng(3);
+        for _ in 0..300 {
+            for command in generator.case(&mut rng).iter().flatten() {
+                if let Command::Advance { ns } = command {
+                    assert!(*ns <= SHARED_ADVANCE_CAP_NS || *ns >= DEADLINE_BASE, "{command}");
+                }
+            }
+        }
+    }
+
+    /// A plug-in step becomes the command its trace line parses to.
+    #[test]
+    fn a_guest_step_is_the_command_of_its_line() {
+        let registry = Registry::builtin();
+        for kind in registry.kinds() {
+            let Some(plugin) = kind.guest else { continue };
+            for seed in 0..300 {
+                for step in plugin(seed) {
+                    let parsed = portlab_board::parse_line(&step.line(kind.name)).unwrap().unwrap();
+                    assert_eq!(command(kind.name, step), parsed);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_encoded_advance_resolves_against_the_soonest_deadline() {
+        let command = advance_to_deadline(5);
+        assert_eq!(resolve_advance(&command, 100, Some(1000)), Some(Command::Advance { ns: 905 }));
+        assert_eq!(resolve_advance(&command, 100, Some(50)), Some(Command::Advance { ns: 5 }));
+        assert_eq!(resolve_advance(&command, 100, None), Some(Command::Advance { ns: 5 }));
+        assert_eq!(resolve_advance(&advance_to_deadline(-50), 100, None), Some(Command::Advance { ns: 0 }));
+        assert_eq!(resolve_advance(&Command::Advance { ns: 7 }, 100, Some(1000)), None);
+    }
 }

@@ -8,12 +8,12 @@
 //! a mode and small values, enables the HPET, and advances to just before,
 //! exactly at and just after the deadlines it programmed. It lives beside
 //! the device because only the device knows what a deep state is; the
-//! registry hands it to the tools. It speaks the trace format (one command
-//! per line), so it needs no dependency on the tools.
+//! registry hands it to the tools. It builds trace commands as plain data
+//! (`GuestStep`), so it needs no dependency on the tools.
 
 use portlab_device::sys;
 
-use portlab_device::explore::Rng;
+use portlab_device::explore::{GuestStep, GuestSteps, Rng};
 
 const CONF: u64 = sys::HPET_TN_CONF as u64;
 const CMP: u64 = sys::HPET_TN_CMP as u64;
@@ -23,18 +23,11 @@ fn block(i: u64) -> u64 {
     u64::from(sys::HPET_TIMER_BASE) + u64::from(sys::HPET_TIMER_STRIDE) * i
 }
 
-/// One chunk of driver-like behaviour for the HPET instance `dev`, as
-/// trace lines; `timers` is the instance's number of comparators.
-pub fn chunk(dev: &str, timers: u32, seed: u64) -> Vec<String> {
+/// One chunk of driver-like behaviour for an HPET with `timers`
+/// comparators.
+pub fn chunk(timers: u32, seed: u64) -> Vec<GuestStep> {
     let mut rng = Rng(seed);
-    let mut out = Vec::new();
-    let mut write = |offset: u64, value: u64, size: u32| {
-        out.push(if size == 4 {
-            format!("write {dev} 0x{offset:03x} 0x{value:x}")
-        } else {
-            format!("write {dev} 0x{offset:03x} 0x{value:x} {size}")
-        });
-    };
+    let mut out = GuestSteps::new();
     // Mostly the first comparators, sometimes the ghost (index n).
     let n = u64::from(timers.clamp(sys::HPET_MIN_TIMERS, sys::HPET_MAX_TIMERS));
     let i = if rng.chance(8) && n <= 23 { n } else { rng.below(n.min(3)) };
@@ -66,33 +59,33 @@ pub fn chunk(dev: &str, timers: u32, seed: u64) -> Vec<String> {
         _ => 50 + rng.below(1500),
     };
     if conf & u64::from(sys::HPET_TN_FSB_ENABLE) != 0 {
-        write(b + FSB, 0xFEE0_0000_0000_0041 + rng.below(4), 8);
+        out.write(b + FSB, 0xFEE0_0000_0000_0041 + rng.below(4), 8);
     }
     if rng.chance(4) {
         // The counter may be set only while disabled: first disable.
-        write(u64::from(sys::HPET_GEN_CONF), 0, 4);
-        write(u64::from(sys::HPET_MAIN_CNT), rng.pick(&[0, 0xFFFF_FE00, 0xFFFF_FFF0, 1_000_000]), 8);
+        out.write(u64::from(sys::HPET_GEN_CONF), 0, 4);
+        out.write(u64::from(sys::HPET_MAIN_CNT), rng.pick(&[0, 0xFFFF_FE00, 0xFFFF_FFF0, 1_000_000]), 8);
     }
     if periodic {
-        write(b + CONF, conf | u64::from(sys::HPET_TN_SETVAL), 4);
-        write(b + CMP, value, 8);
+        out.write(b + CONF, conf | u64::from(sys::HPET_TN_SETVAL), 4);
+        out.write(b + CMP, value, 8);
         if rng.chance(2) {
             // A second write without SETVAL sets the period only.
-            write(b + CMP, 50 + rng.below(400), if rng.chance(2) { 8 } else { 4 });
+            out.write(b + CMP, 50 + rng.below(400), if rng.chance(2) { 8 } else { 4 });
         }
     } else {
-        write(b + CONF, conf, 4);
+        out.write(b + CONF, conf, 4);
         if rng.chance(3) {
             // Two halves, as a 32-bit driver writes a 64-bit comparator.
-            write(b + CMP, value & 0xFFFF_FFFF, 4);
-            write(b + CMP + 4, value >> 32, 4);
+            out.write(b + CMP, value & 0xFFFF_FFFF, 4);
+            out.write(b + CMP + 4, value >> 32, 4);
         } else {
-            write(b + CMP, value, 8);
+            out.write(b + CMP, value, 8);
         }
     }
     let legacy = if rng.chance(5) { u64::from(sys::HPET_CFG_LEGACY) } else { 0 };
-    write(u64::from(sys::HPET_GEN_CONF), u64::from(sys::HPET_CFG_ENABLE) | legacy, 4);
-    out.push("advance 0".to_string());
+    out.write(u64::from(sys::HPET_GEN_CONF), u64::from(sys::HPET_CFG_ENABLE) | legacy, 4);
+    out.advance(0);
     // Wait around the deadlines: one tick is 10 ns.
     let ticks = value.clamp(1, 2000) * u64::from(sys::HPET_CLK_PERIOD_NS);
     for _ in 0..1 + rng.below(4) {
@@ -104,22 +97,22 @@ pub fn chunk(dev: &str, timers: u32, seed: u64) -> Vec<String> {
             4 => 10 * rng.below(200),
             _ => ticks + 1,
         };
-        out.push(format!("advance {step}"));
+        out.advance(step);
         match rng.below(5) {
-            0 => out.push(format!("read {dev} 0x{:03x} 8", u64::from(sys::HPET_MAIN_CNT))),
-            1 => out.push(format!("read {dev} 0x{:03x} 8", b + CMP)),
-            2 => out.push(format!("write {dev} 0x{:03x} 0x{:x}", u64::from(sys::HPET_GINTR_STA), 1u64 << i)),
-            3 => out.push(format!("write {dev} 0x{:03x} 0x{:x}", b + CONF, conf)),
+            0 => out.read(u64::from(sys::HPET_MAIN_CNT), 8),
+            1 => out.read(b + CMP, 8),
+            2 => out.write(u64::from(sys::HPET_GINTR_STA), 1u64 << i, 4),
+            3 => out.write(b + CONF, conf, 4),
             _ => {}
         }
     }
-    out
+    out.into_steps()
 }
 
 /// [`chunk`] for an instance with the default properties: the plug-in the
 /// registry hands to the equivalence tests.
-pub fn default_chunk(dev: &str, seed: u64) -> Vec<String> {
-    chunk(dev, sys::HPET_TIMERS_DEFAULT, seed)
+pub fn default_chunk(seed: u64) -> Vec<GuestStep> {
+    chunk(sys::HPET_TIMERS_DEFAULT, seed)
 }
 
 #[cfg(test)]
@@ -129,9 +122,10 @@ mod tests {
     #[test]
     fn chunks_are_deterministic_and_enable_the_hpet() {
         for seed in 0..200 {
-            let a = chunk("hpet", 3, seed);
-            assert_eq!(a, chunk("hpet", 3, seed));
-            assert!(a.iter().any(|l| l == "write hpet 0x010 0x1" || l == "write hpet 0x010 0x3"), "{a:?}");
+            let steps = chunk(3, seed);
+            assert_eq!(steps, chunk(3, seed));
+            let a: Vec<String> = steps.iter().map(|s| s.line("hpet")).collect();
+            assert!(a.iter().any(|l| l == "write hpet 0x010 0x1 4" || l == "write hpet 0x010 0x3 4"), "{a:?}");
             assert!(a.iter().any(|l| l.starts_with("advance")));
         }
     }

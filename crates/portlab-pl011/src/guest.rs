@@ -11,7 +11,7 @@
 //! live here, beside the device, because only the device knows what its
 //! deep states are; the registry hands them to the tools.
 
-use portlab_device::explore::{Action, EdgeCases, Rng, Snapshot, Step, TraceLines};
+use portlab_device::explore::{Action, EdgeCases, GuestStep, GuestSteps, Rng, Snapshot, Step};
 use portlab_device::sys;
 
 /// The registers by offset, named as in the spec.
@@ -118,7 +118,7 @@ fn value_for(rng: &mut Rng, reg: u64) -> u32 {
 
 /// One MMIO access: mostly registers, sometimes the ID block and unmapped
 /// offsets, at any size.
-fn access(rng: &mut Rng, lines: &mut TraceLines<'_>) {
+fn access(rng: &mut Rng, lines: &mut GuestSteps) {
     let word = match rng.weighted(&[14, 2, 2, 1]) {
         0 => rng.pick(&REGISTERS).0,
         1 => ID_FIRST + 4 * rng.below(8),
@@ -128,11 +128,11 @@ fn access(rng: &mut Rng, lines: &mut TraceLines<'_>) {
     lines.word_access(rng, word, value_for);
 }
 
-/// One chunk of guest behaviour against the PL011 instance `dev`, as
-/// trace lines: the registry's guest plug-in.
-pub fn chunk(dev: &str, seed: u64) -> Vec<String> {
+/// One chunk of guest behaviour against the PL011: the registry's guest
+/// plug-in.
+pub fn chunk(seed: u64) -> Vec<GuestStep> {
     let mut rng = Rng(seed);
-    let mut lines = TraceLines::new(dev);
+    let mut lines = GuestSteps::new();
     match rng.weighted(&[40, 8, 6, 2, 2, 2, 4, 3, 3, 3, 3]) {
         0 => access(&mut rng, &mut lines),
         1 => lines.rx(&mut rng, 40),
@@ -145,8 +145,8 @@ pub fn chunk(dev: &str, seed: u64) -> Vec<String> {
         }
         3 => lines.brk(),
         4 if rng.chance(2) => lines.reset(),
-        4 => lines.push("reset".to_string()),
-        5 => lines.push(format!("advance {}", rng.below(2_000_000_000))),
+        4 => lines.reset_board(),
+        5 => lines.advance(rng.below(2_000_000_000)),
         6 => lines.migrate(&mut rng, 5),
         7 => {
             // Loopback with FIFOs on or off, then enough DR writes to fill
@@ -190,7 +190,7 @@ pub fn chunk(dev: &str, seed: u64) -> Vec<String> {
             lines.read(RSR, 4);
         }
     }
-    lines.into_lines()
+    lines.into_steps()
 }
 
 /// The spec's edge cases that a run can be seen to exercise, with the
@@ -365,8 +365,9 @@ mod tests {
     fn chunks_are_deterministic_and_use_every_kind_of_command() {
         let mut verbs = std::collections::BTreeSet::new();
         for seed in 0..2000 {
-            let lines = chunk("pl011", seed);
-            assert_eq!(lines, chunk("pl011", seed));
+            let steps = chunk(seed);
+            assert_eq!(steps, chunk(seed));
+            let lines: Vec<String> = steps.iter().map(|s| s.line("pl011")).collect();
             assert!(!lines.is_empty());
             verbs.extend(lines.iter().map(|l| l.split(' ').next().unwrap_or_default().to_string()));
         }

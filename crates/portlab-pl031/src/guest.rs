@@ -9,7 +9,7 @@
 //! sub-second steps, whole seconds and long jumps. [`EDGE_CASES`] lets the
 //! coverage report say which of section 10's cases a run reached.
 
-use portlab_device::explore::{Action, EdgeCases, Rng, Snapshot, Step, TraceLines};
+use portlab_device::explore::{Action, EdgeCases, GuestStep, GuestSteps, Rng, Snapshot, Step};
 use portlab_device::sys;
 
 const NS_PER_SECOND: u64 = sys::PL031_NS_PER_SECOND as u64;
@@ -51,7 +51,7 @@ fn value_for(rng: &mut Rng, offset: u64) -> u32 {
 
 /// One MMIO access: mostly registers, sometimes the ID block and
 /// unmapped offsets, at any size.
-fn access(rng: &mut Rng, lines: &mut TraceLines<'_>) {
+fn access(rng: &mut Rng, lines: &mut GuestSteps) {
     let word = match rng.weighted(&[12, 2, 2]) {
         0 => rng.pick(&REGISTERS).0,
         1 => ID_FIRST + 4 * rng.below(8),
@@ -62,33 +62,32 @@ fn access(rng: &mut Rng, lines: &mut TraceLines<'_>) {
 
 /// Clock advances: sub-second steps (the phase of the second matters),
 /// whole seconds, and long jumps.
-fn advance(rng: &mut Rng) -> String {
-    let ns = match rng.weighted(&[3, 2, 1]) {
+fn advance(rng: &mut Rng) -> u64 {
+    match rng.weighted(&[3, 2, 1]) {
         0 => rng.below(NS_PER_SECOND),
         1 => (1 + rng.below(5)) * NS_PER_SECOND,
         _ => rng.below(20 * NS_PER_SECOND),
-    };
-    format!("advance {ns}")
+    }
 }
 
-/// One chunk of guest behaviour against the PL031 instance `dev`, as
-/// trace lines: the registry's guest plug-in.
-pub fn chunk(dev: &str, seed: u64) -> Vec<String> {
+/// One chunk of guest behaviour against the PL031: the registry's guest
+/// plug-in.
+pub fn chunk(seed: u64) -> Vec<GuestStep> {
     let mut rng = Rng(seed);
-    let mut lines = TraceLines::new(dev);
+    let mut lines = GuestSteps::new();
     match rng.weighted(&[30, 10, 8, 3, 2]) {
         0 => access(&mut rng, &mut lines),
-        1 => lines.push(advance(&mut rng)),
+        1 => lines.advance(advance(&mut rng)),
         2 => {
             // An alarm set up the way a driver does it.
             lines.write(IMSC, rng.below(2), 4);
             lines.write(MR, u64::from(value_for(&mut rng, MR)), 4);
-            lines.push(advance(&mut rng));
+            lines.advance(advance(&mut rng));
         }
         3 => lines.migrate(&mut rng, 3),
         _ => lines.reset(),
     }
-    lines.into_lines()
+    lines.into_steps()
 }
 
 /// The PL031 edge cases (pl031.md section 10) a run can be seen to
@@ -200,8 +199,9 @@ mod tests {
     fn chunks_are_deterministic_and_set_alarms() {
         let mut alarms = 0;
         for seed in 0..1000 {
-            let lines = chunk("pl031", seed);
-            assert_eq!(lines, chunk("pl031", seed));
+            let steps = chunk(seed);
+            assert_eq!(steps, chunk(seed));
+            let lines: Vec<String> = steps.iter().map(|s| s.line("pl031")).collect();
             alarms += usize::from(lines.len() == 3 && lines[1].starts_with("write pl031 0x004"));
         }
         assert!(alarms > 50, "{alarms} alarms in 1000 chunks");

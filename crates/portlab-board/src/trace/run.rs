@@ -65,12 +65,22 @@ pub struct Runner {
     board: Option<Board>,
     /// Slots a `config` line has named (also with an empty list).
     configured: Vec<usize>,
+    /// Whether the board keeps the diagnostics devices log.
+    keep_diagnostics: bool,
 }
 
 impl Runner {
     /// A runner for a board laid out as `config`.
     pub fn new(registry: &Registry, config: BoardConfig) -> Self {
-        Runner { registry: registry.clone(), config, board: None, configured: Vec::new() }
+        Runner { registry: registry.clone(), config, board: None, configured: Vec::new(), keep_diagnostics: true }
+    }
+
+    /// The same runner, whose board drops the diagnostics devices log
+    /// instead of keeping them for [`Runner::take_diagnostics`] (for a
+    /// caller that never reads them).
+    pub fn without_diagnostics(mut self) -> Self {
+        self.keep_diagnostics = false;
+        self
     }
 
     /// The board, once the first non-`epoch` command created it.
@@ -93,7 +103,9 @@ impl Runner {
     /// The board, created now if it does not exist yet.
     pub fn board_mut(&mut self) -> Result<&mut Board, StepError> {
         if self.board.is_none() {
-            self.board = Some(Board::new(&self.registry, &self.config)?);
+            let mut board = Board::new(&self.registry, &self.config)?;
+            board.keep_diagnostics(self.keep_diagnostics);
+            self.board = Some(board);
         }
         Ok(self.board.as_mut().expect("created above"))
     }
