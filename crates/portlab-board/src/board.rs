@@ -7,7 +7,8 @@
 //! ops table via [`portlab_device::Instance`], whatever language it is in.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 use std::fmt;
 use std::rc::Rc;
 
@@ -184,10 +185,16 @@ struct Shared {
     keep_diagnostics: bool,
     irq_levels: Vec<Vec<bool>>,
     /// Armed timers by (deadline, arming sequence): fires in deadline
-    /// order, and in arming order for equal deadlines.
-    timers: BTreeMap<(u64, u64), (usize, u32)>,
-    /// The queue key of each armed (device, timer).
-    armed: HashMap<(usize, u32), (u64, u64)>,
+    /// order, and in arming order for equal deadlines. A min-heap with
+    /// lazy deletion: a cancelled or re-armed timer's old entry stays
+    /// until it reaches the top, where it is seen to be stale (its key is
+    /// no longer the one in `armed`) and dropped. The top is always live
+    /// ([`Shared::settle`]). A periodic timer costs a pop and a push per
+    /// expiry, where an ordered map allocated and freed a node.
+    timers: BinaryHeap<Reverse<TimerEntry>>,
+    /// The queue key of each armed timer, by device and timer number (a
+    /// timer expiry looks its timer up here: an index, not a hash).
+    armed: Vec<Vec<Option<(u64, u64)>>>,
     /// Sequence numbers: ordinary arms count up from 2^63, arm-first arms
     /// count down from below it, so an arm-first timer (deadline 0) sorts
     /// ahead of every timer pending when it is armed, and a later
@@ -213,40 +220,90 @@ impl Shared {
             diagnostics: Vec::new(),
             keep_diagnostics: true,
             irq_levels: Vec::new(),
-            timers: BTreeMap::new(),
-            armed: HashMap::new(),
+            timers: BinaryHeap::new(),
+            armed: Vec::new(),
             timer_seq: 1 << 63,
             first_seq: (1 << 63) - 1,
             breaks_sent: 0,
         }
     }
 
+    /// The queue key of `dev`'s timer `timer`, if armed (a place for one).
+    fn armed(&mut self, dev: usize, timer: u32) -> &mut Option<(u64, u64)> {
+        if self.armed.len() <= dev {
+            self.armed.resize_with(dev + 1, Vec::new);
+        }
+        let timers = &mut self.armed[dev];
+        if timers.len() <= timer as usize {
+            timers.resize(timer as usize + 1, None);
+        }
+        &mut timers[timer as usize]
+    }
+
     fn cancel_timer(&mut self, dev: usize, timer: u32) {
-        if let Some(key) = self.armed.remove(&(dev, timer)) {
-            self.timers.remove(&key);
+        if self.armed(dev, timer).take().is_some() {
+            self.settle();
         }
     }
 
+    /// Whether `entry` is its timer's current arming.
+    fn is_live(&self, entry: &TimerEntry) -> bool {
+        let TimerEntry { deadline, seq, dev, timer } = *entry;
+        self.armed.get(dev).and_then(|t| t.get(timer as usize)).copied().flatten() == Some((deadline, seq))
+    }
+
+    /// Drops stale entries from the top of the queue, so that the top is
+    /// the soonest armed timer; rebuilds the queue when stale entries
+    /// outnumber the live ones (a timer re-armed again and again far
+    /// ahead would otherwise grow it without bound).
+    fn settle(&mut self) {
+        while let Some(Reverse(top)) = self.timers.peek() {
+            if self.is_live(top) {
+                break;
+            }
+            self.timers.pop();
+        }
+        // Counted only past 64 entries: a board's few timers never get there.
+        if self.timers.len() > 64 && self.timers.len() > 2 * self.armed.iter().flatten().flatten().count() + 64 {
+            let entries = self.armed.iter().enumerate().flat_map(|(dev, timers)| {
+                timers.iter().enumerate().filter_map(move |(timer, key)| {
+                    key.map(|(deadline, seq)| Reverse(TimerEntry { deadline, seq, dev, timer: timer as u32 }))
+                })
+            });
+            self.timers = entries.collect();
+        }
+    }
+
+    /// The soonest armed timer, if one is.
+    fn soonest(&self) -> Option<TimerEntry> {
+        self.timers.peek().map(|Reverse(top)| *top)
+    }
+
+    /// Queues `dev`'s timer `timer` under `key`.
+    fn queue(&mut self, dev: usize, timer: u32, key: (u64, u64)) {
+        *self.armed(dev, timer) = Some(key);
+        self.timers.push(Reverse(TimerEntry { deadline: key.0, seq: key.1, dev, timer }));
+        self.settle();
+    }
+
     fn arm_timer(&mut self, dev: usize, timer: u32, deadline_ns: u64) {
-        self.cancel_timer(dev, timer);
         let key = (deadline_ns, self.timer_seq);
         self.timer_seq += 1;
-        self.timers.insert(key, (dev, timer));
-        self.armed.insert((dev, timer), key);
+        self.queue(dev, timer, key);
     }
 
     fn arm_timer_first(&mut self, dev: usize, timer: u32) {
-        self.cancel_timer(dev, timer);
         let key = (0, self.first_seq);
         self.first_seq -= 1;
-        self.timers.insert(key, (dev, timer));
-        self.armed.insert((dev, timer), key);
+        self.queue(dev, timer, key);
     }
 
     /// Disarms every timer of `dev` and returns them with their queue keys.
     fn take_timers(&mut self, dev: usize) -> Vec<(u32, (u64, u64))> {
-        let taken: Vec<(u32, (u64, u64))> =
-            self.armed.iter().filter(|((d, _), _)| *d == dev).map(|((_, t), key)| (*t, *key)).collect();
+        let taken: Vec<(u32, (u64, u64))> = match self.armed.get(dev) {
+            Some(timers) => timers.iter().enumerate().filter_map(|(t, key)| Some((t as u32, (*key)?))).collect(),
+            None => Vec::new(),
+        };
         for (timer, _) in &taken {
             self.cancel_timer(dev, *timer);
         }
@@ -254,14 +311,23 @@ impl Shared {
     }
 
     /// Puts back timers from [`Shared::take_timers`], in their old places
-    /// in the queue.
+    /// in the queue. (A stale copy of an entry may still be queued: with
+    /// the key live again both are, and the first to fire disarms the
+    /// timer, which makes the other stale.)
     fn restore_timers(&mut self, dev: usize, timers: Vec<(u32, (u64, u64))>) {
         for (timer, key) in timers {
-            self.cancel_timer(dev, timer);
-            self.timers.insert(key, (dev, timer));
-            self.armed.insert((dev, timer), key);
+            self.queue(dev, timer, key);
         }
     }
+}
+
+/// One queued timer: ordered by deadline, then arming sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct TimerEntry {
+    deadline: u64,
+    seq: u64,
+    dev: usize,
+    timer: u32,
 }
 
 /// The host side of one device slot: implements the device's callbacks
@@ -600,13 +666,16 @@ impl Board {
 
     /// The soonest deadline of an armed timer, if one is armed.
     pub fn next_deadline(&self) -> Option<u64> {
-        self.shared.borrow().timers.keys().next().map(|(deadline, _)| *deadline)
+        self.shared.borrow().soonest().map(|t| t.deadline)
     }
 
     /// The deadlines of every armed timer, soonest first (the
     /// timer-aware random guest aims its `advance`s at them).
     pub fn armed_deadlines(&self) -> Vec<u64> {
-        self.shared.borrow().timers.keys().map(|(deadline, _)| *deadline).collect()
+        let shared = self.shared.borrow();
+        let mut deadlines: Vec<u64> = shared.armed.iter().flatten().flatten().map(|(deadline, _)| *deadline).collect();
+        deadlines.sort_unstable();
+        deadlines
     }
 
     /// A break arrives, ahead of any pending input bytes.
@@ -642,10 +711,11 @@ impl Board {
         loop {
             let due = {
                 let mut shared = self.shared.borrow_mut();
-                match shared.timers.first_key_value() {
-                    Some((&(deadline, seq), &(dev, timer))) if deadline <= target => {
-                        shared.timers.remove(&(deadline, seq));
-                        shared.armed.remove(&(dev, timer));
+                match shared.soonest() {
+                    Some(TimerEntry { deadline, dev, timer, .. }) if deadline <= target => {
+                        shared.timers.pop();
+                        *shared.armed(dev, timer) = None;
+                        shared.settle();
                         if deadline > shared.clock_ns {
                             shared.clock_ns = deadline;
                             fired_here = 0;

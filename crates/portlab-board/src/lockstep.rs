@@ -314,6 +314,12 @@ impl Lockstep {
         (self.compared[dev].map(|(a, _)| a) == Some(now)).then_some(self.saved_a[dev].as_slice())
     }
 
+    /// The calls the first side's board has made into its devices
+    /// ([`crate::Board::activity`], summed): 0 before the board exists.
+    pub fn device_calls(&self) -> u64 {
+        self.a.board().map_or(0, |b| (0..self.names.len()).map(|dev| b.activity(dev)).sum())
+    }
+
     /// Each side's [`crate::Board::activity`] of device `dev` (0 before the
     /// board is made).
     fn activity(&self, dev: usize) -> (u64, u64) {

@@ -247,6 +247,30 @@ fn rearming_replaces_and_cancel_disarms() {
     assert_eq!(board.read(0, 0, 8).unwrap(), 100);
 }
 
+/// A timer re-armed thousands of times (far ahead, then nearer, then
+/// cancelled and armed again) fires once, at its last deadline, with the
+/// other timer in its place: no superseded arming survives in the queue.
+#[test]
+fn a_timer_rearmed_again_and_again_fires_once_at_its_last_deadline() {
+    let mut board = timer_board();
+    board.write(0, 8, 8, 5_000).unwrap();
+    for i in 0..5_000u64 {
+        board.write(0, 0, 8, 1_000_000 - i).unwrap();
+        if i % 7 == 0 {
+            board.write(0, 0, 8, 0).unwrap();
+            board.write(0, 0, 8, 2_000_000 + i).unwrap();
+        }
+    }
+    board.write(0, 0, 8, 4_000).unwrap();
+    assert_eq!(board.armed_deadlines(), vec![4_000, 5_000]);
+    assert_eq!(board.next_deadline(), Some(4_000));
+    board.advance(10_000_000).unwrap();
+    assert_eq!(board.read(0, 0x10, 8).unwrap(), 12, "timer 0 once, then timer 1");
+    assert_eq!(board.read(0, 0, 8).unwrap(), 5_000);
+    assert!(board.armed_deadlines().is_empty());
+    assert_eq!(board.next_deadline(), None);
+}
+
 #[test]
 fn equal_deadlines_fire_in_arming_order() {
     let mut board = timer_board();

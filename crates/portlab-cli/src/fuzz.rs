@@ -166,6 +166,10 @@ struct JsonReport {
     rerun: String,
     jobs: usize,
     operations_per_s_per_job: f64,
+    /// Calls into the first side's devices (MMIO, timer expiries, input,
+    /// resets, loads), and per second per job.
+    device_calls: u64,
+    device_calls_per_s_per_job: f64,
     divergences: usize,
     findings: Vec<JsonFinding>,
     coverage: Vec<DeviceSummary>,
@@ -203,6 +207,11 @@ fn print_text(args: &FuzzArgs, seed: u64, summary: &Summary, written: Option<&Pa
     outln!("elapsed         {:.2} s", summary.elapsed.as_secs_f64());
     outln!("jobs            {} (seeds {seed}..={})", summary.jobs, portlab_equiv::job_seed(seed, summary.jobs - 1));
     outln!("operations/s    {:.0} ({:.0} per job)", summary.ops_per_second(), summary.ops_per_second_per_job());
+    outln!(
+        "device calls    {} ({:.0}/s per job: MMIO, timer expiries, input, resets, loads)",
+        summary.device_calls,
+        summary.device_calls_per_second_per_job()
+    );
     outln!("divergences     {}", usize::from(summary.finding.is_some()));
     outln!();
     out!("{}", summary.coverage.report());
@@ -250,6 +259,8 @@ fn print_json(args: &FuzzArgs, eq: &Equivalence, seed: u64, summary: &Summary, w
         rerun: rerun_command(args, seed, summary.jobs),
         jobs: summary.jobs,
         operations_per_s_per_job: summary.ops_per_second_per_job(),
+        device_calls: summary.device_calls,
+        device_calls_per_s_per_job: summary.device_calls_per_second_per_job(),
         divergences: usize::from(summary.finding.is_some()),
         findings,
         coverage: summary.coverage.summary(),

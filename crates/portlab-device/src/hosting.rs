@@ -308,6 +308,11 @@ impl<H: Host> Instance<H> {
     }
 
     /// Calls one entry point, then resumes a panic caught in a callback.
+    /// `#[inline]` for the same reason as `read` and `write`: left to the
+    /// heuristics, it was once outlined when code elsewhere in the crate
+    /// grew (the slot layouts of the lockstep coverage), which cost every
+    /// register workload, floor included, 34 instructions a call.
+    #[inline]
     fn call(&mut self, f: impl FnOnce(&PortlabDeviceOps, *mut PortlabDevice) -> PortlabStatus) -> Result<(), Error> {
         let status = f(self.device_type.ops, self.dev.as_ptr());
         // SAFETY: the device call has returned, so no callback holds the

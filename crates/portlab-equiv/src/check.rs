@@ -217,7 +217,26 @@ impl Views {
 /// and the first divergence, if any. With `coverage`, records what the
 /// first side's devices went through. Every device a command ran is
 /// compared after it, and every device once more at the end.
-pub fn run_case(eq: &Equivalence, commands: &[Command], mut coverage: Option<&mut Coverage>) -> (u64, Option<Failure>) {
+pub fn run_case(eq: &Equivalence, commands: &[Command], coverage: Option<&mut Coverage>) -> (u64, Option<Failure>) {
+    let outcome = run_case_counted(eq, commands, coverage);
+    (outcome.commands, outcome.failure)
+}
+
+/// What [`run_case_counted`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseOutcome {
+    /// Commands executed.
+    pub commands: u64,
+    /// Calls into the first side's devices ([`portlab_board::Board::activity`]):
+    /// MMIO accesses, timer expiries, input, resets, loads. A command can
+    /// be thousands of them (an `advance` past a fast periodic timer).
+    pub device_calls: u64,
+    /// The first divergence, if any.
+    pub failure: Option<Failure>,
+}
+
+/// [`run_case`], also counting the device calls the commands made.
+pub fn run_case_counted(eq: &Equivalence, commands: &[Command], mut coverage: Option<&mut Coverage>) -> CaseOutcome {
     let mut lockstep =
         Lockstep::new(&eq.registry, eq.side_a.clone(), eq.side_b.clone(), true).with_allowances(eq.allowances.clone());
     let mut views = coverage.is_some().then(|| Views::new(eq));
@@ -251,15 +270,20 @@ pub fn run_case(eq: &Equivalence, commands: &[Command], mut coverage: Option<&mu
                     }
                 }
             }
-            Err(divergence) => return (step as u64 + 1, Some(Failure { step, divergence })),
+            Err(divergence) => {
+                let device_calls = lockstep.device_calls();
+                return CaseOutcome {
+                    commands: step as u64 + 1,
+                    device_calls,
+                    failure: Some(Failure { step, divergence }),
+                };
+            }
         }
     }
     // Every device once more, those no command ran included.
-    if let Err(divergence) = lockstep.compare_state() {
-        let step = commands.len().saturating_sub(1);
-        return (commands.len() as u64, Some(Failure { step, divergence }));
-    }
-    (commands.len() as u64, None)
+    let failure =
+        lockstep.compare_state().err().map(|divergence| Failure { step: commands.len().saturating_sub(1), divergence });
+    CaseOutcome { commands: commands.len() as u64, device_calls: lockstep.device_calls(), failure }
 }
 
 /// `command` made concrete on the first side's board (deadline-relative
@@ -424,6 +448,9 @@ pub struct Summary {
     pub cases: u64,
     /// Commands executed (on each side), shrinking excluded.
     pub ops: u64,
+    /// Calls into the devices those commands made (on each side): see
+    /// [`CaseOutcome::device_calls`].
+    pub device_calls: u64,
     /// Wall time.
     pub elapsed: Duration,
     /// What the cases exercised.
@@ -442,6 +469,7 @@ impl Summary {
         Summary {
             cases: 0,
             ops: 0,
+            device_calls: 0,
             elapsed: Duration::ZERO,
             coverage: Coverage::default(),
             finding: None,
@@ -458,6 +486,11 @@ impl Summary {
     /// Commands per second (on each side) per job, that is per core.
     pub fn ops_per_second_per_job(&self) -> f64 {
         self.ops_per_second() / self.jobs.max(1) as f64
+    }
+
+    /// Device calls per second (on each side) per job.
+    pub fn device_calls_per_second_per_job(&self) -> f64 {
+        self.device_calls as f64 / self.elapsed.as_secs_f64().max(1e-9) / self.jobs.max(1) as f64
     }
 }
 
@@ -480,9 +513,10 @@ pub fn run(eq: &Equivalence, options: &RunOptions, mut progress: impl FnMut(&Pro
         }
         generator.case_into(&mut rng, &mut case);
         summary.cases += 1;
-        let (ops, failure) = run_case(eq, &case.commands, Some(&mut summary.coverage));
-        summary.ops += ops;
-        if failure.is_some() {
+        let outcome = run_case_counted(eq, &case.commands, Some(&mut summary.coverage));
+        summary.ops += outcome.commands;
+        summary.device_calls += outcome.device_calls;
+        if outcome.failure.is_some() {
             if let Some((shrunk, failure)) = shrink(eq, case.chunks()) {
                 summary.finding = Some(Finding {
                     seed: options.seed,
@@ -578,6 +612,7 @@ pub fn run_parallel(
     for s in &summaries {
         total.cases += s.cases;
         total.ops += s.ops;
+        total.device_calls += s.device_calls;
         total.coverage.merge(&s.coverage);
         if total.finding.is_none() {
             total.finding.clone_from(&s.finding);

@@ -21,8 +21,8 @@ pub mod coverage;
 pub mod strategy;
 
 pub use check::{
-    Equivalence, Failure, Finding, Progress, RunOptions, Summary, job_seed, minimise, run, run_case, run_parallel,
-    shrink,
+    CaseOutcome, Equivalence, Failure, Finding, Progress, RunOptions, Summary, job_seed, minimise, run, run_case,
+    run_case_counted, run_parallel, shrink,
 };
 pub use coverage::Coverage;
 pub use strategy::DeviceSet;
