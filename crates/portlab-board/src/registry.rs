@@ -6,8 +6,8 @@
 //! name, and a run picks either per device.
 
 use std::fmt;
+use std::rc::Rc;
 use std::str::FromStr;
-use std::sync::Arc;
 
 use portlab_device::DeviceType;
 #[cfg(feature = "c-models")]
@@ -208,7 +208,7 @@ impl DeviceKind {
 pub struct Registry {
     /// Shared: every runner and board keeps a registry, and the lockstep
     /// engine makes two boards per case.
-    kinds: Arc<Vec<DeviceKind>>,
+    kinds: Rc<Vec<DeviceKind>>,
 }
 
 impl Default for Registry {
@@ -235,7 +235,7 @@ impl Registry {
         #[cfg(not(feature = "c-models"))]
         let (c_hpet, shadow_hpet) = (None, None);
         Registry {
-            kinds: Arc::new(vec![
+            kinds: Rc::new(vec![
                 DeviceKind {
                     name: "pl011",
                     description: "ARM PrimeCell PL011 UART",
@@ -279,12 +279,12 @@ impl Registry {
 
     /// An empty registry, for tests that register their own kinds.
     pub fn empty() -> Registry {
-        Registry { kinds: Arc::new(Vec::new()) }
+        Registry { kinds: Rc::new(Vec::new()) }
     }
 
     /// Adds a device kind, or replaces the one of that name in its place.
     pub fn register(&mut self, kind: DeviceKind) {
-        let kinds = Arc::make_mut(&mut self.kinds);
+        let kinds = Rc::make_mut(&mut self.kinds);
         match kinds.iter_mut().find(|k| k.name == kind.name) {
             Some(existing) => *existing = kind,
             None => kinds.push(kind),

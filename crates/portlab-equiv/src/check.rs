@@ -92,6 +92,8 @@ pub struct Failure {
 struct Views {
     /// Each device's edge-case plug-in, in board order.
     edge_cases: Vec<Option<&'static EdgeCases>>,
+    /// Whether coverage records each device (the run's guest drives it).
+    watched: Vec<bool>,
     names: Vec<Rc<str>>,
     /// The devices before and after the step, each with the clock.
     before: (Vec<DeviceView>, u64),
@@ -110,12 +112,15 @@ struct Views {
 }
 
 impl Views {
-    fn new(eq: &Equivalence) -> Views {
+    fn new(eq: &Equivalence, devices: DeviceSet) -> Views {
+        let kinds = devices.names();
+        let watched = eq.side_a.slots.iter().map(|s| kinds.contains(&s.kind.as_str())).collect();
         let edge_cases = eq.side_a.slots.iter().map(|s| eq.registry.kind(&s.kind).and_then(|k| k.edge_cases)).collect();
         let names = eq.side_a.slots.iter().map(|s| Rc::from(s.name.as_str())).collect();
         let slots = vec![None; eq.side_a.slots.len()];
         Views {
             edge_cases,
+            watched,
             names,
             before: (Vec::new(), 0),
             after: (Vec::new(), 0),
@@ -165,6 +170,7 @@ impl Views {
                 lines,
                 pending: board.pending_input(dev),
                 edge_cases: self.edge_cases.get(dev).copied().flatten(),
+                watched: self.watched.get(dev).copied().unwrap_or(true),
             });
         }
         let clock = board.clock_ns();
@@ -218,7 +224,7 @@ impl Views {
 /// first side's devices went through. Every device a command ran is
 /// compared after it, and every device once more at the end.
 pub fn run_case(eq: &Equivalence, commands: &[Command], coverage: Option<&mut Coverage>) -> (u64, Option<Failure>) {
-    let outcome = run_case_counted(eq, commands, coverage);
+    let outcome = run_case_counted(eq, commands, coverage, DeviceSet::All);
     (outcome.commands, outcome.failure)
 }
 
@@ -235,11 +241,18 @@ pub struct CaseOutcome {
     pub failure: Option<Failure>,
 }
 
-/// [`run_case`], also counting the device calls the commands made.
-pub fn run_case_counted(eq: &Equivalence, commands: &[Command], mut coverage: Option<&mut Coverage>) -> CaseOutcome {
+/// [`run_case`], also counting the device calls the commands made; with
+/// `coverage`, it records the devices of `devices` (those the guest
+/// drives).
+pub fn run_case_counted(
+    eq: &Equivalence,
+    commands: &[Command],
+    mut coverage: Option<&mut Coverage>,
+    devices: DeviceSet,
+) -> CaseOutcome {
     let mut lockstep =
         Lockstep::new(&eq.registry, eq.side_a.clone(), eq.side_b.clone(), true).with_allowances(eq.allowances.clone());
-    let mut views = coverage.is_some().then(|| Views::new(eq));
+    let mut views = coverage.is_some().then(|| Views::new(eq, devices));
     for (step, command) in commands.iter().enumerate() {
         let resolved = resolve(&mut lockstep, command);
         let command = resolved.as_ref().unwrap_or(command);
@@ -513,7 +526,7 @@ pub fn run(eq: &Equivalence, options: &RunOptions, mut progress: impl FnMut(&Pro
         }
         generator.case_into(&mut rng, &mut case);
         summary.cases += 1;
-        let outcome = run_case_counted(eq, &case.commands, Some(&mut summary.coverage));
+        let outcome = run_case_counted(eq, &case.commands, Some(&mut summary.coverage), options.devices);
         summary.ops += outcome.commands;
         summary.device_calls += outcome.device_calls;
         if outcome.failure.is_some() {
@@ -629,7 +642,7 @@ pub fn run_parallel(
 /// Shrinks a diverging case to a short trace that still diverges: whole
 /// chunks go first (halves, quarters, ... single chunks), then the
 /// deadline-relative advances are resolved, then single commands go
-/// ([`minimise`]), then the values left are made simpler ([`simplify`]).
+/// ([`minimise`]), then the values left are made simpler (`simplify`).
 /// None if the case does not diverge.
 pub fn shrink(eq: &Equivalence, mut chunks: Vec<Vec<Command>>) -> Option<(Vec<Command>, Failure)> {
     let fails = |chunks: &[Vec<Command>]| {

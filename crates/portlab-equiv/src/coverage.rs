@@ -143,6 +143,9 @@ pub struct DeviceView {
     pub pending: usize,
     /// The device's edge cases, when its registry entry lists them.
     pub edge_cases: Option<&'static EdgeCases>,
+    /// Whether the run's guest drives this device: coverage records only
+    /// those (a `--device pl011` run's RTC and HPET see only `advance`s).
+    pub watched: bool,
 }
 
 /// A device's saved state: the blob, and where its schema puts each value.
@@ -464,7 +467,7 @@ impl Coverage {
     /// Records one command.
     pub fn observe(&mut self, o: &Observation<'_>) {
         for (b, a) in o.before.iter().zip(o.after) {
-            if o.command.device().is_none_or(|d| d == &*b.name) {
+            if b.watched && o.command.device().is_none_or(|d| d == &*b.name) {
                 let device = match self.devices.get_mut(&*b.name) {
                     Some(device) => device,
                     None => {
