@@ -378,6 +378,12 @@ fn fuzz_json_is_one_object_with_summary_coverage_and_findings() {
     assert_eq!(v["findings"].as_array().map(Vec::len), Some(0));
     assert_eq!(v["coverage"][0]["device"], "pl031");
     assert!(v["coverage"][0]["edge_cases"].as_array().is_some_and(|e| !e.is_empty()));
+    // Only the device the guest drives is reported, and each command made
+    // at least one call into it on average (an MMIO access, an input...).
+    assert_eq!(v["coverage"].as_array().map(Vec::len), Some(1), "{}", stdout(&o));
+    let (ops, calls) = (v["operations"].as_u64().unwrap(), v["device_calls"].as_u64().unwrap());
+    assert!(ops > 0 && calls > ops / 2, "{ops} commands, {calls} device calls");
+    assert!(v["device_calls_per_s_per_job"].as_f64().is_some_and(|r| r > 0.0));
 }
 
 /// The documented statuses, subcommand by subcommand: 0 success, 1 a

@@ -132,14 +132,19 @@ impl Properties {
         Ok(Properties { declared: &description.properties, values })
     }
 
-    /// Every property of `D` at its default: what a host that gives no
-    /// `config` (a test, a benchmark) creates the device with.
-    pub fn defaults_of<D: Device>() -> Properties {
-        let description = crate::DeviceType::of::<D>().description();
+    /// Every property `description` declares at its default: what
+    /// [`Properties::resolve`] gives for an empty list, without its checks.
+    pub fn defaults(description: &'static Description) -> Properties {
         Properties {
             declared: &description.properties,
             values: description.properties.iter().map(|p| p.default).collect(),
         }
+    }
+
+    /// Every property of `D` at its default: what a host that gives no
+    /// `config` (a test, a benchmark) creates the device with.
+    pub fn defaults_of<D: Device>() -> Properties {
+        Properties::defaults(crate::DeviceType::of::<D>().description())
     }
 
     /// The value of the declared property `name`.

@@ -245,12 +245,17 @@ unsafe extern "C" fn create<D: Device>(
     let Some(mut chost) = CHost::new(ops, host_ctx) else {
         return sys::PORTLAB_ERR_INVALID;
     };
-    // SAFETY: the header requires the property list to be valid for the call.
-    let resolved = unsafe { given_properties(props, num_props) }.and_then(|given| {
-        // SAFETY: the table of `D` is built from 'static constants.
-        let description = unsafe { Description::of_table(&Table::<D>::OPS) }?;
-        Properties::resolve(description, &given)
-    });
+    // SAFETY: the table of `D` is built from 'static constants.
+    let description = unsafe { Description::of_table(&Table::<D>::OPS) };
+    let resolved = match description {
+        // No property given (most creations): every default, nothing to check.
+        Ok(description) if num_props == 0 => Ok(Properties::defaults(description)),
+        // SAFETY: the header requires the property list to be valid for the call.
+        Ok(description) => {
+            unsafe { given_properties(props, num_props) }.and_then(|given| Properties::resolve(description, &given))
+        }
+        Err(e) => Err(e),
+    };
     let properties = match resolved {
         Ok(p) => p,
         Err(message) => {
@@ -379,9 +384,45 @@ unsafe extern "C" fn save<D: Device>(dev: *mut PortlabDevice, buf: *mut u8, cap:
         }
         // SAFETY: `buf` is non-null and valid for `cap >= size` bytes per
         // the header; `blob` is a separate allocation, so no overlap.
-        unsafe { std::ptr::copy_nonoverlapping(blob.as_ptr(), buf, blob.len()) };
+        unsafe { copy_blob(blob, buf) };
         OK
     })
+}
+
+/// Copies `blob` to `dst`. A C model saves straight into the host's
+/// buffer; the adapter saves into its own and copies, so for the small
+/// blobs most devices have (a PL031's is 40 bytes) the copy is done in
+/// eight-byte moves the compiler inlines, rather than a call to `memcpy`
+/// that costs as much as the copy (`pl031-save-load`, docs/benchmarks.md).
+///
+/// # Safety
+///
+/// `dst` must be valid for writes of `blob.len()` bytes and must not
+/// overlap `blob`.
+#[inline]
+unsafe fn copy_blob(blob: &[u8], dst: *mut u8) {
+    if blob.len() > 256 {
+        // SAFETY: as the caller guarantees.
+        unsafe { std::ptr::copy_nonoverlapping(blob.as_ptr(), dst, blob.len()) };
+        return;
+    }
+    let mut words = blob.chunks_exact(8);
+    let mut at = 0;
+    for word in &mut words {
+        // SAFETY: `at + 8 <= blob.len()`, within what the caller
+        // guarantees writable; an unaligned write of eight bytes.
+        unsafe {
+            dst.add(at)
+                .cast::<[u8; 8]>()
+                .write_unaligned([word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7]])
+        };
+        at += 8;
+    }
+    for byte in words.remainder() {
+        // SAFETY: `at < blob.len()`, within what the caller guarantees.
+        unsafe { dst.add(at).write(*byte) };
+        at += 1;
+    }
 }
 
 unsafe extern "C" fn load<D: Device>(dev: *mut PortlabDevice, blob: *const u8, len: u32) -> PortlabStatus {
