@@ -392,9 +392,10 @@ unsafe extern "C" fn save<D: Device>(dev: *mut PortlabDevice, buf: *mut u8, cap:
 
 /// Copies `blob` to `dst`. A C model saves straight into the host's
 /// buffer; the adapter saves into its own and copies, so for the small
-/// blobs most devices have (a PL031's is 40 bytes) the copy is done in
-/// eight-byte moves the compiler inlines, rather than a call to `memcpy`
-/// that costs as much as the copy (`pl031-save-load`, docs/benchmarks.md).
+/// blobs (up to 64 bytes: a PL031's is 40) the copy is done in eight-byte
+/// moves the compiler inlines, rather than a call to `memcpy` that costs
+/// as much as the copy (`pl031-save-load`, docs/benchmarks.md). Past that
+/// `memcpy` wins (the PL011's 132 bytes: 61 instructions fewer).
 ///
 /// # Safety
 ///
@@ -402,7 +403,7 @@ unsafe extern "C" fn save<D: Device>(dev: *mut PortlabDevice, buf: *mut u8, cap:
 /// overlap `blob`.
 #[inline]
 unsafe fn copy_blob(blob: &[u8], dst: *mut u8) {
-    if blob.len() > 256 {
+    if blob.len() > 64 {
         // SAFETY: as the caller guarantees.
         unsafe { std::ptr::copy_nonoverlapping(blob.as_ptr(), dst, blob.len()) };
         return;
@@ -518,7 +519,7 @@ macro_rules! export_device {
 #[cfg(test)]
 mod tests {
     /// Every length, through the eight-byte moves, the byte tail and the
-    /// `memcpy` path past 256 bytes, lands exactly: nothing before or after
+    /// `memcpy` path past 64 bytes, lands exactly: nothing before or after
     /// the copy is touched.
     #[test]
     fn copy_blob_copies_every_length_exactly() {
