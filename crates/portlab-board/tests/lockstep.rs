@@ -52,20 +52,26 @@ impl<const MASK: u32> Device for Reg<MASK> {
     }
 }
 
-fn lockstep(check_state: bool) -> Lockstep {
-    let mut registry = Registry::empty();
-    registry.register(DeviceKind {
-        name: "reg",
-        description: "test register",
-        c: Some(DeviceType::of::<Reg<0xffff>>()),
-        rust: Some(DeviceType::of::<Reg<0xffffff>>()),
+/// A test device kind `name` with these two implementations and nothing
+/// else.
+fn test_kind(name: &'static str, c: DeviceType, rust: DeviceType) -> DeviceKind {
+    DeviceKind {
+        name,
+        description: "test device",
+        c: Some(c),
+        rust: Some(rust),
         shadow: None,
         guest: None,
         edge_cases: None,
         workloads: &[],
         saved_after_load: None,
         qemu: None,
-    });
+    }
+}
+
+fn lockstep(check_state: bool) -> Lockstep {
+    let mut registry = Registry::empty();
+    registry.register(test_kind("reg", DeviceType::of::<Reg<0xffff>>(), DeviceType::of::<Reg<0xffffff>>()));
     let config = |implementation| BoardConfig {
         slots: vec![SlotConfig {
             name: "reg".into(),
@@ -221,18 +227,7 @@ impl Device for SaveCounter {
 #[test]
 fn a_step_compares_the_devices_it_ran() {
     let mut registry = Registry::empty();
-    registry.register(DeviceKind {
-        name: "counted",
-        description: "test register that counts its saves",
-        c: Some(DeviceType::of::<SaveCounter>()),
-        rust: Some(DeviceType::of::<SaveCounter>()),
-        shadow: None,
-        guest: None,
-        edge_cases: None,
-        workloads: &[],
-        saved_after_load: None,
-        qemu: None,
-    });
+    registry.register(test_kind("counted", DeviceType::of::<SaveCounter>(), DeviceType::of::<SaveCounter>()));
     let slot = |name: &str, base, implementation| SlotConfig {
         name: name.into(),
         kind: "counted".into(),
