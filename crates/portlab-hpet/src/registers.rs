@@ -142,6 +142,11 @@ impl Half {
     /// `deposit(old, shift, width, value)`: `old` with the covered bits
     /// replaced by the low bits of `value` (spec section 2).
     pub fn deposit(self, old: u64, value: u64) -> u64 {
+        // An 8-byte access covers the whole register: the value, as it is
+        // (the comparator write of a 64-bit driver, `hpet-cmp-write`).
+        if self.width >= 64 && self.shift == 0 {
+            return value;
+        }
         let field = if self.width >= 64 { u64::MAX } else { (1u64 << self.width) - 1 };
         let mask = field.wrapping_shl(self.shift);
         (old & !mask) | (value.wrapping_shl(self.shift) & mask)
