@@ -1,6 +1,8 @@
 //! Two boards fed the same commands, compared after every command: the
-//! events each produced and, optionally, every device's migration state.
-//! `portlab compare` and the property tests are built on this.
+//! events each produced and, optionally, the migration state of every
+//! device the command ran (a device the board did not call cannot have
+//! changed: [`crate::Board::activity`]). `portlab compare` and the
+//! property tests are built on this.
 
 use std::fmt;
 

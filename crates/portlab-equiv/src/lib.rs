@@ -3,9 +3,9 @@
 //!
 //! Random guest behaviour ([`strategy`]) drives both implementations in
 //! lockstep ([`check::run_case`], on top of `portlab_board::Lockstep`):
-//! after every command the events *and* every device's migration state
-//! are compared, so a hidden difference shows at the command that made
-//! it. A divergence is shrunk to a minimal trace file
+//! after every command the events *and* the migration state of every
+//! device it ran are compared, so a hidden difference shows at the
+//! command that made it. A divergence is shrunk to a minimal trace file
 //! ([`check::Finding::to_trace`]) that `portlab compare` replays; fixed
 //! ones stay in `tests/traces/regressions/`. [`coverage`] reports what a
 //! run actually exercised, so a green run can be weighed.
