@@ -348,7 +348,7 @@ impl BoardHost {
             return true;
         }
         let dev = self.dev;
-        self.shared.borrow_mut().diagnostics.push(Diagnostic {
+        self.shared.borrow_mut().report(|| Diagnostic {
             dev,
             kind: LogKind::GuestError,
             message: format!("device armed timer {timer}, which it does not have"),
@@ -362,7 +362,7 @@ impl Host for BoardHost {
         let mut shared = self.shared.borrow_mut();
         let dev = self.dev;
         if line >= self.num_irqs {
-            shared.diagnostics.push(Diagnostic {
+            shared.report(|| Diagnostic {
                 dev,
                 kind: LogKind::GuestError,
                 message: format!("device set IRQ line {line}, which it does not have"),
@@ -409,7 +409,7 @@ impl Host for BoardHost {
         let mut shared = self.shared.borrow_mut();
         let dev = self.dev;
         if !matches!(size, 1 | 2 | 4 | 8) || (size < 8 && value >> (size * 8) != 0) {
-            shared.diagnostics.push(Diagnostic {
+            shared.report(|| Diagnostic {
                 dev,
                 kind: LogKind::GuestError,
                 message: format!("device wrote {size} bytes of 0x{value:x} to guest memory: not a valid memory write"),

@@ -139,7 +139,7 @@ impl Views {
         if step {
             std::mem::swap(&mut self.before, &mut self.after);
         }
-        let had = std::mem::take(&mut self.current);
+        self.current = false;
         // After the swap `after` holds the views of two steps ago: its
         // buffer is reused.
         let mut views = if step { std::mem::take(&mut self.after.0) } else { Vec::new() };
@@ -148,13 +148,15 @@ impl Views {
                 self.spare.push(view.state);
             }
         }
-        let previous = if step { &self.before.0 } else { &self.after.0 };
+        // Without `step` there are no views to start from (the first
+        // refresh of a case).
+        let previous: &[DeviceView] = if step { &self.before.0 } else { &[] };
         let Some(board) = lockstep.a().board() else { return };
         let mut fresh = std::mem::take(&mut self.fresh);
         fresh.clear();
         for (dev, name) in self.names.iter().enumerate() {
             let activity = board.activity(dev);
-            let old = previous.get(dev).filter(|_| had);
+            let old = previous.get(dev);
             let state = match old {
                 Some(view) if self.activity.get(dev) == Some(&activity) => Rc::clone(&view.state),
                 _ => {

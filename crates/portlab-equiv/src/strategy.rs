@@ -83,8 +83,7 @@ impl CaseGenerator {
     pub fn case(&self, rng: &mut Rng) -> Vec<Vec<Command>> {
         let mut case = Case::default();
         self.case_into(rng, &mut case);
-        let mut rest = case.commands.into_iter();
-        case.lengths.iter().map(|n| rest.by_ref().take(*n).collect()).collect()
+        case.chunks()
     }
 
     /// One case into `case` (cleared first): the lockstep engine reuses
