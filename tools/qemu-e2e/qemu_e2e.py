@@ -2760,42 +2760,36 @@ def main(argv: list[str]) -> int:
     p.add_argument("--portlab-timeout", type=float, default=PORTLAB_TIMEOUT)
     p.add_argument("names", nargs="*", help="vectors (default: all)")
 
+    configs_help = ("only this configuration (repeatable): virt = PL011 + PL031 on virt-10.0, "
+                    "pc = HPET (3 timers) on pc-i440fx-10.0, pc-msi5 = HPET with "
+                    "-global hpet.timers=5 -global hpet.msi=on")
+
+    def add_case_options(p, seed, cases, configs, config_note, qtest_help):
+        """The options checks C and D share: portlab, the case seeds, the
+        configurations, one case, a rerun of logs."""
+        p.add_argument("--portlab", type=Path, required=True, help="the portlab binary")
+        p.add_argument("--impl", action="append", choices=["c", "rust"], help="default: c and rust")
+        p.add_argument("--portlab-timeout", type=float, default=PORTLAB_TIMEOUT)
+        p.add_argument("--seed", type=int, default=seed,
+                       help=f"seed of the case seeds (default {seed}, fixed for CI)")
+        p.add_argument("--cases", type=int, default=cases,
+                       help=f"number of cases, spread round-robin over the configurations (default {cases})")
+        p.add_argument("--config", action="append", choices=list(configs), help=configs_help + config_note)
+        p.add_argument("--case-seed", type=int, help="run the one case of this seed (with each --config)")
+        p.add_argument("--qtest", type=Path, action="append", help=qtest_help)
+
     p = sub.add_parser("random", aliases=["check-c"],
                        help="check C: random register writes; QEMU's save and replies against portlab's")
-    p.add_argument("--portlab", type=Path, required=True, help="the portlab binary")
-    p.add_argument("--impl", action="append", choices=["c", "rust"], help="default: c and rust")
-    p.add_argument("--portlab-timeout", type=float, default=PORTLAB_TIMEOUT)
-    p.add_argument("--seed", type=int, default=DEFAULT_C_SEED,
-                   help=f"seed of the case seeds (default {DEFAULT_C_SEED}, fixed for CI)")
-    p.add_argument("--cases", type=int, default=DEFAULT_C_CASES,
-                   help=f"number of cases, spread round-robin over the configurations (default {DEFAULT_C_CASES})")
-    p.add_argument("--config", action="append", choices=list(RANDOM_CONFIGS),
-                   help="only this configuration (repeatable): virt = PL011 + PL031 on virt-10.0, "
-                        "pc = HPET (3 timers) on pc-i440fx-10.0, pc-msi5 = HPET with "
-                        "-global hpet.timers=5 -global hpet.msi=on")
-    p.add_argument("--case-seed", type=int, help="run the one case of this seed (with each --config)")
-    p.add_argument("--qtest", type=Path, action="append",
-                   help="rerun this log (a failed case's, or any log without '#! run'); repeatable")
+    add_case_options(p, DEFAULT_C_SEED, DEFAULT_C_CASES, RANDOM_CONFIGS, "",
+                     "rerun this log (a failed case's, or any log without '#! run'); repeatable")
     p.add_argument("--print", action="store_true",
                    help="print the generated logs and exit (no QEMU, no portlab)")
 
     p = sub.add_parser("timed", aliases=["check-d"],
                        help="check D: random register writes and clock steps (QEMU on the qtest accelerator); "
                             "QEMU's save and replies against portlab's")
-    p.add_argument("--portlab", type=Path, required=True, help="the portlab binary")
-    p.add_argument("--impl", action="append", choices=["c", "rust"], help="default: c and rust")
-    p.add_argument("--portlab-timeout", type=float, default=PORTLAB_TIMEOUT)
-    p.add_argument("--seed", type=int, default=DEFAULT_D_SEED,
-                   help=f"seed of the case seeds (default {DEFAULT_D_SEED}, fixed for CI)")
-    p.add_argument("--cases", type=int, default=DEFAULT_D_CASES,
-                   help=f"number of cases, spread round-robin over the configurations (default {DEFAULT_D_CASES})")
-    p.add_argument("--config", action="append", choices=list(TIMED_CONFIGS),
-                   help="only this configuration (repeatable): virt = PL011 + PL031 on virt-10.0, "
-                        "pc = HPET (3 timers) on pc-i440fx-10.0, pc-msi5 = HPET with "
-                        "-global hpet.timers=5 -global hpet.msi=on; all with -accel qtest")
-    p.add_argument("--case-seed", type=int, help="run the one case of this seed (with each --config)")
-    p.add_argument("--qtest", type=Path, action="append",
-                   help="rerun this log (a failed case's, or any check D log); repeatable")
+    add_case_options(p, DEFAULT_D_SEED, DEFAULT_D_CASES, TIMED_CONFIGS, "; all with -accel qtest",
+                     "rerun this log (a failed case's, or any check D log); repeatable")
     p.add_argument("--qemu-module-dir", type=Path,
                    help="folder with accel-qtest-x86_64.so and accel-qtest-aarch64.so for a QEMU built "
                         "without them (Debian's), passed to QEMU as QEMU_MODULE_DIR "
