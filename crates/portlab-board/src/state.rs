@@ -106,7 +106,8 @@ mod tests {
         let mut payload = vec![0u8; schema.fixed_size as usize];
         edit(&mut payload);
         let mut out = Vec::new();
-        let mut w = portlab_device::migration::BlobWriter::new(&mut out, 0x11, 1, payload.len() as u32);
+        let mut buffer = portlab_device::migration::SaveBuffer::new(&mut out);
+        let mut w = portlab_device::migration::BlobWriter::new(&mut buffer, 0x11, 1, payload.len() as u32);
         for chunk in payload.chunks(4) {
             w.u32(u32::from_le_bytes(chunk.try_into().unwrap()));
         }

@@ -6,6 +6,7 @@ mod common;
 
 use common::run_text;
 use portlab_board::{Board, BoardConfig, DeviceKind, Implementation, Registry, SlotConfig, StepError, TraceError};
+use portlab_device::migration::SaveBuffer;
 use portlab_device::{Device, DeviceInfo, DeviceType, Host, LoadError};
 
 /// The implementation this build's roadmap stage uses by default.
@@ -160,7 +161,7 @@ impl Device for TimerProbe {
         host.set_irq(timer, true);
         host.set_irq(timer, true); // same level again: not an event
     }
-    fn save(&self, _host: &mut impl Host, _out: &mut Vec<u8>) {}
+    fn save(&self, _host: &mut impl Host, _out: &mut SaveBuffer<'_>) {}
     fn load(&mut self, _host: &mut impl Host, _blob: &[u8]) -> Result<(), LoadError> {
         Ok(())
     }

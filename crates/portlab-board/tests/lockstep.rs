@@ -2,7 +2,7 @@
 //! in events, in outcomes, and in state that no event shows yet.
 
 use portlab_board::{BoardConfig, DeviceKind, Divergence, Implementation, Lockstep, Registry, SlotConfig, parse_line};
-use portlab_device::migration::{BlobWriter, check_container};
+use portlab_device::migration::{BlobWriter, SaveBuffer, check_container};
 use portlab_device::{Device, DeviceInfo, DeviceType, Host, LoadError};
 
 /// A register at 0 that a write stores (masked by `MASK`) and a read
@@ -41,7 +41,7 @@ impl<const MASK: u32> Device for Reg<MASK> {
             self.value = value as u32 & MASK;
         }
     }
-    fn save(&self, _host: &mut impl Host, out: &mut Vec<u8>) {
+    fn save(&self, _host: &mut impl Host, out: &mut SaveBuffer<'_>) {
         let mut w = BlobWriter::new(out, 0x7f20, 1, 4);
         w.u32(self.value);
         w.finish();
@@ -212,7 +212,7 @@ impl Device for SaveCounter {
     fn write(&mut self, host: &mut impl Host, offset: u64, size: u32, value: u64) {
         self.0.write(host, offset, size, value);
     }
-    fn save(&self, host: &mut impl Host, out: &mut Vec<u8>) {
+    fn save(&self, host: &mut impl Host, out: &mut SaveBuffer<'_>) {
         SAVES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.0.save(host, out);
     }

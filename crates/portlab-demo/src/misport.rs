@@ -10,6 +10,7 @@
 //! is where a lockstep comparison would stop.
 
 use portlab_board::{Implementation, Registry};
+use portlab_device::migration::SaveBuffer;
 use portlab_device::{Device, DeviceInfo, DeviceType, Error, Host, LoadError, Properties, sys};
 use portlab_pl031::Pl031;
 
@@ -48,7 +49,7 @@ impl Device for MisportedPl031 {
     fn timer_expired(&mut self, host: &mut impl Host, timer: u32) {
         self.0.timer_expired(host, timer);
     }
-    fn save(&self, host: &mut impl Host, out: &mut Vec<u8>) {
+    fn save(&self, host: &mut impl Host, out: &mut SaveBuffer<'_>) {
         self.0.save(host, out);
     }
     fn load(&mut self, host: &mut impl Host, blob: &[u8]) -> Result<(), LoadError> {

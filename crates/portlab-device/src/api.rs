@@ -3,6 +3,7 @@
 
 use std::ffi::CStr;
 
+use crate::migration::SaveBuffer;
 use crate::schema::{Description, Property};
 use crate::{Error, LoadError};
 use portlab_sys as sys;
@@ -134,11 +135,12 @@ impl Properties {
 
     /// Every property `description` declares at its default: what
     /// [`Properties::resolve`] gives for an empty list, without its checks.
+    #[inline]
     pub fn defaults(description: &'static Description) -> Properties {
-        Properties {
-            declared: &description.properties,
-            values: description.properties.iter().map(|p| p.default).collect(),
-        }
+        let declared = &description.properties;
+        // Most devices declare none: no iterator to set up on a creation.
+        let values = if declared.is_empty() { Vec::new() } else { declared.iter().map(|p| p.default).collect() };
+        Properties { declared, values }
     }
 
     /// Every property of `D` at its default: what a host that gives no
@@ -207,9 +209,12 @@ pub trait Device: Sized + 'static {
     /// Input line `line` (below `INFO.num_inputs`, already checked) was
     /// driven to `level`; called for every drive, also a repeated level.
     fn set_input(&mut self, _host: &mut impl Host, _line: u32, _level: bool) {}
-    /// Appends the migration blob to `out`. Never changes the device; may
-    /// read the clock (an HPET saves its running counter as of now).
-    fn save(&self, host: &mut impl Host, out: &mut Vec<u8>);
+    /// Saves the migration blob into `out`, with a
+    /// [`BlobWriter`](crate::migration::BlobWriter). Through the C
+    /// interface `out` is the host's own buffer, as for a C model. Never
+    /// changes the device; may read the clock (an HPET saves its running
+    /// counter as of now).
+    fn save(&self, host: &mut impl Host, out: &mut SaveBuffer<'_>);
     /// Replaces the state with a blob's; on error leaves it untouched.
     fn load(&mut self, host: &mut impl Host, blob: &[u8]) -> Result<(), LoadError>;
 }

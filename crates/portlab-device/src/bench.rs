@@ -27,6 +27,7 @@
 
 use std::any::type_name;
 
+use crate::migration::SaveBuffer;
 use crate::{Device, DeviceType, Error, Host, Instance, LogKind, Properties};
 
 /// One benchmark workload of a device.
@@ -250,7 +251,7 @@ impl<D: Device> Target for Native<D> {
 
     fn save_into(&mut self, out: &mut Vec<u8>) {
         out.clear();
-        self.device.save(&mut self.host, out);
+        self.device.save(&mut self.host, &mut SaveBuffer::new(out));
     }
 
     fn load(&mut self, blob: &[u8]) {

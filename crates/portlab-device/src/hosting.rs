@@ -435,6 +435,23 @@ impl<H: Host> Instance<H> {
         }
     }
 
+    /// One raw `save` call into `buf` (its length is the capacity; an
+    /// empty one is passed as NULL): the status and the length the device
+    /// reported. For tests of the "buffer too small" contract.
+    #[cfg(test)]
+    pub(crate) fn save_raw(&mut self, buf: &mut [u8]) -> (Result<(), Error>, u32) {
+        let mut len = u32::MAX;
+        let cap = u32::try_from(buf.len()).unwrap_or(u32::MAX);
+        let ptr = if buf.is_empty() { std::ptr::null_mut() } else { buf.as_mut_ptr() };
+        let result = self.call(|ops, dev| {
+            let f = entry!(ops, save);
+            // SAFETY: live device pointer; `ptr` is null or valid for writes
+            // of `cap` bytes; `len` is a valid out-pointer.
+            unsafe { f(dev, ptr, cap, &mut len) }
+        });
+        (result, len)
+    }
+
     /// Saves the migration blob, into a buffer of
     /// [`migration::SAVE_CAPACITY`](crate::migration::SAVE_CAPACITY) to
     /// start with.

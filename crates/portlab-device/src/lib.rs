@@ -35,7 +35,7 @@
 //!
 //! ```
 //! use portlab_device::{Device, DeviceInfo, DeviceType, Host, Instance, LoadError, LogKind, Properties, sys};
-//! use portlab_device::migration::{check_container, BlobWriter};
+//! use portlab_device::migration::{check_container, BlobWriter, SaveBuffer};
 //! use portlab_device::schema::{field, property, schema};
 //!
 //! /// A scratch register at offset 0 that raises IRQ 0 while non-zero.
@@ -73,7 +73,7 @@
 //!             host.set_irq(0, self.value != 0);
 //!         }
 //!     }
-//!     fn save(&self, _host: &mut impl Host, out: &mut Vec<u8>) {
+//!     fn save(&self, _host: &mut impl Host, out: &mut SaveBuffer<'_>) {
 //!         let mut blob = BlobWriter::new(out, 0x7f00, 1, 4);
 //!         blob.u32(self.value);
 //!         blob.finish();

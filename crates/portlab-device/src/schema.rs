@@ -469,6 +469,40 @@ unsafe fn table_slice<T>(ptr: *const T, len: u32, what: &str) -> Result<&'static
     Ok(unsafe { std::slice::from_raw_parts(ptr, len as usize) })
 }
 
+// Every Rust device's `create` looks its table up with
+// `Description::of_table`, so the first tables checked are also kept where
+// a lookup needs no lock: a small open-addressed table of write-once cells.
+// A table's probe starts at a cell picked from its address, so a lookup is
+// one or two probes, not a scan of every table checked so far (which cost a
+// `create` about a hundred instructions once ten device types were known:
+// `pl031-linux-trace`, docs/benchmarks.md). Cells are only ever filled, and
+// each table goes into the first free cell along its probe, so an empty
+// cell ends a search.
+const FAST_SLOTS: usize = 32;
+static FAST: [OnceLock<(usize, &'static Description)>; FAST_SLOTS] = [const { OnceLock::new() }; FAST_SLOTS];
+
+/// The cells a lookup of the table at address `key` visits, in order.
+#[inline]
+fn fast_probe(key: usize) -> impl Iterator<Item = &'static OnceLock<(usize, &'static Description)>> {
+    // Tables are 8-byte aligned and a few hundred bytes apart: drop the
+    // always-zero bits and fold in higher ones.
+    let home = (key >> 3) ^ (key >> 9);
+    (0..FAST_SLOTS).map(move |i| &FAST[home.wrapping_add(i) % FAST_SLOTS])
+}
+
+/// The description of the table at `key`, if it is in a fast cell.
+#[inline]
+fn fast_lookup(key: usize) -> Option<&'static Description> {
+    for slot in fast_probe(key) {
+        match slot.get() {
+            Some((k, d)) if *k == key => return Some(d),
+            Some(_) => {}
+            None => return None,
+        }
+    }
+    None
+}
+
 impl Description {
     /// Reads and checks an ops table: ABI version, every entry point
     /// present, type name, properties (names unique, default within
@@ -481,21 +515,29 @@ impl Description {
     /// Every pointer in `ops` must be null or valid for `'static`, as the
     /// header describes (NUL-terminated strings, arrays of the stated
     /// length).
+    // Inlined, so that a Rust device's `create` (in another crate) makes
+    // the cached lookup without a call; the first check stays out of line.
+    #[inline]
     pub unsafe fn of_table(ops: &'static PortlabDeviceOps) -> Result<&'static Description, String> {
-        // Every Rust device's `create` looks its table up here, so the
-        // first tables checked are also kept where a lookup needs no lock
-        // and no hash: a row of write-once cells, read front to back.
-        const FAST_SLOTS: usize = 32;
-        static FAST: [OnceLock<(usize, &'static Description)>; FAST_SLOTS] = [const { OnceLock::new() }; FAST_SLOTS];
-        static CACHE: OnceLock<Mutex<HashMap<usize, &'static Description>>> = OnceLock::new();
         let key = std::ptr::from_ref(ops) as usize;
-        for slot in &FAST {
-            match slot.get() {
-                Some((k, d)) if *k == key => return Ok(d),
-                Some(_) => {}
-                None => break,
-            }
+        match fast_lookup(key) {
+            Some(d) => Ok(d),
+            // SAFETY: forwarded from the caller.
+            None => unsafe { Self::of_table_slow(ops, key) },
         }
+    }
+
+    /// The lookup past the fast cells: the locked map, and the first
+    /// check of a table. Out of line, so that its large frame is not set
+    /// up for every lookup.
+    ///
+    /// # Safety
+    ///
+    /// As [`Description::of_table`].
+    #[cold]
+    #[inline(never)]
+    unsafe fn of_table_slow(ops: &'static PortlabDeviceOps, key: usize) -> Result<&'static Description, String> {
+        static CACHE: OnceLock<Mutex<HashMap<usize, &'static Description>>> = OnceLock::new();
         let cache = CACHE.get_or_init(Default::default);
         if let Some(d) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
             return Ok(d);
@@ -504,10 +546,12 @@ impl Description {
         let description = unsafe { Self::check(ops) }?;
         // Another thread may have checked the same table meanwhile: keep
         // its copy, so each table is leaked (kept for the program's life)
-        // exactly once. The map's lock also orders the fast row's writes.
+        // exactly once. The map's lock also orders the fast cells' writes.
         let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
         let d: &'static Description = map.entry(key).or_insert_with(|| Box::leak(Box::new(description)));
-        if let Some(free) = FAST.iter().find(|slot| slot.get().is_none_or(|(k, _)| *k == key)) {
+        // The first cell along the probe that is empty or already ours.
+        // Writers hold the map's lock, so no two fill the same cell.
+        if let Some(free) = fast_probe(key).find(|slot| slot.get().is_none_or(|(k, _)| *k == key)) {
             let _ = free.set((key, d));
         }
         Ok(d)

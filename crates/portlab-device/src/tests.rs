@@ -2,7 +2,7 @@
 //! hosts (no C), plus the C PL011 table's validation.
 
 use super::*;
-use crate::migration::{BlobWriter, check_container};
+use crate::migration::{BlobWriter, SaveBuffer, check_container};
 use crate::testing::Recorder;
 use sys::PortlabDeviceOps;
 
@@ -57,7 +57,7 @@ impl Device for Echo {
     fn can_receive(&self) -> u32 {
         3
     }
-    fn save(&self, _host: &mut impl Host, out: &mut Vec<u8>) {
+    fn save(&self, _host: &mut impl Host, out: &mut SaveBuffer<'_>) {
         let mut w = BlobWriter::new(out, 0x7f01, 1, 4);
         w.u32(self.last);
         w.finish();
@@ -91,6 +91,33 @@ fn rust_device_round_trips_through_the_c_table() {
     assert_eq!(host.logs.len(), 1);
 }
 
+/// The save contract of the header, on a Rust device through the ops
+/// table: a buffer too small (none at all included) gets
+/// `BUFFER_TOO_SMALL`, the size needed and not one byte written; one large
+/// enough gets the blob at its start and nothing past it touched.
+#[test]
+fn a_rust_save_writes_into_the_host_buffer_or_reports_the_size_needed() {
+    let mut dev = Instance::new(DeviceType::of::<Echo>(), Recorder::default()).unwrap();
+    dev.write(0, 4, 0x41).unwrap();
+    let blob = dev.save().unwrap();
+    assert_eq!(blob.len(), 20);
+    for cap in 0..blob.len() {
+        let mut buf = vec![0xEEu8; cap];
+        assert_eq!(dev.save_raw(&mut buf), (Err(Error::BufferTooSmall), 20), "capacity {cap}");
+        assert!(buf.iter().all(|b| *b == 0xEE), "capacity {cap}: a too-small buffer was written");
+    }
+    for cap in [20, 21, 64] {
+        let mut buf = vec![0xEEu8; cap];
+        assert_eq!(dev.save_raw(&mut buf), (Ok(()), 20), "capacity {cap}");
+        assert_eq!(&buf[..20], blob.as_slice(), "capacity {cap}");
+        assert!(buf[20..].iter().all(|b| *b == 0xEE), "capacity {cap}: written past the blob");
+    }
+    // A Vec without capacity goes through "too small" and a second call.
+    let mut out = Vec::new();
+    dev.save_into(&mut out).unwrap();
+    assert_eq!(out, blob);
+}
+
 #[test]
 fn adapter_rejects_invalid_accesses() {
     let mut dev = Instance::new(DeviceType::of::<Echo>(), Recorder::default()).unwrap();
@@ -98,6 +125,17 @@ fn adapter_rejects_invalid_accesses() {
     assert_eq!(dev.read(2, 4), Err(Error::Invalid), "misaligned");
     assert_eq!(dev.read(0, 3), Err(Error::Invalid), "not a size");
     assert_eq!(dev.write(0, 1, 0x100), Err(Error::Invalid), "value wider than the access");
+    // The 4- and 8-byte paths have tests of their own in the adapter.
+    assert_eq!(dev.write(0, 4, 0x1_0000_0000), Err(Error::Invalid), "value wider than a word");
+    assert_eq!(dev.write(0xC, 4, u64::from(u32::MAX)), Ok(()), "the last word, all ones");
+    assert_eq!(dev.write(0x10, 4, 0), Err(Error::Invalid), "a word past the region");
+    assert_eq!(dev.write(6, 4, 0), Err(Error::Invalid), "a misaligned word");
+    assert_eq!(dev.write(0, 8, u64::MAX), Ok(()), "a doubleword, all ones");
+    assert_eq!(dev.write(0xC, 8, 0), Err(Error::Invalid), "a misaligned doubleword");
+    assert_eq!(dev.read(0x10, 8), Err(Error::Invalid), "a doubleword past the region");
+    let sent = dev.host().sent.len();
+    assert_eq!(sent, 2, "only the two valid writes reached the device");
+    dev.host_mut().sent.clear();
     assert_eq!(dev.timer_expired(1), Err(Error::Invalid), "no such timer");
     assert_eq!(dev.timer_expired(0), Ok(()));
     assert!(dev.host().sent.is_empty());
@@ -179,7 +217,7 @@ fn schemas_are_read_and_checked_once() {
     assert_eq!(d.properties[0].name, "start");
     assert_eq!(d.num_inputs, 1);
     let mut blob = Vec::new();
-    Echo { last: 9 }.save(&mut Recorder::default(), &mut blob);
+    Echo { last: 9 }.save(&mut Recorder::default(), &mut SaveBuffer::new(&mut blob));
     let values = d.schema.decode(&blob[12..16]).unwrap();
     assert_eq!((&*values[0].name, values[0].value), ("last", 9));
 }
@@ -380,7 +418,7 @@ impl<const OP: u8> Device for PanicOn<OP> {
     fn timer_expired(&mut self, _host: &mut impl Host, _timer: u32) {
         Self::maybe("timer_expired");
     }
-    fn save(&self, _host: &mut impl Host, out: &mut Vec<u8>) {
+    fn save(&self, _host: &mut impl Host, out: &mut SaveBuffer<'_>) {
         Self::maybe("save");
         let w = BlobWriter::new(out, 0x7f02, 1, 0);
         w.finish();

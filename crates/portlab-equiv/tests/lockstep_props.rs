@@ -9,6 +9,7 @@
 use std::path::Path;
 
 use portlab_board::{Command, DeviceKind, Registry};
+use portlab_device::migration::SaveBuffer;
 use portlab_device::{Device, DeviceInfo, DeviceType, Error, Host, LoadError, Properties};
 use portlab_equiv::{DeviceSet, Equivalence, RunOptions, job_seed, registered_allowances, run, run_parallel};
 use portlab_pl011::Pl011;
@@ -136,7 +137,7 @@ impl Device for SwappedMasks {
     fn receive_break(&mut self, host: &mut impl Host) {
         self.0.receive_break(host);
     }
-    fn save(&self, host: &mut impl Host, out: &mut Vec<u8>) {
+    fn save(&self, host: &mut impl Host, out: &mut SaveBuffer<'_>) {
         self.0.save(host, out);
     }
     fn load(&mut self, host: &mut impl Host, blob: &[u8]) -> Result<(), LoadError> {

@@ -6,7 +6,7 @@
 //! The container check takes the expected length as a closure of the
 //! version, which here captures `n`.
 
-use portlab_device::migration::{BlobWriter, check_container};
+use portlab_device::migration::{BlobWriter, SaveBuffer, check_container};
 use portlab_device::schema::{RecordLayout, field, record_field, schema_with_records};
 use portlab_device::{Host, LoadError, sys};
 
@@ -116,7 +116,7 @@ impl Hpet {
     ///
     /// [`Device::save`](portlab_device::Device::save) calls it with the
     /// host's clock; tests call it with a time of their choosing.
-    pub fn save_at(&self, now_ns: u64, out: &mut Vec<u8>) {
+    pub fn save_at(&self, now_ns: u64, out: &mut SaveBuffer<'_>) {
         let n = self.num_timers;
         let mut payload = vec![0u8; payload_len(n) as usize];
         let counter = if self.enabled() { self.ticks(now_ns) } else { self.counter };
@@ -136,9 +136,7 @@ impl Hpet {
             put_u32(&mut payload, record_at(i, sys::HPET_STATE_TN_WRAP_FLAG), u32::from(t.wrap_flag));
         }
         let mut blob = BlobWriter::new(out, STATE_DEVICE_ID, STATE_VERSION, payload_len(n));
-        for word in payload.chunks_exact(4) {
-            blob.u32(u32::from_le_bytes([word[0], word[1], word[2], word[3]]));
-        }
+        blob.bytes(&payload);
         blob.finish();
     }
 

@@ -148,7 +148,7 @@ impl Bench {
 
     fn save(&self) -> Vec<u8> {
         let mut out = Vec::new();
-        self.dev.save_at(self.host.rec.clock_ns, &mut out);
+        self.dev.save_at(self.host.rec.clock_ns, &mut SaveBuffer::new(&mut out));
         out
     }
 
@@ -280,7 +280,7 @@ fn properties_clamp_and_gcap() {
         assert_eq!(b.r(0x004), 0x0098_9680);
         assert_eq!(b.r8(0x000), 0x0098_9680_0000_0000 | gcap_low);
         let mut blob = Vec::new();
-        b.dev.save_at(0, &mut blob);
+        b.dev.save_at(0, &mut SaveBuffer::new(&mut blob));
         assert_eq!(blob.len(), 12 + 40 + 48 * n + 4);
     }
     let b = Bench::with(&[("msi", 1), ("hpet-intcap", 4)]);
@@ -1113,7 +1113,7 @@ fn migration_vector_of_a_fresh_instance() {
     let b = Bench::new();
     assert_eq!(b.save(), expected);
     let mut out = Vec::new();
-    b.dev.save(&mut Recorder::default(), &mut out);
+    b.dev.save(&mut Recorder::default(), &mut SaveBuffer::new(&mut out));
     assert_eq!(out, expected, "Device::save, at any time");
 }
 
@@ -1124,7 +1124,7 @@ fn migration_vector_h42() {
     assert_eq!(b.save(), expected);
     // Device::save reads the clock from its host.
     let mut out = Vec::new();
-    b.dev.save(&mut b.host.rec, &mut out);
+    b.dev.save(&mut b.host.rec, &mut SaveBuffer::new(&mut out));
     assert_eq!(out, expected);
 
     // Loading it into a fresh instance at 5000 arms comparator 0 for 10000
@@ -1162,7 +1162,7 @@ fn h41_every_load_error_leaves_the_device_unchanged() {
     let put32 = |blob: &mut Vec<u8>, at: usize, v: u32| blob[12 + at..12 + at + 4].copy_from_slice(&v.to_le_bytes());
     let four = {
         let mut out = Vec::new();
-        Bench::with(&[("timers", 4)]).dev.save_at(0, &mut out);
+        Bench::with(&[("timers", 4)]).dev.save_at(0, &mut SaveBuffer::new(&mut out));
         out
     };
     let mut flipped = good.clone();
@@ -1311,7 +1311,7 @@ fn random_traffic_never_panics_and_always_reloads() {
                 Sim { rec: Recorder { clock_ns: b.host.rec.clock_ns, ..Recorder::default() }, ..Sim::default() };
             copy.load(&mut host, &blob).expect("every reachable state reloads");
             let mut again = Vec::new();
-            copy.save_at(b.host.rec.clock_ns, &mut again);
+            copy.save_at(b.host.rec.clock_ns, &mut SaveBuffer::new(&mut again));
             assert_eq!(again, blob);
         }
     }

@@ -19,7 +19,7 @@ pub mod qemu;
 pub mod registers;
 
 use portlab_device::access::{self, Words32};
-use portlab_device::migration::{BlobWriter, check_container};
+use portlab_device::migration::{BlobWriter, SaveBuffer, check_container};
 use portlab_device::schema::{field, schema};
 use portlab_device::{Device, DeviceInfo, Error, Host, LoadError, LogKind, Properties, sys};
 
@@ -440,7 +440,7 @@ impl Device for Pl011 {
         }
     }
 
-    fn save(&self, _host: &mut impl Host, out: &mut Vec<u8>) {
+    fn save(&self, _host: &mut impl Host, out: &mut SaveBuffer<'_>) {
         let mut blob = BlobWriter::new(out, STATE_DEVICE_ID, STATE_VERSION, PAYLOAD_V1);
         self.save_payload(&mut blob);
         blob.finish();

@@ -59,7 +59,7 @@ fn save_load_round_trip() {
     d.receive(&mut h, 1).unwrap();
     d.receive(&mut h, 2).unwrap();
     let mut blob = Vec::new();
-    d.save(&mut h, &mut blob);
+    d.save(&mut h, &mut SaveBuffer::new(&mut blob));
     assert_eq!(blob.len(), 132);
     let (mut e, mut h2) = fresh();
     e.load(&mut h2, &blob).unwrap();

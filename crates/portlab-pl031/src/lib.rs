@@ -21,7 +21,7 @@ pub mod qemu;
 pub mod registers;
 
 use portlab_device::access::{self, Words32};
-use portlab_device::migration::{BlobWriter, check_container};
+use portlab_device::migration::{BlobWriter, SaveBuffer, check_container};
 use portlab_device::schema::{field, schema};
 use registers::{IDS, RegisterOffset};
 
@@ -98,14 +98,14 @@ impl Pl031 {
             Some(RegisterOffset::Ris) => self.is,
             Some(RegisterOffset::Mis) => self.is & self.im,
             Some(RegisterOffset::Icr) => {
-                host.log(LogKind::GuestError, &format!("pl031: read of write-only register at offset 0x{offset:x}"));
+                offset_error(host, "pl031: read of write-only register at offset", offset);
                 0
             }
             None if (u64::from(sys::PL031_PERIPH_ID0)..u64::from(sys::PL031_ID_END)).contains(&offset) => {
                 u32::from(IDS[((offset - u64::from(sys::PL031_PERIPH_ID0)) >> 2) as usize])
             }
             None => {
-                host.log(LogKind::GuestError, &format!("pl031_read: Bad offset 0x{offset:x}"));
+                offset_error(host, "pl031_read: Bad offset", offset);
                 0
             }
         }
@@ -137,11 +137,20 @@ impl Pl031 {
             // Always running: ignored, no guest error.
             Some(RegisterOffset::Cr) => {}
             Some(RegisterOffset::Dr | RegisterOffset::Ris | RegisterOffset::Mis) => {
-                host.log(LogKind::GuestError, &format!("pl031: write to read-only register at offset 0x{offset:x}"));
+                offset_error(host, "pl031: write to read-only register at offset", offset);
             }
-            None => host.log(LogKind::GuestError, &format!("pl031_write: Bad offset 0x{offset:x}")),
+            None => offset_error(host, "pl031_write: Bad offset", offset),
         }
     }
+}
+
+/// Logs the guest error `what 0x<offset>`. Cold and out of line: with the
+/// formatting inlined, every register access set up a stack frame for it
+/// (`pl031-mr-write`, docs/benchmarks.md).
+#[cold]
+#[inline(never)]
+fn offset_error(host: &mut impl Host, what: &str, offset: u64) {
+    host.log(LogKind::GuestError, &format!("{what} 0x{offset:x}"));
 }
 
 impl Words32 for Pl031 {
@@ -200,7 +209,7 @@ impl Device for Pl031 {
         self.fire(host);
     }
 
-    fn save(&self, _host: &mut impl Host, out: &mut Vec<u8>) {
+    fn save(&self, _host: &mut impl Host, out: &mut SaveBuffer<'_>) {
         let mut blob = BlobWriter::new(out, STATE_DEVICE_ID, STATE_VERSION, PAYLOAD_V1);
         blob.u32(self.tick_offset).u32(self.mr).u32(self.lr).u32(self.im).u32(self.is);
         blob.finish();

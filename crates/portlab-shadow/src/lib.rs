@@ -20,6 +20,7 @@ use std::cell::RefCell;
 use std::fmt::Debug;
 use std::marker::PhantomData;
 
+use portlab_device::migration::SaveBuffer;
 use portlab_device::{Device, DeviceInfo, DeviceType, Error, Host, Instance, LoadError, LogKind, Properties};
 
 /// Re-exported for [`c_answers_rust_shadows!`], so that the macro works in
@@ -283,11 +284,11 @@ impl<P: ShadowPair> Device for Shadow<P> {
     /// The primary's state: a shadow migrates as the trusted model would.
     /// The inner device reads the clock as the outer host has it now (an
     /// HPET saves its running counter).
-    fn save(&self, host: &mut impl Host, out: &mut Vec<u8>) {
+    fn save(&self, host: &mut impl Host, out: &mut SaveBuffer<'_>) {
         let mut primary = self.primary.borrow_mut();
         primary.host_mut().clock_ns = host.clock_ns();
         if let Ok(blob) = primary.save() {
-            out.extend_from_slice(&blob);
+            out.bytes(&blob);
         }
     }
 

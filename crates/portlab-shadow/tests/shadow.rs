@@ -1,6 +1,7 @@
 //! The shadow device answers like the C model and reports the first
 //! divergence of the Rust one, once, on the diagnostic channel.
 
+use portlab_device::migration::SaveBuffer;
 use portlab_device::testing::Recorder;
 use portlab_device::{Device, DeviceInfo, DeviceType, Error, Host, Instance, LoadError, LogKind, Properties};
 use portlab_pl011::Pl011;
@@ -60,7 +61,7 @@ impl Device for WrongId {
     fn receive(&mut self, host: &mut impl Host, byte: u8) -> Result<(), Error> {
         self.0.receive(host, byte)
     }
-    fn save(&self, host: &mut impl Host, out: &mut Vec<u8>) {
+    fn save(&self, host: &mut impl Host, out: &mut SaveBuffer<'_>) {
         self.0.save(host, out);
     }
     fn load(&mut self, host: &mut impl Host, blob: &[u8]) -> Result<(), LoadError> {
