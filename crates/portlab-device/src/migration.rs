@@ -99,7 +99,7 @@ fn crc_step1(crc: u32, byte: u8) -> u32 {
 /// initialised), with no buffer of its own in between and no copy. Rust
 /// code that calls a device directly passes a `Vec` ([`SaveBuffer::new`]).
 /// A device only hands it to [`BlobWriter::new`], or to
-/// [`SaveBuffer::bytes`] for a blob it already has.
+/// [`SaveBuffer::blob`] for a blob it already has.
 #[derive(Debug)]
 pub struct SaveBuffer<'a> {
     out: Out<'a>,
@@ -147,7 +147,7 @@ impl<'a> SaveBuffer<'a> {
 
     /// Appends `blob` as it is: a blob saved elsewhere (the shadow device
     /// passes on its primary's).
-    pub fn bytes(&mut self, blob: &[u8]) {
+    pub fn blob(&mut self, blob: &[u8]) {
         self.region(blob.len()).put(0, blob);
     }
 
@@ -568,7 +568,7 @@ mod tests {
             assert!(!buffer.fits());
             assert_eq!(buffer.len(), size);
             write(&mut buffer, &fields);
-            buffer.bytes(&[1, 2, 3]);
+            buffer.blob(&[1, 2, 3]);
             assert_eq!(buffer.len(), 2 * size + 3);
             // SAFETY: initialised above, and nothing may have been written.
             assert!(place.iter().all(|b| unsafe { b.assume_init() } == 0xEE), "capacity {cap}");

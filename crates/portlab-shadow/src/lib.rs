@@ -288,7 +288,7 @@ impl<P: ShadowPair> Device for Shadow<P> {
         let mut primary = self.primary.borrow_mut();
         primary.host_mut().clock_ns = host.clock_ns();
         if let Ok(blob) = primary.save() {
-            out.bytes(&blob);
+            out.blob(&blob);
         }
     }
 
