@@ -761,3 +761,23 @@ fn check_coverage(fields: &[Field], part: &str, size: u32, in_record: bool) -> R
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A probe visits every fast cell exactly once, whatever the address
+    /// (the wrap past the last cell included), so a table finds a free
+    /// cell while there is one and a search ends at most after all 32.
+    #[test]
+    fn a_probe_visits_every_fast_cell_once() {
+        for key in [0usize, 8, 0x1000, 0x5555_5550, usize::MAX - 7, usize::MAX] {
+            let mut seen: Vec<*const OnceLock<(usize, &'static Description)>> =
+                fast_probe(key).map(std::ptr::from_ref).collect();
+            assert_eq!(seen.len(), FAST_SLOTS, "key {key:#x}");
+            seen.sort();
+            seen.dedup();
+            assert_eq!(seen.len(), FAST_SLOTS, "key {key:#x}: a cell visited twice");
+        }
+    }
+}
