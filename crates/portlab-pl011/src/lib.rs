@@ -255,7 +255,7 @@ impl Pl011 {
             Some(RegisterOffset::Icr) | None => match id_register(offset) {
                 Some(id) => u32::from(id),
                 None => {
-                    bad_offset(host, "pl011_read", offset);
+                    access::offset_error(host, "pl011_read: Bad offset", offset);
                     0
                 }
             },
@@ -303,7 +303,9 @@ impl Pl011 {
                 }
             }
             // RIS, MIS and the ID registers are read-only: bad offsets.
-            Some(RegisterOffset::Ris | RegisterOffset::Mis) | None => bad_offset(host, "pl011_write", offset),
+            Some(RegisterOffset::Ris | RegisterOffset::Mis) | None => {
+                access::offset_error(host, "pl011_write: Bad offset", offset)
+            }
         }
     }
 
@@ -356,16 +358,6 @@ impl Pl011 {
             && s.read_count <= FIFO_SLOTS;
         if in_range { Ok(s) } else { Err(LoadError::OutOfRange) }
     }
-}
-
-/// Reports a guest access to an offset with no register. Out of line and
-/// cold: formatting the message needs a stack frame and a heap string,
-/// which the register paths that share `read32`/`write32` should not pay
-/// for on every access.
-#[cold]
-#[inline(never)]
-fn bad_offset(host: &mut impl Host, function: &str, offset: u64) {
-    host.log(LogKind::GuestError, &format!("{function}: Bad offset 0x{offset:x}"));
 }
 
 impl Words32 for Pl011 {

@@ -25,7 +25,7 @@ use portlab_device::migration::{BlobWriter, SaveBuffer, check_container};
 use portlab_device::schema::{field, schema};
 use registers::{IDS, RegisterOffset};
 
-use portlab_device::{Device, DeviceInfo, Host, LoadError, LogKind, Properties, sys};
+use portlab_device::{Device, DeviceInfo, Host, LoadError, Properties, sys};
 
 const NS_PER_SECOND: u64 = sys::PL031_NS_PER_SECOND as u64;
 const ALARM: u32 = sys::PL031_TIMER_ALARM;
@@ -98,14 +98,14 @@ impl Pl031 {
             Some(RegisterOffset::Ris) => self.is,
             Some(RegisterOffset::Mis) => self.is & self.im,
             Some(RegisterOffset::Icr) => {
-                offset_error(host, "pl031: read of write-only register at offset", offset);
+                access::offset_error(host, "pl031: read of write-only register at offset", offset);
                 0
             }
             None if (u64::from(sys::PL031_PERIPH_ID0)..u64::from(sys::PL031_ID_END)).contains(&offset) => {
                 u32::from(IDS[((offset - u64::from(sys::PL031_PERIPH_ID0)) >> 2) as usize])
             }
             None => {
-                offset_error(host, "pl031_read: Bad offset", offset);
+                access::offset_error(host, "pl031_read: Bad offset", offset);
                 0
             }
         }
@@ -137,20 +137,11 @@ impl Pl031 {
             // Always running: ignored, no guest error.
             Some(RegisterOffset::Cr) => {}
             Some(RegisterOffset::Dr | RegisterOffset::Ris | RegisterOffset::Mis) => {
-                offset_error(host, "pl031: write to read-only register at offset", offset);
+                access::offset_error(host, "pl031: write to read-only register at offset", offset);
             }
-            None => offset_error(host, "pl031_write: Bad offset", offset),
+            None => access::offset_error(host, "pl031_write: Bad offset", offset),
         }
     }
-}
-
-/// Logs the guest error `what 0x<offset>`. Cold and out of line: with the
-/// formatting inlined, every register access set up a stack frame for it
-/// (`pl031-mr-write`, docs/benchmarks.md).
-#[cold]
-#[inline(never)]
-fn offset_error(host: &mut impl Host, what: &str, offset: u64) {
-    host.log(LogKind::GuestError, &format!("{what} 0x{offset:x}"));
 }
 
 impl Words32 for Pl031 {
