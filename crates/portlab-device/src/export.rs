@@ -331,7 +331,7 @@ unsafe extern "C" fn write<D: Device>(dev: *mut PortlabDevice, offset: u64, size
     // value, which a known size does not need (`write-cr`,
     // `hpet-cmp-write`, docs/benchmarks.md).
     let valid = match size {
-        4 => sized_access_ok::<D, 4>(offset) && value >> 32 == 0,
+        4 => sized_access_ok::<D, 4>(offset) && value_fits(value, 4),
         8 => sized_access_ok::<D, 8>(offset),
         _ => D::INFO.access_ok(offset, size) && value_fits(value, size),
     };
