@@ -50,6 +50,27 @@ fn errors_name_the_line_and_what_was_expected() {
     assert!(e.to_string().contains("2^64"), "{e}");
 }
 
+/// A run whose board the caller made before the trace began (as `portlab
+/// run --start` does) refuses `epoch` and `config` for that reason, not
+/// because of a command the trace does not have.
+#[test]
+fn epoch_and_config_in_a_run_from_a_saved_state_say_so() {
+    let registry = Registry::builtin();
+    let mut runner = portlab_board::Runner::new(&registry, BoardConfig::default_board(default_imp()));
+    runner.board_mut().unwrap();
+    let mut events = Vec::new();
+    let epoch = portlab_board::Command::Epoch { seconds: 5 };
+    let e = runner.execute(&epoch, &mut events).unwrap_err().to_string();
+    assert!(e.contains("`epoch` cannot be used in a run that starts from a saved state"), "{e}");
+    let config = portlab_board::Command::Config { dev: "pl011".into(), properties: Vec::new() };
+    let e = runner.execute(&config, &mut events).unwrap_err().to_string();
+    assert!(e.contains("`config` cannot be used in a run that starts from a saved state"), "{e}");
+    // Once the trace has run a command, the usual rule is what is broken.
+    runner.execute(&portlab_board::Command::Advance { ns: 1 }, &mut events).unwrap();
+    let e = runner.execute(&epoch, &mut events).unwrap_err().to_string();
+    assert!(e.contains("`epoch` is allowed only before the first other command"), "{e}");
+}
+
 #[test]
 fn a_failed_expectation_exits_1_after_printing_the_events_so_far() {
     let (log, result) = run_text("write pl011 0x0 0x41\nread pl011 0x018 = 0x91\nread pl011 0x18\n", default_imp());

@@ -305,9 +305,15 @@ fn decode_items(
     prefix: &str,
     out: &mut Vec<(String, QemuValue)>,
 ) -> Result<(), DecodeError> {
+    // Where each field of this level starts: a count out of range is
+    // reported at the count's own bytes, not at the array it counts.
+    let mut starts: Vec<(&str, usize)> = Vec::new();
     for item in items {
         match item {
-            QemuItem::Field(f) => decode_fields(c, std::slice::from_ref(f), prefix, out)?,
+            QemuItem::Field(f) => {
+                starts.push((f.name, c.at));
+                decode_fields(c, std::slice::from_ref(f), prefix, out)?;
+            }
             QemuItem::StructArray { name, count_field, max, fields } => {
                 let count_name = format!("{prefix}{count_field}");
                 let count = out
@@ -316,7 +322,11 @@ fn decode_items(
                     .map(|(_, v)| v.bits())
                     .ok_or_else(|| c.err(format!("`{name}` is counted by `{count_name}`, which comes later")))?;
                 if count > u64::from(*max) {
-                    return Err(c.err(format!("`{count_name}` = {count}, above the most QEMU accepts ({max})")));
+                    let at = starts.iter().find(|(n, _)| n == count_field).map_or(c.at, |&(_, at)| at);
+                    return Err(DecodeError {
+                        offset: at,
+                        message: format!("`{count_name}` = {count}, above the most QEMU accepts ({max})"),
+                    });
                 }
                 for i in 0..count {
                     decode_fields(c, fields, &format!("{prefix}{name}[{i}]."), out)?;

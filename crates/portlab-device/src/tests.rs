@@ -492,3 +492,26 @@ fn a_panic_in_any_operation_is_an_error_code_and_poisons_the_instance() {
     let mut fresh = Instance::new(DeviceType::of::<Echo>(), Recorder::default()).unwrap();
     assert_eq!(fresh.read(0, 4), Ok(0));
 }
+
+/// A QEMU section with a count and the array it counts: a count above the
+/// most QEMU accepts is reported at the count's own bytes.
+#[test]
+fn a_qemu_count_out_of_range_is_reported_at_the_count() {
+    use crate::qemu::{QemuItem, QemuLayout, QemuType, field};
+    static ELEMENT: [crate::qemu::QemuField; 1] = [field("v", QemuType::U32)];
+    static ITEMS: [QemuItem; 3] = [
+        QemuItem::Field(field("before", QemuType::U32)),
+        QemuItem::Field(field("n", QemuType::U8)),
+        QemuItem::StructArray { name: "t", count_field: "n", max: 2, fields: &ELEMENT },
+    ];
+    let layout = QemuLayout { name: "counted", version: 1, min_version: 1, items: &ITEMS, subsections: &[] };
+    // `before` (4 bytes), then n = 2 and two elements: decodes.
+    let ok = [0, 0, 0, 9, 2, 0, 0, 0, 1, 0, 0, 0, 2];
+    let (state, len) = layout.decode(1, &ok).unwrap();
+    assert_eq!(len, ok.len());
+    assert_eq!(state.bits("t[1].v"), Ok(2));
+    // n = 3: the error is at byte 4, where n is, not byte 5, where the
+    // array would start.
+    let e = layout.decode(1, &[0, 0, 0, 9, 3, 0, 0, 0, 1]).unwrap_err();
+    assert_eq!((e.offset, e.message.as_str()), (4, "`n` = 3, above the most QEMU accepts (2)"));
+}

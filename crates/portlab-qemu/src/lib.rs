@@ -43,15 +43,18 @@ pub use stream::{Record, RecordKind, Stream, parse};
 pub use writer::StreamWriter;
 
 /// Decompresses an `.xz` file's bytes, refusing more than `limit` bytes of
-/// output (a hostile archive must not fill memory).
+/// output (a hostile archive must not fill memory). A file over the limit
+/// is reported as that, not as a damaged archive.
 pub fn unxz(compressed: &[u8], limit: usize) -> Result<Vec<u8>, String> {
     struct Capped {
         out: Vec<u8>,
         limit: usize,
+        over: bool,
     }
     impl std::io::Write for Capped {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
             if self.out.len() + buf.len() > self.limit {
+                self.over = true;
                 return Err(std::io::Error::other("decompressed stream larger than the limit"));
             }
             self.out.extend_from_slice(buf);
@@ -61,10 +64,47 @@ pub fn unxz(compressed: &[u8], limit: usize) -> Result<Vec<u8>, String> {
             Ok(())
         }
     }
-    let mut sink = Capped { out: Vec::new(), limit };
-    lzma_rs::xz_decompress(&mut std::io::Cursor::new(compressed), &mut sink).map_err(|e| match e {
+    let mut sink = Capped { out: Vec::new(), limit, over: false };
+    let result = lzma_rs::xz_decompress(&mut std::io::Cursor::new(compressed), &mut sink);
+    if sink.over {
+        return Err(format!("decompresses to more than {limit} bytes, the most a stream may be"));
+    }
+    result.map_err(|e| match e {
         lzma_rs::error::Error::IoError(io) => format!("not a valid .xz file: {io}"),
         other => format!("not a valid .xz file: {other}"),
     })?;
     Ok(sink.out)
+}
+
+#[cfg(test)]
+mod unxz_tests {
+    use super::unxz;
+
+    /// An .xz of `data`, made by the crate's own compressor.
+    fn xz(data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        lzma_rs::xz_compress(&mut std::io::Cursor::new(data), &mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn a_stream_within_the_limit_decompresses() {
+        let data: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+        assert_eq!(unxz(&xz(&data), data.len()).unwrap(), data);
+    }
+
+    #[test]
+    fn a_stream_over_the_limit_is_reported_as_too_large_not_as_damaged() {
+        let data = vec![0x55u8; 5000];
+        let e = unxz(&xz(&data), 4999).unwrap_err();
+        assert_eq!(e, "decompresses to more than 4999 bytes, the most a stream may be");
+    }
+
+    #[test]
+    fn a_damaged_archive_is_reported_as_not_valid() {
+        let mut bytes = xz(b"portlab");
+        bytes.truncate(bytes.len() / 2);
+        let e = unxz(&bytes, 1 << 20).unwrap_err();
+        assert!(e.starts_with("not a valid .xz file: "), "{e}");
+    }
 }

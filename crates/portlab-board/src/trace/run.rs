@@ -67,12 +67,24 @@ pub struct Runner {
     configured: Vec<usize>,
     /// Whether the board keeps the diagnostics devices log.
     keep_diagnostics: bool,
+    /// Whether a command other than `epoch` and `config` has run: a board
+    /// that exists while this is false was created by the caller before
+    /// the trace began (a run from a saved state), which `epoch` and
+    /// `config` errors say.
+    ran_a_command: bool,
 }
 
 impl Runner {
     /// A runner for a board laid out as `config`.
     pub fn new(registry: &Registry, config: BoardConfig) -> Self {
-        Runner { registry: registry.clone(), config, board: None, configured: Vec::new(), keep_diagnostics: true }
+        Runner {
+            registry: registry.clone(),
+            config,
+            board: None,
+            configured: Vec::new(),
+            keep_diagnostics: true,
+            ran_a_command: false,
+        }
     }
 
     /// The same runner, whose board drops the diagnostics devices log
@@ -114,7 +126,7 @@ impl Runner {
     pub fn execute(&mut self, command: &Command, events: &mut Vec<Event>) -> Result<(), StepError> {
         if let Command::Epoch { seconds } = command {
             if self.board.is_some() {
-                return Err(StepError::Invalid("`epoch` is allowed only before the first other command".into()));
+                return Err(StepError::Invalid(self.too_late("epoch", "the first other command")));
             }
             self.config.epoch = *seconds;
             return Ok(());
@@ -122,6 +134,7 @@ impl Runner {
         if let Command::Config { dev, properties } = command {
             return self.configure(dev, properties);
         }
+        self.ran_a_command = true;
         let board = self.board_mut()?;
         let dev = match command.device() {
             Some(name) => Some(board.device_index(name)?),
@@ -137,7 +150,7 @@ impl Runner {
     fn configure(&mut self, dev: &str, properties: &[(String, u64)]) -> Result<(), StepError> {
         if self.board.is_some() {
             return Err(StepError::Invalid(
-                "`config` is allowed only before the first command other than `epoch` and `config`".into(),
+                self.too_late("config", "the first command other than `epoch` and `config`"),
             ));
         }
         let names: Vec<&str> = self.config.slots.iter().map(|s| s.name.as_str()).collect();
@@ -153,6 +166,19 @@ impl Runner {
         self.config.slots[slot].properties = properties.to_vec();
         self.configured.push(slot);
         Ok(())
+    }
+
+    /// Why `what` (a line that sets up the board) comes too late: after
+    /// `first`, or in a run whose board existed before its first line.
+    fn too_late(&self, what: &str, first: &str) -> String {
+        if self.ran_a_command {
+            format!("`{what}` is allowed only before {first}")
+        } else {
+            format!(
+                "`{what}` cannot be used in a run that starts from a saved state: its board, clock and device \
+                 properties come from that state"
+            )
+        }
     }
 
     fn apply(board: &mut Board, command: &Command, dev: Option<usize>) -> Result<(), StepError> {
