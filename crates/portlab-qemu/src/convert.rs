@@ -167,13 +167,50 @@ pub fn import(registry: &Registry, bytes: &[u8], implementation: Implementation)
             let schema = board.description(0).schema.clone();
             let payload = qemu.to_payload(&state, &ctx, &schema).map_err(&fail)?;
             let blob = blob_like(&template, &payload).map_err(&fail)?;
-            board.load(0, &blob).map_err(|e| {
-                fail(format!("QEMU's state does not load into portlab's {} ({implementation}): {e}", kind.name))
-            })?;
+            if let Err(e) = board.load(0, &blob) {
+                let culprits = refused_fields(&mut board, 0, &template, &blob);
+                return Err(fail(format!(
+                    "QEMU's state does not load into portlab's {} ({implementation}): {e}{culprits}",
+                    kind.name
+                )));
+            }
             devices.push(ImportedDevice { kind: kind.name, record: record.clone(), state, properties, blob });
         }
     }
     Ok(Imported { stream, vm_clock_ns, timer, devices })
+}
+
+/// Which fields made device `dev` of `board` refuse `blob`: each field whose
+/// value differs from `template`'s (a new device's state) is put back to
+/// the template's value, alone, and the blob loaded again; the fields
+/// whose reset makes it load are named with their values, as `; it loads
+/// with any one of these as a new device has them: read_pos = 0x11`.
+/// Empty when no single field explains it (a rule across fields, or an
+/// error that is not about values). Only for an error message: a load
+/// that succeeds here changes the device, so the board must not be used
+/// afterwards.
+fn refused_fields(board: &mut Board, dev: usize, template: &[u8], blob: &[u8]) -> String {
+    let (Some(old), Some(new)) = (migration::payload(template), migration::payload(blob)) else { return String::new() };
+    let Ok(values) = board.description(dev).schema.decode(new) else { return String::new() };
+    let header = portlab_device::sys::PORTLAB_STATE_HEADER_SIZE as usize;
+    let mut culprits = Vec::new();
+    for field in values {
+        let place = field.offset..field.offset + field.width as usize;
+        if old.get(place.clone()) == new.get(place.clone()) {
+            continue;
+        }
+        let mut trial = blob.to_vec();
+        trial[header + place.start..header + place.end].copy_from_slice(&old[place]);
+        migration::reseal(&mut trial);
+        if board.load(dev, &trial).is_ok() {
+            culprits.push(format!("{} = {:#x}", field.name, field.value));
+        }
+    }
+    if culprits.is_empty() {
+        String::new()
+    } else {
+        format!("; it loads with any one of these as a new device has them: {}", culprits.join(", "))
+    }
 }
 
 /// A blob with `template`'s header (device id, version) around `payload`.
@@ -354,7 +391,10 @@ pub fn start_runner(
         let dev = (0..board.device_names().len())
             .find(|&i| board.slot_config(i).kind == d.kind)
             .ok_or_else(|| format!("the board has no {}", d.kind))?;
-        board.load(dev, &d.blob).map_err(|e| format!("{}: {e}", d.kind))?;
+        let template = board.save(dev).map_err(|e| format!("{}: {e}", d.kind))?;
+        if let Err(e) = board.load(dev, &d.blob) {
+            return Err(format!("{}: {e}{}", d.kind, refused_fields(board, dev, &template, &d.blob)));
+        }
     }
     Ok(runner)
 }

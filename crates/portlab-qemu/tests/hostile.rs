@@ -127,6 +127,43 @@ fn a_state_portlab_cannot_hold_is_refused_whole() {
 }
 
 #[test]
+fn a_state_the_device_refuses_names_the_field() {
+    // rsr 0x10 in the PL011 section: QEMU 10.0 takes any value there, but
+    // the receive status register has four bits, and portlab's PL011
+    // refuses the state; the error says which field.
+    let good = minimal();
+    let registry = Registry::builtin();
+    let imported = convert::import(&registry, &good, Implementation::Rust).unwrap();
+    let pl011 = imported.devices.iter().find(|d| d.kind == "pl011").unwrap();
+    let rsr_at = pl011.record.payload.start + 12;
+    let mut bad = good.clone();
+    bad[rsr_at..rsr_at + 4].copy_from_slice(&0x10u32.to_be_bytes());
+    for implementation in [Implementation::Rust, Implementation::C] {
+        let e = convert::import(&registry, &bad, implementation).expect_err("refused").to_string();
+        assert!(e.contains("out-of-range"), "{e}");
+        assert!(e.ends_with("; it loads with any one of these as a new device has them: rsr = 0x10"), "{e}");
+    }
+}
+
+#[test]
+fn a_saved_state_the_device_refuses_names_the_field_when_a_run_starts_from_it() {
+    // `portlab run --start` loads the blobs an import wrote; one edited
+    // afterwards (rsr, payload byte 8, to 0x10) is refused, and the error
+    // names the field.
+    let registry = Registry::builtin();
+    let imported = convert::import(&registry, &minimal(), Implementation::Rust).unwrap();
+    let mut devices = imported.devices.clone();
+    let pl011 = devices.iter_mut().find(|d| d.kind == "pl011").unwrap();
+    let header = portlab_device::sys::PORTLAB_STATE_HEADER_SIZE as usize;
+    pl011.blob[header + 8..header + 12].copy_from_slice(&0x10u32.to_le_bytes());
+    portlab_device::migration::reseal(&mut pl011.blob);
+    let config = portlab_board::BoardConfig::default_board(Implementation::C);
+    let e = convert::start_runner(&registry, config, imported.vm_clock_ns, &devices).expect_err("refused");
+    assert!(e.starts_with("pl011: load failed: migration load failed: out-of-range"), "{e}");
+    assert!(e.ends_with("; it loads with any one of these as a new device has them: rsr = 0x10"), "{e}");
+}
+
+#[test]
 fn a_second_instance_is_not_loaded_over_the_first() {
     // The minimal stream with a copy of its PL011 section as instance 1
     // (section id 10), its state cleared: instance 0 is the one imported.
