@@ -156,6 +156,7 @@ typedef struct Board {
     uint64_t timer_seq;
     uint64_t first_seq;
     int created;
+    int configured_any; /* a `config` line has run: `epoch` comes too late */
     int verbose;
     const char *file;
     uint64_t line;
@@ -1300,8 +1301,8 @@ static int parse_bytes(const char *word, size_t len, uint8_t *buf, size_t *n)
     if (len >= 4 && memcmp(word, "hex:", 4) == 0) {
         const char *h = word + 4;
         size_t hlen = len - 4;
-        if (hlen == 0 || hlen % 2 != 0) {
-            return fail("`hex:` needs an even, non-zero number of hex digits, found `%s`", h);
+        if (hlen % 2 != 0) {
+            return fail("`hex:` needs an even number of hex digits, found `%s`", h);
         }
         for (size_t i = 0; i < hlen; i += 2) {
             int a = hexval((unsigned char)h[i]), c = hexval((unsigned char)h[i + 1]);
@@ -1348,9 +1349,6 @@ static int parse_bytes(const char *word, size_t len, uint8_t *buf, size_t *n)
         default:
             return fail("unknown escape `\\%c` (known: \\n \\r \\t \\\\ \\\" \\xHH)", e);
         }
-    }
-    if (k == 0) {
-        return fail("`rx` needs at least one byte");
     }
     *n = k;
     return 0;
@@ -1601,11 +1599,16 @@ static int configure(Board *b, const Command *c)
     s->props_text = text;
     s->num_props = (uint32_t)c->num_props;
     s->configured = 1;
+    b->configured_any = 1;
     return 0;
 }
 
 static int append_pending(Slot *s, const uint8_t *bytes, size_t n)
 {
+    /* An empty `rx` adds nothing (and pending may still be NULL). */
+    if (n == 0) {
+        return 0;
+    }
     /* Compact, grow, append. */
     if (s->pending_head > 0) {
         memmove(s->pending, s->pending + s->pending_head, s->pending_len);
@@ -1633,7 +1636,11 @@ static int execute(Board *b, const Command *c)
         return 0;
     }
     if (c->kind == CMD_EPOCH) {
-        if (b->created) return fail("`epoch` is allowed only before the first other command");
+        /* `config` counts as another command here: it may follow `epoch`,
+         * not come before it. */
+        if (b->created || b->configured_any) {
+            return fail("`epoch` is allowed only before the first other command");
+        }
         b->epoch = c->number;
         return 0;
     }

@@ -45,6 +45,12 @@ fn errors_name_the_line_and_what_was_expected() {
     assert_eq!(e.line, 2);
     assert!(e.to_string().contains("only before the first other command"), "{e}");
 
+    // `config` may follow `epoch`, not come before it.
+    let e = err("config hpet timers=4\nepoch 5\n");
+    assert_eq!(e.line, 2);
+    assert!(e.to_string().contains("only before the first other command"), "{e}");
+    run_text("epoch 5\nconfig hpet timers=4\nread hpet 0x0\n", default_imp()).1.expect("epoch, then config");
+
     let e = err("advance 0xffffffffffffffff\nadvance 1\n");
     assert_eq!(e.line, 2);
     assert!(e.to_string().contains("2^64"), "{e}");

@@ -26,13 +26,22 @@ pub(crate) fn parse_impl(s: &str) -> Result<Implementation, String> {
 }
 
 /// Parses `NAME=IMPL`, where IMPL is `c`, `rust`, `shadow` or a type name
-/// as `portlab list` shows it (`pl011=x-pl011-rust`), or a type name alone
-/// (`x-pl011-rust`: the device `pl011` in Rust).
+/// as `portlab list` shows it (`pl011=x-pl011-rust`, or `pl011=pl011`: the
+/// C model carries the device's own name, as in QEMU), or a type name
+/// alone (`x-pl011-rust`: the device `pl011` in Rust; `pl011`: in C).
+/// Whether the device exists is checked against the registry later
+/// ([`board_config`]).
 pub(crate) fn parse_device_choice(s: &str) -> Result<(String, Implementation), String> {
     let Some((name, imp)) = s.split_once('=') else {
-        return implementation_of_type_name(s).map(|(name, imp)| (name.to_string(), imp)).ok_or_else(|| {
-            format!("expected NAME=IMPL (for example pl011=rust) or a type name (x-pl011-rust), found `{s}`")
-        });
+        if let Some((name, imp)) = implementation_of_type_name(s) {
+            return Ok((name.to_string(), imp));
+        }
+        if s.is_empty() || s.starts_with("x-") || s.contains(char::is_whitespace) {
+            return Err(format!(
+                "expected NAME=IMPL (for example pl011=rust) or a type name (x-pl011-rust, pl011), found `{s}`"
+            ));
+        }
+        return Ok((s.to_string(), Implementation::C));
     };
     if name.is_empty() {
         return Err(format!("expected NAME=IMPL, found `{s}`"));
@@ -40,6 +49,7 @@ pub(crate) fn parse_device_choice(s: &str) -> Result<(String, Implementation), S
     let imp = match implementation_of_type_name(imp) {
         Some((of, imp)) if of == name => imp,
         Some((of, _)) => return Err(format!("`{imp}` is an implementation of {of}, not of {name}")),
+        None if imp == name => Implementation::C,
         None => imp.parse()?,
     };
     Ok((name.to_string(), imp))
@@ -107,8 +117,13 @@ mod tests {
         assert_eq!(parse_device_choice("pl011=x-pl011-rust"), rust);
         assert_eq!(parse_device_choice("x-pl011-rust"), rust);
         assert_eq!(parse_device_choice("x-my-dev-shadow"), Ok(("my-dev".to_string(), Implementation::Shadow)));
+        // The C model's type name is the device's own.
+        let c = Ok(("pl011".to_string(), Implementation::C));
+        assert_eq!(parse_device_choice("pl011=pl011"), c);
+        assert_eq!(parse_device_choice("pl011"), c);
+        assert!(parse_device_choice("pl011=pl031").unwrap_err().contains("pl031"));
         assert!(parse_device_choice("pl031=x-pl011-rust").unwrap_err().contains("not of pl031"));
-        for bad in ["pl011", "=rust", "pl011=go", "x--rust", "x-pl011-go"] {
+        for bad in ["", "=rust", "pl011=go", "x--rust", "x-pl011-go"] {
             assert!(parse_device_choice(bad).is_err(), "{bad}");
         }
     }

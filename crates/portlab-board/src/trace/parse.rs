@@ -243,12 +243,12 @@ fn hex_digit(c: u8) -> Option<u8> {
 }
 
 /// Parses the BYTES operand of `rx`: a quoted string with escapes, or
-/// `hex:` and an even number of hex digits.
+/// `hex:` and an even number of hex digits (either may be empty).
 pub fn parse_bytes(word: &str) -> Result<Vec<u8>, String> {
     if let Some(hex) = word.strip_prefix("hex:") {
         let h = hex.as_bytes();
-        if h.is_empty() || h.len() % 2 != 0 {
-            return Err(format!("`hex:` needs an even, non-zero number of hex digits, found `{hex}`"));
+        if h.len() % 2 != 0 {
+            return Err(format!("`hex:` needs an even number of hex digits, found `{hex}`"));
         }
         return h
             .chunks(2)
@@ -292,9 +292,8 @@ pub fn parse_bytes(word: &str) -> Result<Vec<u8>, String> {
             None => return Err("string ends with a lone `\\`".into()),
         }
     }
-    if out.is_empty() {
-        return Err("`rx` needs at least one byte".into());
-    }
+    // An empty string is still an `rx`: the board hands pending input to
+    // the device after it, as after any `rx` (trace-format.md).
     Ok(out)
 }
 
@@ -524,6 +523,17 @@ mod tests {
         }
     }
 
+    /// Zero bytes is a string and an even number of hex digits: an `rx`
+    /// that adds nothing, after which the board still hands pending input
+    /// to the device. It prints as `hex:` and parses back.
+    #[test]
+    fn an_empty_rx_is_an_rx() {
+        let empty = Command::Rx { dev: "pl011".into(), bytes: Vec::new() };
+        assert_eq!(parse("rx pl011 \"\""), empty);
+        assert_eq!(parse("rx pl011 hex:"), empty);
+        assert_eq!(empty.to_string(), "rx pl011 hex:");
+    }
+
     #[test]
     fn errors_say_what_was_expected() {
         assert!(err("write pl011 0x0").contains("write DEV OFFSET VALUE [SIZE]"));
@@ -536,7 +546,6 @@ mod tests {
         assert!(err("rx pl011 hex:abc").contains("even"));
         assert!(err("rx pl011 hex:zz").contains("not a hex byte"));
         assert!(err("rx pl011 \"\\q\"").contains("unknown escape"));
-        assert!(err("rx pl011 \"\"").contains("at least one byte"));
         assert!(err("rx pl011 abc").contains("double-quoted"));
         assert!(err("jump pl011").contains("unknown command `jump`"));
         assert!(

@@ -125,7 +125,9 @@ impl Runner {
     /// Runs one command, appending the events it caused to `events`.
     pub fn execute(&mut self, command: &Command, events: &mut Vec<Event>) -> Result<(), StepError> {
         if let Command::Epoch { seconds } = command {
-            if self.board.is_some() {
+            // `config` is one of the "other commands": it may follow
+            // `epoch`, not come before it.
+            if self.board.is_some() || !self.configured.is_empty() {
                 return Err(StepError::Invalid(self.too_late("epoch", "the first other command")));
             }
             self.config.epoch = *seconds;
@@ -171,7 +173,7 @@ impl Runner {
     /// Why `what` (a line that sets up the board) comes too late: after
     /// `first`, or in a run whose board existed before its first line.
     fn too_late(&self, what: &str, first: &str) -> String {
-        if self.ran_a_command {
+        if self.ran_a_command || self.board.is_none() {
             format!("`{what}` is allowed only before {first}")
         } else {
             format!(
