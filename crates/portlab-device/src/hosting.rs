@@ -317,7 +317,12 @@ impl<H: Host> Instance<H> {
         let status = f(self.device_type.ops, self.dev.as_ptr());
         // SAFETY: the device call has returned, so no callback holds the
         // cell; `&mut self` excludes every other use.
-        if let Some(payload) = unsafe { self.cell.as_mut() }.panic.take() {
+        let cell = unsafe { self.cell.as_mut() };
+        // Tested before it is taken: `take` alone would store `None` back
+        // on every call, a store into the host's cell per MMIO access.
+        if cell.panic.is_some()
+            && let Some(payload) = cell.panic.take()
+        {
             resume_unwind(payload);
         }
         Error::check(status)
