@@ -112,16 +112,22 @@ fn format_changing_capabilities_are_refused() {
     assert!(e.contains("capabilities that change its format (x-ignore-shared)"), "{e}");
 }
 
+/// The minimal stream with the 4-byte field at `offset` in its PL011
+/// section's payload set to `value` (big-endian, as QEMU writes it).
+fn minimal_with_pl011_field(offset: usize, value: u32) -> Vec<u8> {
+    let mut stream = minimal();
+    let imported = convert::import(&Registry::builtin(), &stream, Implementation::Rust).unwrap();
+    let pl011 = imported.devices.iter().find(|d| d.kind == "pl011").unwrap();
+    let at = pl011.record.payload.start + offset;
+    stream[at..at + 4].copy_from_slice(&value.to_be_bytes());
+    stream
+}
+
 #[test]
 fn a_state_portlab_cannot_hold_is_refused_whole() {
     // read_count 17 in the PL011 section: QEMU 10.0 refuses it too.
-    let good = minimal();
     let registry = Registry::builtin();
-    let imported = convert::import(&registry, &good, Implementation::Rust).unwrap();
-    let pl011 = imported.devices.iter().find(|d| d.kind == "pl011").unwrap();
-    let read_count_at = pl011.record.payload.start + 116;
-    let mut bad = good.clone();
-    bad[read_count_at..read_count_at + 4].copy_from_slice(&17u32.to_be_bytes());
+    let bad = minimal_with_pl011_field(116, 17);
     let e = convert::import(&registry, &bad, Implementation::Rust).expect_err("refused").to_string();
     assert!(e.contains("(section `pl011`)") && e.contains("QEMU 10.0 refuses the load"), "{e}");
 }
@@ -131,13 +137,8 @@ fn a_state_the_device_refuses_names_the_field() {
     // rsr 0x10 in the PL011 section: QEMU 10.0 takes any value there, but
     // the receive status register has four bits, and portlab's PL011
     // refuses the state; the error says which field.
-    let good = minimal();
     let registry = Registry::builtin();
-    let imported = convert::import(&registry, &good, Implementation::Rust).unwrap();
-    let pl011 = imported.devices.iter().find(|d| d.kind == "pl011").unwrap();
-    let rsr_at = pl011.record.payload.start + 12;
-    let mut bad = good.clone();
-    bad[rsr_at..rsr_at + 4].copy_from_slice(&0x10u32.to_be_bytes());
+    let bad = minimal_with_pl011_field(12, 0x10);
     for implementation in [Implementation::Rust, Implementation::C] {
         let e = convert::import(&registry, &bad, implementation).expect_err("refused").to_string();
         assert!(e.contains("out-of-range"), "{e}");
