@@ -156,7 +156,6 @@ typedef struct Board {
     uint64_t timer_seq;
     uint64_t first_seq;
     int created;
-    int configured_any; /* a `config` line has run: `epoch` comes too late */
     int verbose;
     const char *file;
     uint64_t line;
@@ -1599,7 +1598,6 @@ static int configure(Board *b, const Command *c)
     s->props_text = text;
     s->num_props = (uint32_t)c->num_props;
     s->configured = 1;
-    b->configured_any = 1;
     return 0;
 }
 
@@ -1638,7 +1636,11 @@ static int execute(Board *b, const Command *c)
     if (c->kind == CMD_EPOCH) {
         /* `config` counts as another command here: it may follow `epoch`,
          * not come before it. */
-        if (b->created || b->configured_any) {
+        int configured = 0;
+        for (size_t i = 0; i < NUM_DEVICES; i++) {
+            configured |= b->slots[i].configured;
+        }
+        if (b->created || configured) {
             return fail("`epoch` is allowed only before the first other command");
         }
         b->epoch = c->number;
