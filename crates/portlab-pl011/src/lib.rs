@@ -129,6 +129,10 @@ impl Pl011 {
     ///
     /// Out of line: it is called from a dozen places, and inlined into
     /// each it made every caller save registers for its six callbacks.
+    /// Without LTO the call then goes through the GOT: rustc shares
+    /// `#[inline(never)]` generic instances between crates, so this one
+    /// is a global symbol; measured, that costs nothing visible
+    /// (docs/benchmarks.md, "Seventh round").
     #[inline(never)]
     fn update(&self, host: &mut impl Host) {
         let pending = self.int_level & self.int_enabled;

@@ -15,6 +15,7 @@
 use std::fmt::Write as _;
 
 use portlab_board::Registry;
+use portlab_board::trace::parse::parse_number;
 use portlab_device::qemu::QemuDevice;
 
 use crate::machine::Machine;
@@ -62,11 +63,10 @@ fn parse_rtc_base(s: &str) -> Option<u64> {
     u64::try_from(secs).ok()
 }
 
+/// A qtest number (`0x` hex or decimal), read by the trace format's own
+/// parser so that the two never disagree on what a number is.
 fn number(s: &str) -> Option<u64> {
-    match s.strip_prefix("0x") {
-        Some(hex) => u64::from_str_radix(hex, 16).ok(),
-        None => s.parse().ok(),
-    }
+    parse_number(s).ok()
 }
 
 /// Translates a qtest log into a trace. `machine` overrides the header's.
