@@ -396,9 +396,16 @@ pub fn start_runner(
         let dev = (0..board.device_names().len())
             .find(|&i| board.slot_config(i).kind == d.kind)
             .ok_or_else(|| format!("the board has no {}", d.kind))?;
-        let template = board.save(dev).map_err(|e| format!("{}: {e}", d.kind))?;
         if let Err(e) = board.load(dev, &d.blob) {
-            return Err(format!("{}: {e}{}", d.kind, refused_fields(board, dev, &template, &d.blob)));
+            // A refused load leaves the device as it was (the header's
+            // contract), so it still saves a new device's state: the
+            // template the refused fields are explained against, taken
+            // only when there is something to explain.
+            let culprits = match board.save(dev) {
+                Ok(template) => refused_fields(board, dev, &template, &d.blob),
+                Err(_) => String::new(),
+            };
+            return Err(format!("{}: {e}{culprits}", d.kind));
         }
     }
     Ok(runner)
